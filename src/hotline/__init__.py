@@ -1,0 +1,3 @@
+"""hotline: software for public customer-service hotlines."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,83 @@
+"""The national practice (spec domain.md §1) as default data.
+
+Installed once into an empty database; afterwards it is the administrator's
+to edit. Each number here is a default of a configurable policy.
+"""
+
+from __future__ import annotations
+
+from hotline.catalog.lifecycle import standard_lifecycle
+
+U, D = "unit", "center"
+
+# code, name, prefix, priorities, routing, routing_function, callback, mergeable, restricted, lifecycle options, sub-classes
+TYPES = [
+    ("repair", "故障报修", "GZ", [["urgent", "紧急"], ["normal", "一般"]], "area", "", "always", True, False,
+     dict(on_site=True),
+     [("hv", "高压故障"), ("lv", "低压故障"), ("quality", "电能质量故障"), ("metering", "计量故障"),
+      ("non_power", "非电力故障"), ("customer_internal", "客户内部故障"), ("charging", "充电设施故障")]),
+    ("complaint", "投诉", "TS", [["special", "特殊"], ["major", "重大"], ["important", "重要"], ["normal", "一般"]],
+     "function", "marketing", "always", False, False, dict(on_site=False),
+     [("service", "服务"), ("business", "营业"), ("outage", "停送电"), ("quality", "供电质量"), ("construction", "电网建设"),
+      ("conduct", "行风")]),
+    ("report", "举报", "JB", [], "function", "discipline", "if_wanted", False, True, dict(on_site=False),
+     [("conduct", "行风问题"), ("theft", "窃电"), ("violation", "违约用电"), ("damage", "破坏电力设施"), ("stealing", "盗窃电力设施")]),
+    ("opinion", "意见", "YJ", [], "function", "marketing", "if_wanted", False, False, dict(on_site=False),
+     [("connection", "业扩及变更用电"), ("metering", "电能计量"), ("billing", "抄表催费"), ("repair_quality", "抢修质量"),
+      ("frequent_outage", "多次停电")]),
+    ("suggestion", "建议", "JY", [], "function", "marketing", "if_wanted", False, False, dict(on_site=False),
+     [("connection", "业扩及变更用电"), ("metering", "电能计量"), ("billing", "抄表催费"), ("service", "供电服务")]),
+    ("praise", "表扬", "BY", [], "function", "marketing", "always", False, False, dict(on_site=False),
+     [("service", "供电服务"), ("construction", "电网建设"), ("conduct", "行风建设")]),
+    ("inquiry", "咨询", "ZX", [], "function", "marketing", "if_wanted", False, False, dict(on_site=False, answer_on_call=True),
+     [("bill", "电费账单"), ("payment", "缴费"), ("tariff", "电价"), ("policy", "政策"), ("progress", "工单进度"), ("outage", "停电信息")]),
+    ("service_request", "服务申请", "FW", [], "function", "marketing", "always", False, False, dict(on_site=True),
+     [("reconnection", "欠费复电"), ("appliance_damage", "电器损坏核损"), ("meter_abnormal", "电能表异常"),
+      ("reading_abnormal", "抄表数据异常"), ("meter_test", "校验电表"), ("new_connection", "新装增容 / 业扩报装"),
+      ("usage_change", "用电变更")]),
+    ("chase_up", "催办", "CB", [], "area", "", "never", False, False, dict(on_site=False), []),
+]
+
+# Sub-classes routed elsewhere than their type.
+SUBCLASS_ROUTING = {("complaint", "conduct"): "discipline", ("service_request", "meter_test"): "metering",
+                    ("service_request", "meter_abnormal"): "metering"}
+
+# (type, sub_class code or "", priority, area_class, metric, amount, unit, start_on, stop_on, responsible, repeat)
+RULES = [
+    ("repair", "", "", "", "dispatch", 5, "minutes", "create", "dispatch,merge,cancel", D, False),
+    ("repair", "", "", "", "accept", 3, "minutes", "dispatch", "receive,return,cancel,merge", U, False),
+    ("repair", "", "", "", "redispatch", 3, "minutes", "return", "redispatch,cancel,merge", D, True),
+    ("repair", "", "", "urban", "arrival", 45, "minutes", "dispatch", "arrive,cancel,merge", U, False),
+    ("repair", "", "", "rural", "arrival", 90, "minutes", "dispatch", "arrive,cancel,merge", U, False),
+    ("repair", "", "", "remote", "arrival", 120, "minutes", "dispatch", "arrive,cancel,merge", U, False),
+    ("repair", "", "", "", "arrival", 90, "minutes", "dispatch", "arrive,cancel,merge", U, False),
+    ("repair", "", "", "urban", "restoration", 3, "hours", "create", "resolve,cancel,merge", U, False),
+    ("repair", "", "", "", "restoration", 4, "hours", "create", "resolve,cancel,merge", U, False),
+    ("repair", "", "", "", "callback", 24, "hours", "reply", "callback,close,cancel", D, False),
+    ("complaint", "", "", "", "dispatch", 20, "minutes", "create", "dispatch,cancel", D, False),
+    ("complaint", "", "", "", "accept", 2, "hours", "dispatch", "receive,return,cancel", U, False),
+    ("complaint", "", "", "", "redispatch", 20, "minutes", "return", "redispatch,cancel", D, True),
+    ("complaint", "", "", "", "contact", 24, "hours", "create", "contact,reply,cancel", U, False),
+    ("complaint", "", "", "", "reply", 5, "calendar_days", "create", "reply,cancel", U, False),
+    ("complaint", "", "", "", "callback", 1, "working_days", "review", "callback,close,cancel", D, False),
+    ("report", "", "", "", "dispatch", 20, "minutes", "create", "dispatch,cancel", D, False),
+    ("report", "", "", "", "reply", 10, "calendar_days", "create", "reply,cancel", U, False),
+    ("report", "", "", "", "callback", 1, "working_days", "review", "callback,close,cancel", D, False),
+    ("opinion", "", "", "", "reply", 9, "working_days", "create", "reply,cancel", U, False),
+    ("opinion", "", "", "", "callback", 1, "working_days", "review", "callback,close,cancel", D, False),
+    ("suggestion", "", "", "", "reply", 9, "working_days", "create", "reply,cancel", U, False),
+    ("suggestion", "", "", "", "callback", 1, "working_days", "review", "callback,close,cancel", D, False),
+    ("praise", "", "", "", "reply", 4, "working_days", "create", "reply,cancel", U, False),
+    ("praise", "", "", "", "callback", 1, "working_days", "review", "callback,close,cancel", D, False),
+    ("inquiry", "", "", "", "reply", 2, "working_days", "dispatch", "reply,cancel", U, False),
+    ("inquiry", "", "", "", "callback", 1, "working_days", "review", "callback,close,cancel", D, False),
+    ("service_request", "", "", "", "reply", 5, "working_days", "create", "reply,cancel", U, False),
+    ("service_request", "reconnection", "", "", "restoration", 24, "hours", "create", "resolve,cancel", U, False),
+    ("service_request", "meter_test", "", "", "reply", 5, "working_days", "create", "reply,cancel", U, False),
+    ("service_request", "", "", "", "callback", 1, "working_days", "review", "callback,close,cancel", D, False),
+    ("chase_up", "", "", "", "dispatch", 10, "minutes", "create", "dispatch,cancel", D, False),
+]
+
+
+def lifecycle_for(code: str, callback: str, options: dict) -> dict:
+    return standard_lifecycle(callback=callback, merge=(code == "repair"), **options)

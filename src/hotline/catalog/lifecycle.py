@@ -1,0 +1,139 @@
+"""Life-cycles as data.
+
+A business type's ``lifecycle`` is ``{"initial": state, "transitions": [...]}``
+where each transition is ``{"action", "from": [states], "to": state | null,
+"by": "center" | "unit" | "leader"}``. ``to: null`` records an event without
+changing state (contact the customer, progress report). Actions with side
+effects (dispatch routes the order, merge links a master) are implemented
+once in ``workorders.services``; the data decides where they are allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATES = (
+    "draft", "accepted", "dispatched", "received", "on_site", "resolved", "replied",
+    "reviewed", "callback", "closed", "merged", "returned", "cancelled",
+)
+TERMINAL_STATES = frozenset({"closed", "merged", "cancelled"})
+ACTIONS = (
+    "approve", "dispatch", "receive", "return", "redispatch", "arrive", "resolve", "reply",
+    "review", "rework", "callback", "close", "cancel", "merge", "contact", "progress", "answer", "reopen",
+)
+ACTORS = ("center", "unit", "leader")
+# Actions that need a reason in the payload.
+REASON_REQUIRED = frozenset({"return", "cancel", "rework", "reopen"})
+
+
+class LifecycleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[str]
+    target: str | None
+    by: str
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    initial: str
+    transitions: tuple[Transition, ...]
+
+    def find(self, action: str, state: str) -> Transition | None:
+        for t in self.transitions:
+            if t.action == action and state in t.sources:
+                return t
+        return None
+
+    def actions_from(self, state: str) -> list[Transition]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def states(self) -> list[str]:
+        seen = [self.initial]
+        for t in self.transitions:
+            for s in sorted(t.sources) + ([t.target] if t.target else []):
+                if s not in seen:
+                    seen.append(s)
+        return [s for s in STATES if s in seen]
+
+
+def parse_lifecycle(data: object) -> Lifecycle:
+    if not isinstance(data, dict):
+        raise LifecycleError("life-cycle must be an object with 'initial' and 'transitions'")
+    initial = data.get("initial", "accepted")
+    if initial not in STATES:
+        raise LifecycleError(f"unknown initial state {initial!r}")
+    raw = data.get("transitions")
+    if not isinstance(raw, list) or not raw:
+        raise LifecycleError("'transitions' must be a non-empty list")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise LifecycleError(f"transition {i} must be an object")
+        action, sources, target, by = item.get("action"), item.get("from"), item.get("to"), item.get("by", "center")
+        if action not in ACTIONS:
+            raise LifecycleError(f"transition {i}: unknown action {action!r}")
+        if isinstance(sources, str):
+            sources = [sources]
+        if not isinstance(sources, list) or not sources or any(s not in STATES for s in sources):
+            raise LifecycleError(f"transition {i}: 'from' must list known states")
+        if any(s in TERMINAL_STATES for s in sources) and action != "reopen":
+            raise LifecycleError(f"transition {i}: only 'reopen' may leave a terminal state")
+        if target is not None and target not in STATES:
+            raise LifecycleError(f"transition {i}: unknown target state {target!r}")
+        if by not in ACTORS:
+            raise LifecycleError(f"transition {i}: 'by' must be one of {', '.join(ACTORS)}")
+        out.append(Transition(action, frozenset(sources), target, by))
+    for t in out:
+        for other in out:
+            if other is not t and other.action == t.action and other.sources & t.sources and other.target != t.target:
+                raise LifecycleError(f"action {t.action!r} is ambiguous from {sorted(other.sources & t.sources)}")
+    return Lifecycle(initial, tuple(out))
+
+
+OPEN = ["accepted", "dispatched", "received", "on_site", "resolved", "replied", "reviewed", "callback", "returned", "draft"]
+
+
+def _t(action, sources, target, by="center"):
+    return {"action": action, "from": sources, "to": target, "by": by}
+
+
+def standard_lifecycle(*, on_site: bool, callback: str, answer_on_call: bool = False, merge: bool = False) -> dict:
+    """The spec §2 life-cycle; types skip the states they do not use."""
+    work_state = "on_site" if on_site else "received"
+    transitions = [
+        _t("approve", ["draft"], "accepted", "leader"),
+        _t("dispatch", ["accepted"], "dispatched"),
+        _t("receive", ["dispatched"], "received", "unit"),
+        _t("return", ["dispatched", "received"], "returned", "unit"),
+        _t("redispatch", ["returned"], "dispatched"),
+        _t("contact", ["received", "on_site"], None, "unit"),
+        _t("progress", ["received", "on_site", "resolved"], None, "unit"),
+    ]
+    if on_site:
+        transitions += [_t("arrive", ["received"], "on_site", "unit"), _t("resolve", ["on_site"], "resolved", "unit"),
+                        _t("reply", ["resolved"], "replied", "unit")]
+    else:
+        transitions += [_t("reply", [work_state], "replied", "unit")]
+    transitions += [
+        _t("review", ["replied"], "reviewed"),
+        _t("rework", ["replied"], "received"),
+    ]
+    # callback: "always" | "if_wanted" | "never"
+    if callback == "always":
+        transitions += [_t("callback", ["reviewed"], "callback"), _t("close", ["callback"], "closed")]
+    elif callback == "if_wanted":
+        transitions += [_t("callback", ["reviewed"], "callback"), _t("close", ["reviewed", "callback"], "closed")]
+    else:
+        transitions += [_t("close", ["reviewed"], "closed")]
+    if answer_on_call:
+        transitions.append(_t("answer", ["accepted"], "closed"))
+    if merge:
+        transitions.append(_t("merge", ["accepted", "dispatched", "received", "on_site", "returned"], "merged"))
+    transitions.append(_t("cancel", ["draft", "accepted", "dispatched", "received", "on_site", "returned"], "cancelled"))
+    transitions.append(_t("reopen", ["closed"], "received", "leader"))
+    return {"initial": "accepted", "transitions": transitions}

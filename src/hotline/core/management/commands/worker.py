@@ -1,0 +1,46 @@
+import logging
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+log = logging.getLogger("hotline.worker")
+
+
+class Command(BaseCommand):
+    help = "Run background work (time-limit sweep). Any number may run; they coordinate through the database."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="sweep until idle, then exit")
+        parser.add_argument("--interval", type=float, default=settings.HOTLINE["WORKER_INTERVAL_SECONDS"])
+        parser.add_argument("--batch", type=int, default=settings.HOTLINE["WORKER_BATCH"])
+        parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0: run forever)")
+
+    def handle(self, *args, once, interval, batch, max_seconds, **options):
+        from hotline.core.tasks import run_periodic_tasks
+
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        started = time.monotonic()
+        self.stdout.write(f"hotline worker: sweeping every {interval}s")
+        while not stopping:
+            close_old_connections()
+            try:
+                busy = run_periodic_tasks(batch=batch)
+            except Exception:  # keep the worker alive; the next round retries
+                log.exception("worker round failed")
+                busy = False
+            if once and not busy:
+                break
+            if max_seconds and time.monotonic() - started > max_seconds:
+                break
+            if not busy:
+                time.sleep(interval)

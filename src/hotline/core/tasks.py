@@ -1,0 +1,18 @@
+"""What a worker does each round. Each task is safe to run in many
+processes at once."""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("hotline.worker")
+
+
+def run_periodic_tasks(*, batch: int = 500) -> bool:
+    """Run one round; True if there was work (so the worker loops at once)."""
+    from hotline.timelimits.services import sweep_once
+
+    result = sweep_once(batch=batch)
+    if result.clocks:
+        log.info("sweep: %d clocks, %d warnings, %d notices", result.clocks, result.warnings, result.notices)
+    return result.clocks > 0

@@ -1,0 +1,67 @@
+"""Reads: scope checks and customer lookup."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Q, QuerySet
+
+from hotline.core import phones
+from hotline.organisation.models import Customer, Role, ServiceArea, Unit, User
+
+
+def user_scope_path(user: User) -> str | None:
+    """The path prefix a user may see; None means everything (administrator)."""
+    if user.is_superuser or user.role == Role.ADMIN:
+        return None
+    if user.unit_id is None:
+        return "/nothing/"
+    return user.unit.path
+
+
+def unit_visible_to(user: User, unit: Unit) -> bool:
+    prefix = user_scope_path(user)
+    return prefix is None or unit.path.startswith(prefix)
+
+
+def find_customers(query: str, *, limit: int = 20) -> QuerySet[Customer]:
+    """Look a customer up by phone, account number, name or address."""
+    query = (query or "").strip()
+    qs = Customer.objects.select_related("service_area", "service_area__unit").prefetch_related("phones")
+    if not query:
+        return qs.none()
+    conditions = Q()
+    phone = phones.normalise_or_none(query) if re.search(r"\d{5,}", query) else None
+    if phone is not None:
+        conditions |= Q(phones__number=phone.number)
+    if re.fullmatch(r"[0-9A-Za-z\-]{4,30}", query):
+        conditions |= Q(account_number=query)
+    if not re.fullmatch(r"[\d\s\-+()]+", query):
+        conditions |= Q(address__contains=query) | Q(name=query)
+    return qs.filter(conditions).distinct().order_by("account_number")[:limit]
+
+
+def find_service_areas(query: str, *, limit: int = 20) -> QuerySet[ServiceArea]:
+    query = (query or "").strip()
+    if not query:
+        return ServiceArea.objects.none()
+    return ServiceArea.objects.select_related("unit").filter(full_name__contains=query).order_by("level", "code")[:limit]
+
+
+def area_for_address(address: str) -> ServiceArea | None:
+    """The most specific service area whose full name the address mentions."""
+    address = (address or "").replace(" ", "")
+    if not address:
+        return None
+    best: ServiceArea | None = None
+    # Townships first, then villages beneath them, then transformer areas.
+    candidates = list(ServiceArea.objects.filter(parent__isnull=True).only("id", "name", "full_name", "level"))
+    while candidates:
+        hit = next((a for a in candidates if a.name and a.name in address), None)
+        if hit is None:
+            break
+        best = hit
+        candidates = list(ServiceArea.objects.filter(parent=hit).only("id", "name", "full_name", "level"))
+    if best is not None:
+        best = ServiceArea.objects.select_related("unit").get(pk=best.pk)
+    return best

@@ -1,0 +1,85 @@
+"""Shared test helpers: a small county center built through the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hotline.organisation import services as org
+from hotline.organisation.models import AreaClass, Customer, Role, ServiceArea, Unit, User
+
+PASSWORD = "hotline-test-pw-1"
+
+
+@dataclass
+class World:
+    province: Unit
+    city: Unit
+    county: Unit
+    center: Unit
+    desk: Unit
+    stations: list[Unit]
+    crews: list[Unit]
+    marketing: Unit
+    discipline: Unit
+    metering: Unit
+    areas: dict[str, ServiceArea]
+    agent: User
+    agent2: User
+    leader: User
+    director: User
+    station_users: list[User]
+    marketing_user: User
+    discipline_user: User
+    county_user: User
+    admin: User
+    customers: dict[str, Customer] = field(default_factory=dict)
+
+
+def build_world(prefix: str = "t") -> World:
+    p = prefix
+    province = org.create_unit(name="省公司", code=f"{p}-prov", kind="province")
+    city = org.create_unit(name="市公司", code=f"{p}-city", kind="city", parent=province)
+    county = org.create_unit(name="县公司", code=f"{p}-county", kind="county", parent=city)
+    center = org.create_unit(name="95598客服中心", code=f"{p}-center", kind="center", parent=county)
+    desk = org.create_unit(name="县调度台", code=f"{p}-desk", kind="dispatch_desk", parent=county)
+    stations, crews = [], []
+    for i, name in enumerate(["城关供电所", "东山供电所", "西岭供电所"]):
+        st = org.create_unit(name=name, code=f"{p}-st{i}", kind="station", parent=county)
+        stations.append(st)
+        crews.append(org.create_unit(name=f"{name}抢修班", code=f"{p}-crew{i}", kind="crew", parent=st))
+    marketing = org.create_unit(name="营销部", code=f"{p}-mkt", kind="department", parent=county, function="marketing")
+    discipline = org.create_unit(name="纪检监察部", code=f"{p}-disc", kind="department", parent=county, function="discipline")
+    metering = org.create_unit(name="计量中心", code=f"{p}-meter", kind="department", parent=county, function="metering")
+    areas = {}
+    town0 = org.create_service_area(name="城关镇", code=f"{p}-a0", level="township", unit=stations[0], area_class=AreaClass.URBAN)
+    v0 = org.create_service_area(name="南街社区", code=f"{p}-a0v", level="village", unit=stations[0], parent=town0, area_class=AreaClass.URBAN)
+    t0 = org.create_service_area(name="南街1号台区", code=f"{p}-a0t", level="transformer_area", unit=stations[0], parent=v0, area_class=AreaClass.URBAN)
+    town1 = org.create_service_area(name="东山乡", code=f"{p}-a1", level="township", unit=stations[1], area_class=AreaClass.RURAL)
+    v1 = org.create_service_area(name="桃园村", code=f"{p}-a1v", level="village", unit=stations[1], parent=town1, area_class=AreaClass.RURAL)
+    town2 = org.create_service_area(name="西岭乡", code=f"{p}-a2", level="township", unit=stations[2], area_class=AreaClass.REMOTE)
+    v2 = org.create_service_area(name="高山村", code=f"{p}-a2v", level="village", unit=stations[2], parent=town2, area_class=AreaClass.REMOTE)
+    areas.update({"town0": town0, "v0": v0, "t0": t0, "town1": town1, "v1": v1, "town2": town2, "v2": v2})
+
+    def user(name, role, unit, **kw):
+        return org.create_user(username=f"{p}-{name}", password=PASSWORD, role=role, unit=unit, display_name=name, **kw)
+
+    w = World(
+        province=province, city=city, county=county, center=center, desk=desk, stations=stations, crews=crews,
+        marketing=marketing, discipline=discipline, metering=metering, areas=areas,
+        agent=user("agent", Role.AGENT, center, agent_number="1001", stars=5),
+        agent2=user("agent2", Role.AGENT, center, agent_number="1002", stars=4),
+        leader=user("leader", Role.SHIFT_LEADER, center),
+        director=user("director", Role.DIRECTOR, center),
+        station_users=[user(f"station{i}", Role.UNIT_STAFF, st) for i, st in enumerate(stations)],
+        marketing_user=user("marketing", Role.UNIT_STAFF, marketing),
+        discipline_user=user("discipline", Role.UNIT_STAFF, discipline),
+        county_user=user("county", Role.DIRECTOR, county),
+        admin=user("admin", Role.ADMIN, province),
+    )
+    w.customers["zhang"] = org.create_customer(account_number=f"{p}0001", name="张伟", address="城关镇南街社区12号",
+                                               phone_numbers=["13812345678"], service_area=t0)
+    w.customers["li"] = org.create_customer(account_number=f"{p}0002", name="李娜", address="东山乡桃园村3组",
+                                            phone_numbers=["0571-8765 4321"], service_area=v1)
+    w.customers["wang"] = org.create_customer(account_number=f"{p}0003", name="王芳", address="西岭乡高山村",
+                                              phone_numbers=["15900001111"], service_area=v2)
+    return w

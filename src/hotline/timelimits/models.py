@@ -1,0 +1,101 @@
+"""One clock per order and metric, and the notices the sweep raises."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from hotline.catalog.models import TimeLimitRule
+from hotline.organisation.models import Unit
+from hotline.workorders.models import WorkOrder
+
+
+class ClockStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Clock(models.Model):
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="clocks")
+    metric = models.CharField(_("metric"), max_length=20)
+    round = models.PositiveSmallIntegerField(default=0)
+    rule = models.ForeignKey(TimeLimitRule, on_delete=models.PROTECT, related_name="+")
+    responsible_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="clocks", null=True, blank=True)
+    started_at = models.DateTimeField(_("started"))
+    warn_at = models.DateTimeField(_("warning at"))
+    due_at = models.DateTimeField(_("due"))
+    escalation_seconds = models.PositiveIntegerField(default=0)
+    escalation_levels = models.PositiveSmallIntegerField(default=2)
+    status = models.CharField(_("status"), max_length=10, choices=ClockStatus.choices, default=ClockStatus.RUNNING)
+    # 0 nothing raised; 1 warned; 2 first supervision notice; 2+k escalation k.
+    stage = models.PositiveSmallIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    stopped_by = models.CharField(max_length=20, blank=True, default="")
+    elapsed_seconds = models.PositiveIntegerField(null=True, blank=True)
+    overdue_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [models.UniqueConstraint(fields=["order", "metric", "round"], name="clock_unique")]
+        indexes = [
+            # The sweep reads only clocks with something still to raise.
+            models.Index(fields=["next_check_at"], name="clock_due_sweep_idx", condition=Q(next_check_at__isnull=False)),
+            models.Index(fields=["status", "due_at"], name="clock_status_due_idx"),
+            models.Index(fields=["responsible_unit", "status"], name="clock_unit_status_idx"),
+        ]
+        verbose_name = _("clock")
+        verbose_name_plural = _("clocks")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.metric}"
+
+    @property
+    def breached(self) -> bool:
+        return self.status == ClockStatus.BREACHED or (self.status == ClockStatus.RUNNING and self.stage >= 2)
+
+
+class NoticeKind(models.TextChoices):
+    WARNING = "warning", _("Warning")
+    SUPERVISION = "supervision", _("Supervision notice")
+    MANUAL = "manual", _("Manual reminder")
+
+
+class Notice(models.Model):
+    """A warning or supervision notice (督办单). Immutable once raised; the
+    unit's answer is recorded on it once and as an order event."""
+
+    clock = models.ForeignKey(Clock, on_delete=models.PROTECT, null=True, blank=True, related_name="notices")
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(_("kind"), max_length=12, choices=NoticeKind.choices)
+    level = models.PositiveSmallIntegerField(_("level"), default=0)
+    metric = models.CharField(_("metric"), max_length=20, blank=True, default="")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="notices", verbose_name=_("addressed to"))
+    supervisor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="supervised_notices")
+    due_at = models.DateTimeField(_("due at"), help_text=_("When the notice should have been raised"))
+    created_at = models.DateTimeField(_("raised at"), db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    message = models.CharField(_("message"), max_length=300, blank=True, default="")
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    answer = models.CharField(_("answer"), max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Exactly once, whatever the number of workers: the database refuses a second copy.
+            models.UniqueConstraint(fields=["clock", "kind", "level"], name="notice_once", condition=~Q(kind="manual")),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "answered_at"], name="notice_unit_open_idx"),
+            models.Index(fields=["kind", "answered_at"], name="notice_kind_open_idx"),
+        ]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+
+    def __str__(self) -> str:
+        return f"{self.kind} L{self.level} {self.order_id}"

@@ -1,0 +1,223 @@
+"""The time-limit engine.
+
+Clocks start and stop on order events (called inside the order's
+transaction). The sweep raises warnings and supervision notices: it takes due
+clocks with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL) so workers share
+the work, and the unique constraint on (clock, kind, level) makes every notice
+exist once even if two workers ever raced. Catch-up after downtime falls out
+of the design: a clock's ``next_check_at`` stays in the past until handled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from hotline.calendars.services import add_duration
+from hotline.catalog.models import Responsible, TimeLimitRule
+from hotline.catalog.selectors import rules_for
+from hotline.core import clock as hclock
+from hotline.organisation.models import Unit
+from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
+from hotline.workorders.models import WorkOrder
+
+log = logging.getLogger(__name__)
+
+STAGE_WARNED = 1
+STAGE_NOTICED = 2
+
+
+def _responsible_unit(order: WorkOrder, rule: TimeLimitRule) -> Unit | None:
+    if rule.responsible == Responsible.CENTER:
+        return order.owner.unit if order.owner_id and order.owner.unit_id else order.scope_unit
+    return order.assigned_unit or (order.owner.unit if order.owner_id else None)
+
+
+def _rules(order: WorkOrder) -> dict[str, TimeLimitRule]:
+    return rules_for(version=order.policy_version_id, business_type=order.business_type, sub_class=order.sub_class,
+                     priority=order.priority, area_class=order.area_class)
+
+
+def on_event(*, order: WorkOrder, kind: str, at: dt.datetime) -> None:
+    """Stop the clocks this event stops, then start the ones it starts."""
+    running = list(Clock.objects.select_for_update().filter(order=order, status=ClockStatus.RUNNING).select_related("rule"))
+    terminal = kind in ("close", "cancel", "merge")
+    for clk in running:
+        if kind in clk.rule.stop_events() or terminal:
+            _stop(clk, at=at, kind=kind)
+    if terminal:
+        return
+    rules = _rules(order)
+    for metric, rule in rules.items():
+        if rule.start_on != kind:
+            continue
+        existing = Clock.objects.filter(order=order, metric=metric).order_by("-round").first()
+        if existing is not None and not rule.repeat:
+            continue  # returns and re-dispatches keep the original clock
+        _start(order, rule, at=at, round_=(existing.round + 1) if existing else 0)
+    if kind in ("dispatch", "redispatch"):
+        # A unit-responsible clock follows the order to its new unit.
+        Clock.objects.filter(order=order, status=ClockStatus.RUNNING, rule__responsible=Responsible.UNIT).update(
+            responsible_unit=order.assigned_unit)
+
+
+def _start(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_: int) -> Clock:
+    due = add_duration(at, rule.amount, rule.unit)
+    span = due - at
+    warn_at = at + span * float(rule.warn_share)
+    return Clock.objects.create(
+        order=order, metric=rule.metric, round=round_, rule=rule, responsible_unit=_responsible_unit(order, rule),
+        started_at=at, warn_at=warn_at, due_at=due, escalation_seconds=max(60, int(span.total_seconds())),
+        escalation_levels=rule.escalation_levels, next_check_at=warn_at,
+    )
+
+
+def _stop(clk: Clock, *, at: dt.datetime, kind: str) -> None:
+    clk.stopped_at = at
+    clk.stopped_by = kind
+    clk.elapsed_seconds = max(0, int((at - clk.started_at).total_seconds()))
+    clk.overdue_seconds = max(0, int((at - clk.due_at).total_seconds()))
+    if kind == "cancel":
+        clk.status = ClockStatus.CANCELLED
+    else:
+        clk.status = ClockStatus.MET if at <= clk.due_at else ClockStatus.BREACHED
+    clk.next_check_at = None
+    clk.save(update_fields=["stopped_at", "stopped_by", "elapsed_seconds", "overdue_seconds", "status", "next_check_at"])
+
+
+# --- the sweep --------------------------------------------------------------
+
+@dataclass
+class SweepResult:
+    clocks: int = 0
+    warnings: int = 0
+    notices: int = 0
+
+
+def _escalation_time(clk: Clock, k: int) -> dt.datetime:
+    return clk.due_at + dt.timedelta(seconds=clk.escalation_seconds * k)
+
+
+def _plan(clk: Clock, now: dt.datetime, units: dict[int, Unit]) -> tuple[list[Notice], int, dt.datetime | None]:
+    """Notices due for this clock at ``now``, its new stage and next check."""
+    notices: list[Notice] = []
+    stage = clk.stage
+    unit = units.get(clk.responsible_unit_id) if clk.responsible_unit_id else None
+    ancestors = _ancestors(unit, units) if unit else []
+    if stage < STAGE_WARNED and now >= clk.warn_at:
+        notices.append(Notice(clock=clk, order_id=clk.order_id, kind=NoticeKind.WARNING, level=0, metric=clk.metric,
+                              unit=unit, supervisor_unit=ancestors[0] if ancestors else None, due_at=clk.warn_at, created_at=now))
+        stage = STAGE_WARNED
+    last_stage = STAGE_NOTICED + clk.escalation_levels
+    while stage < last_stage:
+        level = stage - STAGE_WARNED + 1  # 1 = first notice
+        at = clk.due_at if level == 1 else _escalation_time(clk, level - 1)
+        if now < at:
+            break
+        # Level 1 goes to the unit and its supervisor; each later breach one level further up.
+        addressed = unit if level == 1 else (ancestors[level - 2] if len(ancestors) >= level - 1 else (ancestors[-1] if ancestors else unit))
+        above = ancestors[level - 1] if len(ancestors) >= level else None
+        notices.append(Notice(clock=clk, order_id=clk.order_id, kind=NoticeKind.SUPERVISION, level=level, metric=clk.metric,
+                              unit=addressed, supervisor_unit=above, due_at=at, created_at=now))
+        stage += 1
+    if stage < STAGE_WARNED:
+        next_check = clk.warn_at
+    elif stage < last_stage:
+        level = stage - STAGE_WARNED + 1
+        next_check = clk.due_at if level == 1 else _escalation_time(clk, level - 1)
+    else:
+        next_check = None
+    return notices, stage, next_check
+
+
+def _ancestors(unit: Unit, cache: dict[int, Unit]) -> list[Unit]:
+    """Nearest first."""
+    ids = [int(x) for x in unit.path.strip("/").split("/") if x][:-1]
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        for u in Unit.objects.filter(id__in=missing):
+            cache[u.id] = u
+    return [cache[i] for i in reversed(ids) if i in cache]
+
+
+def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResult:
+    """Handle up to ``batch`` due clocks in one transaction."""
+    now = now or hclock.now()
+    result = SweepResult()
+    with transaction.atomic():
+        qs = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING).order_by("next_check_at")
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        clocks = list(qs[:batch])
+        if not clocks:
+            return result
+        unit_ids = {c.responsible_unit_id for c in clocks if c.responsible_unit_id}
+        units = {u.id: u for u in Unit.objects.filter(id__in=unit_ids)}
+        to_create: list[Notice] = []
+        for clk in clocks:
+            notices, stage, next_check = _plan(clk, now, units)
+            # Compare-and-set: only the holder of the old stage moves it on.
+            changed = Clock.objects.filter(pk=clk.pk, stage=clk.stage, status=ClockStatus.RUNNING).update(
+                stage=stage, next_check_at=next_check)
+            if not changed:
+                continue
+            result.clocks += 1
+            to_create.extend(notices)
+        if to_create:
+            Notice.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=1000)
+            result.warnings = sum(1 for n in to_create if n.kind == NoticeKind.WARNING)
+            result.notices = sum(1 for n in to_create if n.kind == NoticeKind.SUPERVISION)
+    return result
+
+
+def sweep_until_idle(*, now: dt.datetime | None = None, batch: int = 500, max_rounds: int = 10_000) -> SweepResult:
+    total = SweepResult()
+    for _ in range(max_rounds):
+        r = sweep_once(now=now, batch=batch)
+        total.clocks += r.clocks
+        total.warnings += r.warnings
+        total.notices += r.notices
+        if r.clocks == 0:
+            break
+    return total
+
+
+# --- answers and manual reminders ---------------------------------------------
+
+class NoticeError(ValueError):
+    pass
+
+
+def answer_notice(*, notice: Notice, user, text: str) -> Notice:
+    from hotline.workorders import services as wo_services
+
+    text = (text or "").strip()
+    if not text:
+        raise NoticeError("answer: an answer text is required")
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        if notice.answered_at is not None:
+            raise NoticeError("answer: this notice has already been answered")
+        if notice.kind == NoticeKind.WARNING:
+            raise NoticeError("answer: warnings need no answer")
+        from hotline.organisation.selectors import user_scope_path
+
+        scope = user_scope_path(user)
+        if scope is not None and not (notice.unit and notice.unit.path.startswith(scope)) and not (
+                notice.supervisor_unit and notice.supervisor_unit.path.startswith(scope)):
+            raise PermissionError("this notice is not addressed to your unit")
+        notice.answered_at = hclock.now()
+        notice.answered_by = user
+        notice.answer = text[:500]
+        notice.save(update_fields=["answered_at", "answered_by", "answer"])
+        wo_services.record_event(order=notice.order, kind="notice_answer", actor=user,
+                                 payload={"notice": notice.pk, "level": notice.level, "metric": notice.metric, "answer": notice.answer})
+    return notice
+
+
+def open_notices_q() -> Q:
+    return Q(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)

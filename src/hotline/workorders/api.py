@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema
+
+from hotline.core import phones
+from hotline.organisation.models import Role
+from hotline.organisation.selectors import find_customers
+from hotline.timelimits.models import Clock, Notice
+from hotline.timelimits.services import answer_notice
+from hotline.workorders import selectors, services
+from hotline.workorders.models import State, WorkOrder
+
+router = Router(tags=["work orders"])
+
+
+class OrderIn(Schema):
+    business_type: str = Field(..., max_length=30, description="repair, complaint, report, opinion, suggestion, praise, inquiry, service_request")
+    sub_class: str = Field("", max_length=40)
+    priority: str = Field("", max_length=20)
+    description: str = Field(..., min_length=1, max_length=4000)
+    customer_id: int | None = None
+    caller_name: str = Field("", max_length=100)
+    caller_phone: str = Field("", max_length=40)
+    address: str = Field("", max_length=300)
+    service_area_id: int | None = None
+    fault_scope: str = Field("", max_length=20)
+    paid_service: bool = False
+    anonymous: bool = False
+    reply_wanted: bool = True
+    virtual_number: bool = False
+    dispatch: bool = True
+    merge_into: str = Field("", max_length=24)
+    assigned_unit_id: int | None = None
+
+
+class ClockOut(Schema):
+    metric: str
+    round: int
+    status: str
+    responsible_unit: str | None
+    started_at: dt.datetime
+    warn_at: dt.datetime
+    due_at: dt.datetime
+    stopped_at: dt.datetime | None
+    elapsed_seconds: int | None
+    overdue_seconds: int | None
+    stage: int
+
+
+class OrderOut(Schema):
+    number: str
+    business_type: str
+    sub_class: str | None
+    priority: str
+    state: str
+    customer_id: int | None
+    caller_name: str
+    caller_phone: str
+    address: str
+    service_area: str | None
+    area_class: str
+    description: str
+    fault_scope: str
+    owner: str
+    assigned_unit: str | None
+    assigned_unit_id: int | None
+    master: str | None
+    chased_order: str | None
+    return_count: int
+    policy_version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    allowed_actions: list[str]
+
+
+class EventOut(Schema):
+    seq: int
+    kind: str
+    at: dt.datetime
+    actor: str | None
+    actor_role: str
+    from_state: str
+    to_state: str
+    payload: dict
+
+
+class PageOut(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[OrderOut]
+
+
+class TransitionIn(Schema):
+    action: str = Field(..., max_length=20)
+    reason: str = Field("", max_length=500)
+    note: str = Field("", max_length=2000)
+    unit_id: int | None = None
+    master: str = Field("", max_length=24)
+    outcome: str = Field("", max_length=30)
+
+
+class ChaseIn(Schema):
+    note: str = Field(..., min_length=1, max_length=2000)
+
+
+class NoticeOut(Schema):
+    id: int
+    order: str
+    kind: str
+    level: int
+    metric: str
+    unit: str | None
+    supervisor_unit: str | None
+    due_at: dt.datetime
+    created_at: dt.datetime
+    answered_at: dt.datetime | None
+    answer: str
+
+
+class AnswerIn(Schema):
+    answer: str = Field(..., min_length=1, max_length=500)
+
+
+class CustomerOut(Schema):
+    id: int
+    account_number: str
+    name: str
+    address: str
+    phones: list[str]
+    service_area: str | None
+    service_area_id: int | None
+    unit: str | None
+    special_mark: str
+
+
+class ListFilters(Schema):
+    state: list[State] | None = None
+    business_type: str | None = Field(None, max_length=30)
+    assigned_unit_id: int | None = None
+    mine: bool = False
+    phone: str | None = Field(None, max_length=40)
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+def _masked(request: HttpRequest) -> bool:
+    return request.user.role in (Role.UNIT_STAFF, Role.INSPECTOR, Role.EXPERT) and not request.user.is_superuser
+
+
+def _order_out(request: HttpRequest, order: WorkOrder) -> dict:
+    phone = order.caller_phone
+    return {
+        "number": order.number, "business_type": order.business_type.code,
+        "sub_class": order.sub_class.code if order.sub_class_id else None, "priority": order.priority, "state": order.state,
+        "customer_id": order.customer_id, "caller_name": order.caller_name,
+        "caller_phone": phones.mask(phone) if _masked(request) else phone, "address": order.address,
+        "service_area": str(order.service_area) if order.service_area_id else None, "area_class": order.area_class,
+        "description": order.description, "fault_scope": order.fault_scope, "owner": str(order.owner),
+        "assigned_unit": str(order.assigned_unit) if order.assigned_unit_id else None, "assigned_unit_id": order.assigned_unit_id,
+        "master": order.master.number if order.master_id else None,
+        "chased_order": order.chased_order.number if order.chased_order_id else None,
+        "return_count": order.return_count, "policy_version": order.policy_version.number,
+        "created_at": order.created_at, "updated_at": order.updated_at, "dispatched_at": order.dispatched_at,
+        "closed_at": order.closed_at,
+        "allowed_actions": [t.action for t in services.allowed_actions(order=order, user=request.user)],
+    }
+
+
+def _get(request: HttpRequest, number: str) -> WorkOrder:
+    order = selectors.get_visible_order(request.user, number)
+    if order is None:
+        from django.http import Http404
+
+        raise Http404(f"no visible order {number}")
+    return order
+
+
+@router.post("/orders", response={201: OrderOut}, summary="Record a work order")
+def create_order(request: HttpRequest, payload: OrderIn):
+    key = request.headers.get("Idempotency-Key", "")
+    intake = services.Intake(channel="api", **payload.dict())
+    order = services.create_order(actor=request.user, intake=intake, idempotency_key=key)
+    return 201, _order_out(request, _get(request, order.number))
+
+
+@router.get("/orders", response=PageOut, summary="List visible work orders")
+def list_orders(request: HttpRequest, filters: Query[ListFilters]):
+    qs = selectors.visible_orders(request.user).select_related(
+        "business_type", "sub_class", "service_area", "assigned_unit", "owner", "master", "chased_order", "policy_version")
+    if filters.state:
+        qs = qs.filter(state__in=[s.value for s in filters.state])
+    if filters.business_type:
+        qs = qs.filter(business_type__code=filters.business_type)
+    if filters.assigned_unit_id:
+        qs = qs.filter(assigned_unit_id=filters.assigned_unit_id)
+    if filters.mine:
+        qs = qs.filter(owner=request.user)
+    if filters.phone:
+        p = phones.normalise_or_none(filters.phone)
+        if p is None:
+            from hotline.workorders.errors import OrderError
+
+            raise OrderError("phone", "not a phone number")
+        qs = qs.filter(caller_phone=p.number)
+    if filters.created_from:
+        qs = qs.filter(created_at__gte=filters.created_from)
+    if filters.created_to:
+        qs = qs.filter(created_at__lt=filters.created_to)
+    qs = qs.order_by("-created_at", "-id")
+    total = qs.count()
+    page = list(qs[filters.offset: filters.offset + filters.limit])
+    return {"count": total, "limit": filters.limit, "offset": filters.offset, "items": [_order_out(request, o) for o in page]}
+
+
+@router.get("/orders/{number}", response=OrderOut, summary="One work order")
+def get_order(request: HttpRequest, number: str):
+    return _order_out(request, _get(request, number))
+
+
+@router.post("/orders/{number}/transitions", response=OrderOut, summary="Act on a work order",
+             description="Actions follow the type's life-cycle; an illegal one answers 409 with the reason.")
+def act(request: HttpRequest, number: str, payload: TransitionIn):
+    order = _get(request, number)
+    services.transition(order=order, action=payload.action, actor=request.user, payload=payload.dict())
+    return _order_out(request, _get(request, number))
+
+
+@router.get("/orders/{number}/events", response=list[EventOut], summary="The order's append-only history")
+def events(request: HttpRequest, number: str):
+    order = _get(request, number)
+    return [{"seq": e.seq, "kind": e.kind, "at": e.at, "actor": str(e.actor) if e.actor else None, "actor_role": e.actor_role,
+             "from_state": e.from_state, "to_state": e.to_state, "payload": e.payload}
+            for e in order.events.select_related("actor").order_by("seq")]
+
+
+@router.get("/orders/{number}/clocks", response=list[ClockOut], summary="The order's time-limit clocks")
+def clocks(request: HttpRequest, number: str):
+    order = _get(request, number)
+    return [{"metric": c.metric, "round": c.round, "status": c.status,
+             "responsible_unit": str(c.responsible_unit) if c.responsible_unit_id else None, "started_at": c.started_at,
+             "warn_at": c.warn_at, "due_at": c.due_at, "stopped_at": c.stopped_at, "elapsed_seconds": c.elapsed_seconds,
+             "overdue_seconds": c.overdue_seconds, "stage": c.stage}
+            for c in Clock.objects.filter(order=order).select_related("responsible_unit").order_by("started_at", "metric")]
+
+
+@router.post("/orders/{number}/chase-ups", response={201: OrderOut}, summary="Raise a chase-up (催办) order")
+def chase(request: HttpRequest, number: str, payload: ChaseIn):
+    order = _get(request, number)
+    chase_order = services.chase_up(order=order, actor=request.user, note=payload.note)
+    return 201, _order_out(request, _get(request, chase_order.number))
+
+
+def _notice_out(n: Notice) -> dict:
+    return {"id": n.id, "order": n.order.number, "kind": n.kind, "level": n.level, "metric": n.metric,
+            "unit": str(n.unit) if n.unit_id else None, "supervisor_unit": str(n.supervisor_unit) if n.supervisor_unit_id else None,
+            "due_at": n.due_at, "created_at": n.created_at, "answered_at": n.answered_at, "answer": n.answer}
+
+
+@router.get("/notices", response=list[NoticeOut], tags=["supervision"], summary="Open supervision notices in your scope")
+def notices(request: HttpRequest, kind: Literal["supervision", "warning", "manual"] = "supervision", open: bool = True,
+            limit: int = Query(100, ge=1, le=500)):
+    orders = selectors.visible_orders(request.user)
+    qs = Notice.objects.filter(kind=kind, order__in=orders).select_related("order", "unit", "supervisor_unit")
+    if open:
+        qs = qs.filter(answered_at__isnull=True)
+    return [_notice_out(n) for n in qs.order_by("-created_at")[:limit]]
+
+
+@router.post("/notices/{notice_id}/answer", response=NoticeOut, tags=["supervision"], summary="Answer a supervision notice")
+def answer(request: HttpRequest, notice_id: int, payload: AnswerIn):
+    from hotline.timelimits.services import NoticeError
+
+    notice = get_object_or_404(Notice.objects.select_related("order", "unit", "supervisor_unit"), pk=notice_id,
+                               order__in=selectors.visible_orders(request.user))
+    try:
+        notice = answer_notice(notice=notice, user=request.user, text=payload.answer)
+    except NoticeError as exc:
+        from hotline.workorders.errors import TransitionError
+
+        raise TransitionError(str(exc)) from exc
+    return _notice_out(notice)
+
+
+@router.get("/customers", response=list[CustomerOut], tags=["customers"], summary="Find customers by phone, account or address")
+def customers(request: HttpRequest, q: str = Query(..., min_length=1, max_length=100)):
+    masked = _masked(request)
+    return [{"id": c.id, "account_number": c.account_number, "name": c.name, "address": c.address,
+             "phones": [phones.mask(p.number) if masked else str(p) for p in c.phones.all()],
+             "service_area": str(c.service_area) if c.service_area_id else None, "service_area_id": c.service_area_id,
+             "unit": str(c.service_area.unit) if c.service_area_id else None, "special_mark": c.special_mark}
+            for c in find_customers(q)]

@@ -1,0 +1,15 @@
+class OrderError(ValueError):
+    """Bad input: names the field and the reason (API answers 422)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class TransitionError(ValueError):
+    """The action is not allowed in the order's state (API answers 409)."""
+
+
+class NotAllowed(PermissionError):
+    """The user may not do this to this order (API answers 403)."""

@@ -1,0 +1,182 @@
+"""Work orders and their append-only event history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hotline.catalog.models import BusinessType, PolicyVersion, SubClass
+from hotline.organisation.models import Customer, ServiceArea, Unit
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACCEPTED = "accepted", _("Accepted")
+    DISPATCHED = "dispatched", _("Dispatched")
+    RECEIVED = "received", _("Received by unit")
+    ON_SITE = "on_site", _("On site")
+    RESOLVED = "resolved", _("Resolved")
+    REPLIED = "replied", _("Replied")
+    REVIEWED = "reviewed", _("Reviewed")
+    CALLBACK = "callback", _("Called back")
+    CLOSED = "closed", _("Closed")
+    MERGED = "merged", _("Merged")
+    RETURNED = "returned", _("Returned")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+TERMINAL = (State.CLOSED, State.MERGED, State.CANCELLED)
+
+
+class FaultScope(models.TextChoices):
+    NONE = "", _("Not a repair")
+    COMPANY = "company", _("Supply-company fault or cause unknown")
+    CUSTOMER_INTERNAL = "customer_internal", _("Customer-internal fault")
+    PLANNED_OUTAGE = "planned_outage", _("Planned or published outage")
+    ARREARS = "arrears", _("Arrears disconnection")
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    LINKAGE = "linkage", _("Linkage partner")
+
+
+class WorkOrder(models.Model):
+    number = models.CharField(_("number"), max_length=24, unique=True)
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="orders", verbose_name=_("business type"))
+    sub_class = models.ForeignKey(SubClass, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("sub-class"))
+    priority = models.CharField(_("priority"), max_length=20, blank=True, default="")
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACCEPTED)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PHONE)
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("customer"))
+    caller_name = models.CharField(_("caller name"), max_length=100, blank=True, default="")
+    caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True, default="", db_index=True)
+    caller_phone_ext = models.CharField(max_length=8, blank=True, default="")
+    address = models.CharField(_("address"), max_length=300, blank=True, default="")
+    service_area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("service area"))
+    area_class = models.CharField(_("area class"), max_length=10, blank=True, default="")
+    description = models.TextField(_("description"), max_length=4000)
+    fault_scope = models.CharField(_("fault scope"), max_length=20, choices=FaultScope.choices, blank=True, default="")
+    paid_service = models.BooleanField(_("paid service (customer told)"), default=False)
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    reply_wanted = models.BooleanField(_("reply wanted"), default=True)
+
+    # First-contact ownership: the accepting agent until closure or handover.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_orders", verbose_name=_("owner"))
+    scope_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="scoped_orders", verbose_name=_("center scope"))
+    scope_path = models.CharField(max_length=255, db_index=True)
+    assigned_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_orders", verbose_name=_("handling unit"))
+    assigned_path = models.CharField(max_length=255, blank=True, default="")
+
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, verbose_name=_("time-limit policy"))
+    master = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_orders", verbose_name=_("master order"))
+    chased_order = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="chase_ups", verbose_name=_("chased order"))
+    partner = models.CharField(_("linkage partner"), max_length=40, blank=True, default="")
+    partner_reference = models.CharField(_("partner reference"), max_length=80, blank=True, default="")
+
+    return_count = models.PositiveSmallIntegerField(_("returns"), default=0)
+    last_seq = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("accepted at"), db_index=True)
+    updated_at = models.DateTimeField(_("updated at"))
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("work order")
+        verbose_name_plural = _("work orders")
+        indexes = [
+            models.Index(fields=["assigned_path", "state"], name="wo_assigned_state_idx"),
+            models.Index(fields=["owner", "state"], name="wo_owner_state_idx"),
+            models.Index(fields=["scope_path", "state"], name="wo_scope_state_idx"),
+            models.Index(fields=["customer", "created_at"], name="wo_customer_idx"),
+            models.Index(fields=["service_area", "state"], name="wo_area_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in TERMINAL
+
+
+class WorkOrderEvent(models.Model):
+    """Append-only history. ``seq`` is per order and gapless."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(_("event"), max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    actor_role = models.CharField(max_length=20, blank=True, default="")
+    actor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(_("time"))
+    from_state = models.CharField(max_length=12, blank=True, default="")
+    to_state = models.CharField(max_length=12, blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["order", "seq"]
+        constraints = [models.UniqueConstraint(fields=["order", "seq"], name="wo_event_seq_unique")]
+        verbose_name = _("work-order event")
+        verbose_name_plural = _("work-order events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.seq} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.pop("_allow_update", False):
+            raise RuntimeError("work-order events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("work-order events are append-only")
+
+
+class ReporterIdentity(models.Model):
+    """Who reported (举报); visible only to authorised roles, every view audited."""
+
+    order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="reporter")
+    name = models.CharField(max_length=100, blank=True, default="")
+    phone = models.CharField(max_length=20, blank=True, default="")
+    id_number = models.CharField(max_length=30, blank=True, default="")
+
+
+class IdempotencyKey(models.Model):
+    """An API create seen before returns the same order, not a second one."""
+
+    key = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    request_hash = models.CharField(max_length=64)
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique")]
+
+
+class NumberCounter(models.Model):
+    """Per-day, per-prefix order number sequence (row-locked increment)."""
+
+    key = models.CharField(max_length=20, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class AuditEntry(models.Model):
+    """Who looked at or changed something sensitive (reporter identity,
+    configuration)."""
+
+    at = models.DateTimeField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]

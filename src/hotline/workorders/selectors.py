@@ -1,0 +1,93 @@
+"""Reads: what a user may see, lists, boards and inboxes."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from hotline.core import clock
+from hotline.organisation.models import Role, User
+from hotline.organisation.selectors import user_scope_path
+from hotline.workorders.models import TERMINAL, State, WorkOrder, WorkOrderEvent
+
+OPEN_STATES = [s for s in State.values if s not in TERMINAL]
+INBOX_STATES = [State.DISPATCHED, State.RECEIVED, State.ON_SITE, State.RESOLVED]
+
+
+def visible_orders(user: User) -> QuerySet[WorkOrder]:
+    qs = WorkOrder.objects.all()
+    prefix = user_scope_path(user)
+    if prefix is None:
+        return qs
+    if user.role == Role.UNIT_STAFF:
+        return qs.filter(assigned_path__startswith=prefix)
+    return qs.filter(Q(scope_path__startswith=prefix) | Q(assigned_path__startswith=prefix))
+
+
+def get_visible_order(user: User, number: str) -> WorkOrder | None:
+    return (visible_orders(user).select_related("business_type", "sub_class", "customer", "service_area", "assigned_unit",
+                                                 "owner", "scope_unit", "master", "chased_order")
+            .filter(number=number).first())
+
+
+def timeline(order: WorkOrder) -> list[dict]:
+    """Events and notices in time order, for the order page."""
+    from hotline.timelimits.models import Notice
+
+    items = [
+        {"at": e.at, "kind": e.kind, "actor": str(e.actor) if e.actor else "system", "role": e.actor_role,
+         "from_state": e.from_state, "to_state": e.to_state, "payload": e.payload, "source": "event", "seq": e.seq}
+        for e in WorkOrderEvent.objects.filter(order=order).select_related("actor").order_by("seq")
+    ]
+    items += [
+        {"at": n.created_at, "kind": n.kind, "actor": "system", "role": "", "from_state": "", "to_state": "",
+         "payload": {"level": n.level, "metric": n.metric, "unit": str(n.unit) if n.unit else "", "answer": n.answer},
+         "source": "notice", "seq": 0}
+        for n in Notice.objects.filter(order=order).select_related("unit")
+    ]
+    items.sort(key=lambda i: (i["at"], i["source"] != "event", i["seq"]))
+    return items
+
+
+def can_see_reporter(user: User, order: WorkOrder) -> bool:
+    if user.is_superuser or user.role in (Role.ADMIN, Role.DIRECTOR):
+        return True
+    return user.role == Role.UNIT_STAFF and user.unit_id is not None and user.unit.function == "discipline" and \
+        bool(order.assigned_path) and order.assigned_path.startswith(user.unit.path)
+
+
+def unit_inbox(user: User) -> QuerySet[WorkOrder]:
+    """Orders a unit has to work on, most urgent clock first."""
+    from hotline.timelimits.models import Clock, ClockStatus
+
+    prefix = user_scope_path(user) or "/"
+    next_due = Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING).order_by("due_at").values("due_at")[:1]
+    return (WorkOrder.objects.filter(assigned_path__startswith=prefix, state__in=INBOX_STATES)
+            .select_related("business_type", "sub_class", "assigned_unit", "service_area")
+            .annotate(next_due=Subquery(next_due))
+            .order_by("next_due", "created_at"))
+
+
+def my_orders(user: User) -> QuerySet[WorkOrder]:
+    return (WorkOrder.objects.filter(owner=user).select_related("business_type", "sub_class", "assigned_unit")
+            .order_by("-created_at"))
+
+
+def shift_leader_board(user: User, *, limit: int = 200) -> dict:
+    """Clocks near (warned) or past their limit, and open supervision notices."""
+    from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
+
+    prefix = user_scope_path(user)
+    now = clock.now()
+    clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now)
+    notices = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)
+    if prefix is not None:
+        clocks = clocks.filter(Q(order__scope_path__startswith=prefix) | Q(order__assigned_path__startswith=prefix))
+        notices = notices.filter(Q(order__scope_path__startswith=prefix) | Q(order__assigned_path__startswith=prefix))
+    clocks = clocks.select_related("order", "order__business_type", "responsible_unit").order_by("due_at")[:limit]
+    notices = notices.select_related("order", "unit", "supervisor_unit").order_by("-level", "due_at")[:limit]
+    return {"now": now, "clocks": list(clocks), "notices": list(notices)}
+
+
+def has_event(order: WorkOrder, kind: str) -> bool:
+    return WorkOrderEvent.objects.filter(order=order, kind=kind).exists()
+

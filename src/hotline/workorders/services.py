@@ -1,0 +1,517 @@
+"""Every write to a work order: intake, transitions, chase-ups.
+
+Each public function runs in one transaction: the order row, its new event
+and its clocks change together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from hotline.catalog.lifecycle import REASON_REQUIRED, Transition, parse_lifecycle
+from hotline.catalog.models import BusinessType, Routing, SubClass
+from hotline.catalog.services import current_policy_version
+from hotline.core import clock, phones
+from hotline.organisation.models import CENTER_ROLES, Customer, Role, ServiceArea, SpecialMark, Unit, UnitKind, User
+from hotline.organisation.selectors import area_for_address
+from hotline.timelimits import services as timelimits
+from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
+from hotline.workorders.models import (
+    TERMINAL,
+    AuditEntry,
+    FaultScope,
+    IdempotencyKey,
+    NumberCounter,
+    ReporterIdentity,
+    State,
+    WorkOrder,
+    WorkOrderEvent,
+)
+
+MAX_DESCRIPTION = 4000
+CHASE_MIN_SPACING = dt.timedelta(minutes=5)
+CHASE_MAX_NON_REPAIR = 2
+
+
+# --- helpers -----------------------------------------------------------------
+
+def _lifecycle(order: WorkOrder):
+    return parse_lifecycle(order.business_type.lifecycle)
+
+
+def _center_of(user: User) -> Unit:
+    if user.unit_id is None:
+        raise NotAllowed("your account belongs to no unit")
+    return user.unit
+
+
+def _next_number(prefix: str, when: dt.datetime) -> str:
+    day = timezone.localtime(when).strftime("%y%m%d")
+    key = f"{prefix}{day}"
+    NumberCounter.objects.bulk_create([NumberCounter(key=key, last=0)], ignore_conflicts=True)
+    # The UPDATE takes the row lock (PostgreSQL) / write lock (SQLite) first,
+    # so the read after it sees our own increment only.
+    NumberCounter.objects.filter(key=key).update(last=F("last") + 1)
+    last = NumberCounter.objects.filter(key=key).values_list("last", flat=True).get()
+    return f"{key}{last:05d}"
+
+
+def record_event(*, order: WorkOrder, kind: str, actor: User | None, from_state: str = "", to_state: str = "",
+                 payload: dict | None = None, at: dt.datetime | None = None) -> WorkOrderEvent:
+    """Append one event. The caller holds the order row (same transaction)."""
+    at = at or clock.now()
+    WorkOrder.objects.filter(pk=order.pk).update(last_seq=F("last_seq") + 1, updated_at=at)
+    seq = WorkOrder.objects.filter(pk=order.pk).values_list("last_seq", flat=True).get()
+    order.last_seq = seq
+    order.updated_at = at
+    return WorkOrderEvent.objects.create(
+        order=order, seq=seq, kind=kind, actor=actor, actor_role=getattr(actor, "role", "") if actor else "system",
+        actor_unit_id=getattr(actor, "unit_id", None), at=at, from_state=from_state, to_state=to_state, payload=payload or {},
+    )
+
+
+def audit(*, user: User | None, action: str, obj: Any, detail: dict | None = None) -> None:
+    AuditEntry.objects.create(at=clock.now(), user=user, action=action, object_type=type(obj).__name__.lower(),
+                              object_id=str(getattr(obj, "pk", obj)), detail=detail or {})
+
+
+# --- routing -------------------------------------------------------------------
+
+def dispatch_desk_for(unit: Unit) -> Unit | None:
+    """The county dispatch desk above (or beside) ``unit``."""
+    for ancestor in [unit, *reversed(unit.ancestors())]:
+        desk = Unit.objects.filter(parent=ancestor, kind=UnitKind.DISPATCH_DESK, active=True).first()
+        if desk is not None:
+            return desk
+    return None
+
+
+def route(order: WorkOrder) -> Unit:
+    """The unit an order goes to: the unit serving the address, or the
+    department with the type's function; else the county dispatch desk."""
+    bt = order.business_type
+    function = (order.sub_class.routing_function if order.sub_class_id else "") or bt.routing_function
+    center = order.scope_unit
+    if order.chased_order_id and order.chased_order.assigned_unit_id:
+        return order.chased_order.assigned_unit
+    if bt.routing == Routing.AREA and not (order.sub_class_id and order.sub_class.routing_function):
+        if order.service_area_id:
+            return order.service_area.unit
+    elif function:
+        for ancestor in [center, *reversed(center.ancestors())]:
+            dept = Unit.objects.filter(path__startswith=ancestor.path, kind=UnitKind.DEPARTMENT, function=function,
+                                       active=True).order_by("depth").first()
+            if dept is not None:
+                return dept
+    desk = dispatch_desk_for(center)
+    if desk is None:
+        raise OrderError("assigned_unit", "no unit serves this address and no county dispatch desk is configured")
+    return desk
+
+
+# --- intake --------------------------------------------------------------------
+
+@dataclass
+class Intake:
+    business_type: str
+    description: str
+    sub_class: str = ""
+    priority: str = ""
+    customer_id: int | None = None
+    caller_name: str = ""
+    caller_phone: str = ""
+    address: str = ""
+    service_area_id: int | None = None
+    fault_scope: str = ""
+    paid_service: bool = False
+    anonymous: bool = False
+    reply_wanted: bool = True
+    virtual_number: bool = False
+    channel: str = "phone"
+    dispatch: bool = True
+    merge_into: str = ""
+    assigned_unit_id: int | None = None
+    partner: str = ""
+    partner_reference: str = ""
+    reporter: dict = field(default_factory=dict)
+
+
+def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer | None, ServiceArea | None, phones.Phone | None]:
+    bt = BusinessType.objects.filter(code=intake.business_type, active=True).first()
+    if bt is None:
+        raise OrderError("business_type", f"unknown business type {intake.business_type!r}")
+    if bt.code == "chase_up":
+        raise OrderError("business_type", "chase-up orders are raised from the order they chase")
+    sub = None
+    if intake.sub_class:
+        sub = SubClass.objects.filter(business_type=bt, code=intake.sub_class, active=True).first()
+        if sub is None:
+            raise OrderError("sub_class", f"{intake.sub_class!r} is not a sub-class of {bt.code}")
+    elif bt.sub_classes.filter(active=True).exists():
+        raise OrderError("sub_class", "choose a sub-class")
+    if intake.priority and intake.priority not in bt.priority_codes():
+        raise OrderError("priority", f"must be one of {', '.join(bt.priority_codes()) or '(none)'}")
+    description = (intake.description or "").strip()
+    if not description:
+        raise OrderError("description", "describe the request")
+    if len(description) > MAX_DESCRIPTION:
+        raise OrderError("description", f"at most {MAX_DESCRIPTION} characters")
+    customer = None
+    if intake.customer_id is not None:
+        customer = Customer.objects.select_related("service_area").filter(pk=intake.customer_id).first()
+        if customer is None:
+            raise OrderError("customer_id", "no such customer")
+    phone = None
+    if intake.caller_phone:
+        try:
+            phone = phones.normalise(intake.caller_phone)
+        except phones.PhoneError as exc:
+            raise OrderError("caller_phone", str(exc)) from exc
+    area = None
+    if intake.service_area_id is not None:
+        area = ServiceArea.objects.select_related("unit").filter(pk=intake.service_area_id).first()
+        if area is None:
+            raise OrderError("service_area_id", "no such service area")
+    elif customer is not None and customer.service_area_id:
+        area = customer.service_area
+    elif intake.address:
+        area = area_for_address(intake.address)
+    if intake.fault_scope and intake.fault_scope not in FaultScope.values:
+        raise OrderError("fault_scope", f"must be one of {', '.join(v for v in FaultScope.values if v)}")
+    if bt.code == "repair" and not intake.fault_scope:
+        raise OrderError("fault_scope", "classify the fault scope of a repair report")
+    if bt.code != "repair" and intake.fault_scope:
+        raise OrderError("fault_scope", "only repair reports have a fault scope")
+    if not (intake.caller_phone or customer or intake.anonymous):
+        raise OrderError("caller_phone", "a phone number or a customer is required")
+    return bt, sub, customer, area, phone
+
+
+def _intake_reclassification(intake: Intake, bt: BusinessType, customer: Customer | None, phone) -> tuple[str | None, str]:
+    """Spec §1 intake rules and §3.1: the type an order is recorded as."""
+    marked = customer is not None and customer.special_mark in (SpecialMark.MALICIOUS, SpecialMark.THEFT, SpecialMark.ARREARS)
+    if phone is not None and not marked:
+        from hotline.organisation.models import MarkedNumber
+
+        marked = MarkedNumber.objects.filter(number=phone.number).exists()
+    if bt.code == "complaint":
+        if intake.anonymous or not intake.reply_wanted or intake.virtual_number:
+            return "opinion", "anonymous, no-reply or virtual-number complaint is recorded, not dispatched as a complaint"
+        if marked:
+            return "opinion", "caller carries a special-customer mark: complaint recorded as an opinion"
+    if bt.code == "repair":
+        if intake.fault_scope in (FaultScope.PLANNED_OUTAGE, FaultScope.ARREARS):
+            return "inquiry", "planned/published outage or arrears: handled as an inquiry, cause and restoration time told"
+        if intake.fault_scope == FaultScope.CUSTOMER_INTERNAL and not intake.paid_service:
+            return "inquiry", "customer-internal fault: customer guided, no paid service requested"
+    return None, ""
+
+
+def _idempotency_hash(intake: Intake) -> str:
+    return hashlib.sha256(json.dumps(intake.__dict__, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_order(*, actor: User, intake: Intake, idempotency_key: str = "") -> WorkOrder:
+    if actor.role not in CENTER_ROLES and not actor.is_superuser:
+        raise NotAllowed("only center staff record work orders")
+    if idempotency_key:
+        if len(idempotency_key) > 100:
+            raise OrderError("Idempotency-Key", "at most 100 characters")
+        seen = IdempotencyKey.objects.filter(user=actor, key=idempotency_key).select_related("order").first()
+        if seen is not None:
+            if seen.request_hash != _idempotency_hash(intake):
+                raise OrderError("Idempotency-Key", "reused with a different request body")
+            return seen.order
+    try:
+        with transaction.atomic():
+            order = _create(actor=actor, intake=intake)
+            if idempotency_key:
+                IdempotencyKey.objects.create(key=idempotency_key, user=actor, request_hash=_idempotency_hash(intake),
+                                              order=order, created_at=order.created_at)
+            return order
+    except IntegrityError:
+        if idempotency_key:
+            seen = IdempotencyKey.objects.filter(user=actor, key=idempotency_key).select_related("order").first()
+            if seen is not None:
+                return seen.order
+        raise
+
+
+def _create(*, actor: User, intake: Intake) -> WorkOrder:
+    bt, sub, customer, area, phone = _validate(intake)
+    now = clock.now()
+    center = _center_of(actor)
+    original_type = bt.code
+    new_type, reason = _intake_reclassification(intake, bt, customer, phone)
+    if new_type:
+        bt = BusinessType.objects.get(code=new_type)
+        sub = None
+    merge_master = None
+    if intake.merge_into:
+        merge_master = WorkOrder.objects.select_for_update().filter(number=intake.merge_into).first()
+        if merge_master is None:
+            raise OrderError("merge_into", "no such order")
+        if not (bt.mergeable and merge_master.business_type_id == bt.id):
+            raise OrderError("merge_into", "only repair reports merge, into a repair report")
+        if merge_master.state in TERMINAL:
+            raise OrderError("merge_into", "the master order is already archived")
+    needs_review = (actor.role == Role.AGENT and actor.stars is not None and actor.stars <= settings.HOTLINE.get("REVIEW_STARS", 3)
+                    and settings.HOTLINE.get("REVIEW_LOW_STAR_AGENTS", True))
+    lifecycle = parse_lifecycle(bt.lifecycle)
+    initial = "draft" if needs_review and lifecycle.find("approve", "draft") else lifecycle.initial
+    order = WorkOrder(
+        number=_next_number(bt.number_prefix, now), business_type=bt, sub_class=sub,
+        priority=intake.priority if not new_type else "", state=initial, channel=intake.channel,
+        customer=customer, caller_name=intake.caller_name.strip()[:100], caller_phone=phone.number if phone else "",
+        caller_phone_ext=phone.extension if phone else "", address=(intake.address or (customer.address if customer else ""))[:300],
+        service_area=area, area_class=area.area_class if area else "", description=intake.description.strip(),
+        fault_scope=intake.fault_scope if bt.code == "repair" else "", paid_service=intake.paid_service,
+        anonymous=intake.anonymous, reply_wanted=intake.reply_wanted, owner=actor, scope_unit=center,
+        scope_path=center.path, policy_version=current_policy_version(), partner=intake.partner,
+        partner_reference=intake.partner_reference, created_at=now, updated_at=now,
+    )
+    if bt.restricted_reporter:
+        # The reporter's identity never sits on the order itself.
+        reporter = {"name": order.caller_name, "phone": order.caller_phone, **(intake.reporter or {})}
+        order.caller_name, order.caller_phone, order.caller_phone_ext = "", "", ""
+    order.save()
+    if bt.restricted_reporter:
+        ReporterIdentity.objects.create(order=order, name=str(reporter.get("name", ""))[:100],
+                                        phone=str(reporter.get("phone", ""))[:20], id_number=str(reporter.get("id_number", ""))[:30])
+    payload: dict[str, Any] = {"type": bt.code, "channel": intake.channel}
+    if new_type:
+        payload.update({"recorded_as": new_type, "requested_type": original_type, "reason": reason})
+    if bt.code == "repair":
+        payload["fault_scope"] = intake.fault_scope
+        if intake.fault_scope == FaultScope.CUSTOMER_INTERNAL:
+            payload["paid_service_stated"] = True
+        suggestions = suggest_duplicates(order)
+        if suggestions:
+            payload["duplicate_suggestions"] = suggestions
+            payload["duplicate_decision"] = "merge" if merge_master else "separate"
+    record_event(order=order, kind="create", actor=actor, from_state="", to_state=initial, payload=payload, at=now)
+    timelimits.on_event(order=order, kind="create", at=now)
+    if merge_master is not None:
+        _apply(order=order, action="merge", actor=actor, payload={"master": merge_master.number}, now=now)
+    elif order.state == State.ACCEPTED and new_type == "inquiry":
+        _apply(order=order, action="answer", actor=actor, payload={"note": reason}, now=now)
+    elif order.state == State.ACCEPTED and intake.dispatch and bt.routing != Routing.NONE:
+        payload = {"unit_id": intake.assigned_unit_id} if intake.assigned_unit_id else {}
+        if bt.code != "inquiry":
+            _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now)
+    return order
+
+
+def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta = dt.timedelta(hours=24)) -> list[dict]:
+    """Open repair orders that look like the same fault point (spec §3.4)."""
+    if not order.business_type.mergeable or not order.service_area_id:
+        return []
+    candidates = (WorkOrder.objects.filter(business_type=order.business_type, service_area=order.service_area,
+                                           master__isnull=True, created_at__gte=order.created_at - window)
+                  .exclude(pk=order.pk).exclude(state__in=TERMINAL).order_by("created_at")[:10])
+    out = []
+    for other in candidates:
+        reasons = ["same service area"]
+        if other.sub_class_id and other.sub_class_id == order.sub_class_id:
+            reasons.append("same fault type")
+        out.append({"number": other.number, "reasons": reasons})
+    return out
+
+
+# --- transitions -----------------------------------------------------------------
+
+def allowed_actions(*, order: WorkOrder, user: User) -> list[Transition]:
+    lc = _lifecycle(order)
+    return [t for t in lc.actions_from(order.state) if _permitted(user, order, t) is None]
+
+
+def _permitted(user: User, order: WorkOrder, t: Transition) -> str | None:
+    """None if allowed, else the reason."""
+    if user.is_superuser or user.role == Role.ADMIN:
+        return None
+    if user.unit_id is None:
+        return "your account belongs to no unit"
+    path = user.unit.path
+    if t.by == "unit":
+        if user.role != Role.UNIT_STAFF:
+            return "only the handling unit's staff can do this"
+        if not order.assigned_path or not order.assigned_path.startswith(path):
+            return "this order is not assigned to your unit"
+        return None
+    if user.role not in CENTER_ROLES:
+        return "only center staff can do this"
+    if not order.scope_path.startswith(path):
+        return "this order belongs to another center"
+    if t.by == "leader" and user.role not in (Role.SHIFT_LEADER, Role.DIRECTOR):
+        return "only a shift leader can do this"
+    return None
+
+
+def transition(*, order: WorkOrder | int | str, action: str, actor: User, payload: dict | None = None) -> WorkOrder:
+    with transaction.atomic():
+        locked = _lock(order)
+        _apply(order=locked, action=action, actor=actor, payload=payload or {}, now=clock.now())
+        return locked
+
+
+def _lock(order: WorkOrder | int | str) -> WorkOrder:
+    qs = WorkOrder.objects.select_for_update().select_related("business_type", "sub_class", "assigned_unit", "scope_unit", "owner__unit")
+    if isinstance(order, WorkOrder):
+        return qs.get(pk=order.pk)
+    if isinstance(order, int):
+        return qs.get(pk=order)
+    return qs.get(number=order)
+
+
+def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt.datetime) -> WorkOrderEvent:
+    lc = _lifecycle(order)
+    t = lc.find(action, order.state)
+    if t is None:
+        if action not in {x.action for x in lc.transitions}:
+            raise TransitionError(f"{order.business_type.code} orders have no action {action!r}")
+        raise TransitionError(f"cannot {action} an order that is {order.state}")
+    denied = _permitted(actor, order, t)
+    if denied:
+        raise NotAllowed(denied)
+    payload = dict(payload)
+    reason = str(payload.get("reason", "")).strip()
+    if action in REASON_REQUIRED and not reason:
+        raise OrderError("reason", f"{action} needs a reason")
+    note = str(payload.get("note", "")).strip()[:2000]
+    event_payload: dict[str, Any] = {}
+    if reason:
+        event_payload["reason"] = reason[:500]
+    if note:
+        event_payload["note"] = note
+    from_state = order.state
+    update_fields = ["state", "updated_at"]
+
+    if action in ("dispatch", "redispatch"):
+        unit = None
+        if payload.get("unit_id"):
+            unit = Unit.objects.filter(pk=payload["unit_id"], active=True).first()
+            if unit is None:
+                raise OrderError("unit_id", "no such active unit")
+            county = order.scope_unit.parent or order.scope_unit
+            if not unit.path.startswith(county.path) and not actor.is_superuser:
+                raise OrderError("unit_id", "that unit is outside this center's county")
+        else:
+            unit = route(order)
+        if action == "redispatch" and unit.pk == order.assigned_unit_id and not payload.get("unit_id"):
+            unit = dispatch_desk_for(order.scope_unit) or unit
+        event_payload.update({"unit_id": unit.pk, "unit": unit.name})
+        if order.assigned_unit_id:
+            event_payload["previous_unit"] = order.assigned_unit.name
+        order.assigned_unit = unit
+        order.assigned_path = unit.path
+        update_fields += ["assigned_unit", "assigned_path"]
+        if order.dispatched_at is None:
+            order.dispatched_at = now
+            update_fields.append("dispatched_at")
+    elif action == "return":
+        if reason not in ("outside_area", "missing_information") and order.business_type.code == "repair":
+            raise OrderError("reason", "a repair order may only be returned as outside_area or missing_information")
+        order.return_count += 1
+        update_fields.append("return_count")
+    elif action == "merge":
+        master = WorkOrder.objects.select_for_update().filter(number=payload.get("master", "")).first()
+        if master is None:
+            raise OrderError("master", "no such order")
+        if master.pk == order.pk or master.master_id:
+            raise OrderError("master", "merge into a master order, not into itself or a sub-order")
+        if master.business_type_id != order.business_type_id or not order.business_type.mergeable:
+            raise OrderError("master", "only repair reports merge, into a repair report")
+        if master.state in TERMINAL:
+            raise OrderError("master", "the master order is already archived")
+        order.master = master
+        update_fields.append("master")
+        event_payload["master"] = master.number
+        for sub in order.merged_orders.all():
+            WorkOrder.objects.filter(pk=sub.pk).update(master=master)
+    elif action == "callback":
+        outcome = payload.get("outcome", "")
+        if outcome not in ("satisfied", "basically_satisfied", "dissatisfied", "unreachable", "not_rated"):
+            raise OrderError("outcome", "one of satisfied, basically_satisfied, dissatisfied, unreachable, not_rated")
+        if not note:
+            raise OrderError("note", "record the customer's words")
+        event_payload["outcome"] = outcome
+    elif action in ("arrive", "resolve") and payload.get("at"):
+        event_payload["reported_at"] = str(payload["at"])[:40]
+
+    if t.target is not None:
+        order.state = t.target
+    if order.state in TERMINAL:
+        order.closed_at = now
+        update_fields.append("closed_at")
+    order.updated_at = now
+    order.save(update_fields=update_fields)
+    event = record_event(order=order, kind=action, actor=actor, from_state=from_state, to_state=order.state,
+                         payload=event_payload, at=now)
+    timelimits.on_event(order=order, kind=action, at=now)
+    if action in ("reply", "resolve", "close", "cancel") and order.master_id is None:
+        # Sub-orders follow their master: every merged caller gets the result.
+        for sub in WorkOrder.objects.filter(master=order, state=State.MERGED):
+            record_event(order=sub, kind="master_" + action, actor=actor, payload={"master": order.number}, at=now)
+    return event
+
+
+# --- chase-ups -------------------------------------------------------------------
+
+def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
+    """A chase-up (催办) order linked to the order it chases (spec §1)."""
+    note = (note or "").strip()
+    if not note:
+        raise OrderError("note", "say what the customer is chasing")
+    if actor.role not in CENTER_ROLES and not actor.is_superuser:
+        raise NotAllowed("only center staff raise chase-ups")
+    with transaction.atomic():
+        target = _lock(order)
+        if not target.scope_path.startswith(actor.unit.path if actor.unit_id else "/") and not actor.is_superuser:
+            raise NotAllowed("this order belongs to another center")
+        if target.state in TERMINAL:
+            raise TransitionError("a closed, merged or cancelled order cannot be chased")
+        if target.business_type.code == "chase_up":
+            raise TransitionError("chase the original order, not a chase-up")
+        now = clock.now()
+        previous = WorkOrder.objects.filter(chased_order=target).order_by("-created_at")
+        if target.business_type.code != "repair" and previous.count() >= CHASE_MAX_NON_REPAIR:
+            raise TransitionError(f"at most {CHASE_MAX_NON_REPAIR} chase-ups per non-repair order")
+        last = previous.first()
+        if last is not None and now - last.created_at < CHASE_MIN_SPACING:
+            wait = int((CHASE_MIN_SPACING - (now - last.created_at)).total_seconds())
+            raise TransitionError(f"chase-ups for one customer are at least 5 minutes apart; wait {wait} s")
+        bt = BusinessType.objects.get(code="chase_up")
+        chase = WorkOrder.objects.create(
+            number=_next_number(bt.number_prefix, now), business_type=bt, state=State.ACCEPTED, channel=target.channel,
+            customer=target.customer, caller_name=target.caller_name, caller_phone=target.caller_phone,
+            address=target.address, service_area=target.service_area, area_class=target.area_class,
+            description=note[:MAX_DESCRIPTION], owner=actor, scope_unit=target.scope_unit, scope_path=target.scope_path,
+            policy_version=current_policy_version(), chased_order=target, created_at=now, updated_at=now,
+        )
+        record_event(order=chase, kind="create", actor=actor, to_state=State.ACCEPTED,
+                     payload={"type": "chase_up", "chases": target.number}, at=now)
+        timelimits.on_event(order=chase, kind="create", at=now)
+        record_event(order=target, kind="chased", actor=actor, payload={"chase_up": chase.number, "note": note[:500]}, at=now)
+        if target.assigned_unit_id:
+            _apply(order=chase, action="dispatch", actor=actor, payload={"unit_id": target.assigned_unit_id}, now=now)
+        return chase
+
+
+def reveal_reporter(*, order: WorkOrder, user: User) -> ReporterIdentity | None:
+    """Reporter identity for authorised roles only; every view is audited."""
+    from hotline.workorders.selectors import can_see_reporter
+
+    if not can_see_reporter(user, order):
+        raise NotAllowed("you may not see the reporter's identity")
+    identity = ReporterIdentity.objects.filter(order=order).first()
+    audit(user=user, action="view_reporter", obj=order, detail={"number": order.number})
+    return identity
