@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "hotline.timelimits",
     "hotline.web",
     "hotline.workforce",
+    "hotline.demo",
 ]
 
 MIDDLEWARE = [

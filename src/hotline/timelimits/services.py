@@ -44,7 +44,7 @@ def _rules(order: WorkOrder) -> dict[str, TimeLimitRule]:
 
 def on_event(*, order: WorkOrder, kind: str, at: dt.datetime) -> None:
     """Stop the clocks this event stops, then start the ones it starts."""
-    running = list(Clock.objects.select_for_update().filter(order=order, status=ClockStatus.RUNNING).select_related("rule"))
+    running = list(Clock.objects.select_for_update(of=("self",)).filter(order=order, status=ClockStatus.RUNNING).select_related("rule"))
     terminal = kind in ("close", "cancel", "merge")
     for clk in running:
         if kind in clk.rule.stop_events() or terminal:

@@ -364,7 +364,7 @@ def transition(*, order: WorkOrder | int | str, action: str, actor: User, payloa
 
 
 def _lock(order: WorkOrder | int | str) -> WorkOrder:
-    qs = WorkOrder.objects.select_for_update().select_related("business_type", "sub_class", "assigned_unit", "scope_unit", "owner__unit")
+    qs = WorkOrder.objects.select_for_update(of=("self",)).select_related("business_type", "sub_class", "assigned_unit", "scope_unit", "owner__unit")
     if isinstance(order, WorkOrder):
         return qs.get(pk=order.pk)
     if isinstance(order, int):

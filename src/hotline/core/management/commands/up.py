@@ -1,0 +1,32 @@
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo center on first run, then serve the web app with a worker beside it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-demo", action="store_true", help="do not load the demo center")
+
+    def handle(self, *args, host, port, no_demo, **options):
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        if not no_demo:
+            call_command("demo", if_empty=True)
+        env = dict(os.environ)
+        worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"], env=env)
+        try:
+            call_command("serve", host=host, port=port)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()

@@ -1,0 +1,113 @@
+"""Several `hotline worker` processes against one PostgreSQL database."""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from hotline.core import clock
+from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
+from hotline.workorders import services
+
+ORDERS = 300
+
+
+def _db_url() -> str:
+    s = connection.settings_dict
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    auth = s.get("USER") or "postgres"
+    if s.get("PASSWORD"):
+        auth += f":{s['PASSWORD']}"
+    return f"postgres://{auth}@{host}:{port}/{s['NAME']}"
+
+
+def _start_worker(tmp_path, name):
+    env = dict(os.environ, DATABASE_URL=_db_url(), HOTLINE_LOG_LEVEL="INFO")
+    log = open(tmp_path / f"{name}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "worker", "--interval", "0.2", "--batch", "10",
+                             "--max-seconds", "90"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    return proc, tmp_path / f"{name}.log"
+
+
+def _expected(now):
+    """(clock, kind, level) that must exist at ``now`` for running clocks."""
+    out = set()
+    for c in Clock.objects.filter(status=ClockStatus.RUNNING):
+        if now >= c.warn_at:
+            out.add((c.id, "warning", 0))
+        for level in range(1, c.escalation_levels + 2):
+            at = c.due_at + dt.timedelta(seconds=c.escalation_seconds * (level - 1))
+            if now >= at:
+                out.add((c.id, "supervision", level))
+    return out
+
+
+@pytest.mark.postgres
+def test_two_workers_raise_every_notice_exactly_once_and_survive_a_kill(transactional_db, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("multi-process sweep test needs PostgreSQL (CI runs it)")
+    from hotline.testing import build_world
+
+    world = build_world("mw")
+    real_now = clock.now()
+    # Orders accepted over the last few hours: some clocks are long overdue
+    # (catch-up), some fall due while the workers run.
+    with clock.frozen(real_now - dt.timedelta(hours=5)) as c:
+        for i in range(ORDERS):
+            services.create_order(actor=world.agent, intake=services.Intake(
+                business_type="repair", sub_class="lv", description=f"停电 {i}", customer_id=world.customers["zhang"].id,
+                fault_scope="company"))
+            c.advance(seconds=(5 * 3600 - 150) / ORDERS)
+    workers = [_start_worker(tmp_path, "w1"), _start_worker(tmp_path, "w2")]
+    try:
+        # Kill the first worker at an arbitrary moment once it is sweeping.
+        until = time.monotonic() + 20
+        while "sweep:" not in workers[0][1].read_text() and time.monotonic() < until:
+            time.sleep(0.05)
+        workers[0][0].send_signal(signal.SIGKILL)
+        workers.append(_start_worker(tmp_path, "w3"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = clock.now()
+            if _expected(now) <= set(Notice.objects.exclude(kind=NoticeKind.MANUAL).values_list("clock_id", "kind", "level")):
+                # Give the live workers one more round to show nothing extra appears.
+                time.sleep(1.0)
+                break
+        check_at = clock.now()
+    finally:
+        for proc, _ in workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc, _ in workers:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    rows = list(Notice.objects.exclude(kind=NoticeKind.MANUAL).values_list("clock_id", "kind", "level"))
+    assert len(rows) == len(set(rows)), "a notice was raised twice"
+    before_check = _expected(check_at - dt.timedelta(seconds=2))
+    assert before_check <= set(rows), f"{len(before_check - set(rows))} notices missing"
+    assert len(rows) > ORDERS * 3
+    logs = [path.read_text() for _, path in workers]
+    assert "sweep:" in logs[0] and "sweep:" in logs[1], "the two first workers should both have shared the catch-up"
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_copy_of_a_notice(world, frozen):
+    order = services.create_order(actor=world.agent, intake=services.Intake(
+        business_type="repair", sub_class="lv", description="停电", customer_id=world.customers["zhang"].id, fault_scope="company"))
+    clk = Clock.objects.get(order=order, metric="accept")
+    now = clock.now()
+    Notice.objects.create(clock=clk, order=order, kind=NoticeKind.SUPERVISION, level=1, due_at=now, created_at=now)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notice.objects.create(clock=clk, order=order, kind=NoticeKind.SUPERVISION, level=1, due_at=now, created_at=now)
+    # Manual reminders are not limited.
+    Notice.objects.create(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
+    Notice.objects.create(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
