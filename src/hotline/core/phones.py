@@ -46,10 +46,12 @@ def normalise(raw: str) -> Phone:
     if m:
         extension = m.group(1)
         text = text[: m.start()]
-    digits_and_plus = re.sub(r"[^\d+]", "", text)
-    # A landline written with dashes may carry a dash extension: 0571-87654321-123
-    parts = [p for p in re.split(r"[\s\-]+", re.sub(r"[()]", "-", text.strip())) if p]
-    if not extension and len(parts) == 3 and parts[0].startswith("0") and len(parts[2]) <= 6:
+    compact = re.sub(r"[\s()]", "", text)
+    digits_and_plus = re.sub(r"[^\d+]", "", compact)
+    # A landline with a dash extension: 0571-87654321-123
+    parts = compact.split("-")
+    if not extension and len(parts) == 3 and parts[0].startswith("0") and 10 <= len(parts[0] + parts[1]) <= 12 \
+            and 1 <= len(parts[2]) <= 6:
         extension = parts[2]
         digits_and_plus = parts[0] + parts[1]
     digits = digits_and_plus.lstrip("+")
@@ -63,6 +65,8 @@ def normalise(raw: str) -> Phone:
         return Phone(digits, extension, "mobile")
     if re.fullmatch(r"(95|96|400|800|1[0-2])\d{2,8}", digits) and len(digits) <= 10:
         return Phone(digits, extension, "service")
+    if digits.startswith("1"):
+        raise PhoneError(f"a mobile number has 11 digits: {raw!r}")
     if not digits.startswith("0") and 7 <= len(digits) <= 8:
         digits = _default_area_code() + digits
     if not digits.startswith("0"):

@@ -312,18 +312,29 @@ def _create(*, actor: User, intake: Intake) -> WorkOrder:
 
 
 def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta = dt.timedelta(hours=24)) -> list[dict]:
-    """Open repair orders that look like the same fault point (spec §3.4)."""
+    """Open repair orders that look like the same fault point (spec §3.4):
+    the same transformer area, or the same village when one caller could
+    only name the village; same fault type strengthens the match."""
     if not order.business_type.mergeable or not order.service_area_id:
         return []
-    candidates = (WorkOrder.objects.filter(business_type=order.business_type, service_area=order.service_area,
+    area = order.service_area
+    if area.level == "transformer_area":
+        same_point = {area.id}
+        nearby = {area.parent_id} if area.parent_id else set()
+    elif area.level == "village":
+        same_point = {area.id}
+        nearby = set(ServiceArea.objects.filter(parent=area).values_list("id", flat=True))
+    else:
+        same_point, nearby = {area.id}, set()
+    candidates = (WorkOrder.objects.filter(business_type=order.business_type, service_area_id__in=same_point | nearby,
                                            master__isnull=True, created_at__gte=order.created_at - window)
-                  .exclude(pk=order.pk).exclude(state__in=TERMINAL).order_by("created_at")[:10])
+                  .exclude(pk=order.pk).exclude(state__in=TERMINAL).select_related("service_area").order_by("created_at")[:10])
     out = []
     for other in candidates:
-        reasons = ["same service area"]
+        reasons = ["same fault point" if other.service_area_id in same_point else "same village"]
         if other.sub_class_id and other.sub_class_id == order.sub_class_id:
             reasons.append("same fault type")
-        out.append({"number": other.number, "reasons": reasons})
+        out.append({"number": other.number, "area": str(other.service_area), "reasons": reasons})
     return out
 
 
