@@ -299,3 +299,21 @@ def customers(request: HttpRequest, q: str = Query(..., min_length=1, max_length
              "service_area": str(c.service_area) if c.service_area_id else None, "service_area_id": c.service_area_id,
              "unit": str(c.service_area.unit) if c.service_area_id else None, "special_mark": c.special_mark}
             for c in find_customers(q)]
+
+
+class HandoverIn(Schema):
+    to_username: str = Field(..., min_length=1, max_length=150)
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+@router.post("/orders/{number}/handover", response=OrderOut, summary="Hand first-contact ownership to another agent")
+def handover(request: HttpRequest, number: str, payload: HandoverIn):
+    from hotline.organisation.models import User
+    from hotline.workorders.errors import OrderError
+
+    order = _get(request, number)
+    to_user = User.objects.filter(username=payload.to_username).select_related("unit").first()
+    if to_user is None:
+        raise OrderError("to_username", "no such user")
+    services.hand_over(order=order, actor=request.user, to_user=to_user, reason=payload.reason)
+    return _order_out(request, _get(request, number))

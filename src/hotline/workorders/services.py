@@ -526,3 +526,27 @@ def reveal_reporter(*, order: WorkOrder, user: User) -> ReporterIdentity | None:
     identity = ReporterIdentity.objects.filter(order=order).first()
     audit(user=user, action="view_reporter", obj=order, detail={"number": order.number})
     return identity
+
+
+def hand_over(*, order: WorkOrder | str, actor: User, to_user: User, reason: str) -> WorkOrder:
+    """First-contact ownership passes only by an explicit, recorded handover."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrderError("reason", "say why the order is handed over")
+    if to_user.role not in CENTER_ROLES or not to_user.is_active:
+        raise OrderError("to_user", "hand over to an active agent or shift leader")
+    with transaction.atomic():
+        target = _lock(order)
+        if target.state in TERMINAL:
+            raise TransitionError("a closed order has no owner to change")
+        is_leader = actor.role in (Role.SHIFT_LEADER, Role.DIRECTOR)
+        if not (actor.is_superuser or target.owner_id == actor.id or (is_leader and actor.unit_id and target.scope_path.startswith(actor.unit.path))):
+            raise NotAllowed("only the owner or a shift leader can hand an order over")
+        if to_user.unit_id is None or not target.scope_path.startswith(to_user.unit.path):
+            raise OrderError("to_user", "the new owner must work in the order's center")
+        previous = target.owner
+        target.owner = to_user
+        target.save(update_fields=["owner", "updated_at"])
+        record_event(order=target, kind="handover", actor=actor,
+                     payload={"from": str(previous), "to": str(to_user), "to_id": to_user.pk, "reason": reason[:500]})
+        return target

@@ -145,3 +145,11 @@ def test_customer_lookup_and_openapi(world, agent):
     schema = agent.get("/api/openapi.json").json()
     assert "/api/orders" in schema["paths"] and "/api/orders/{number}/transitions" in schema["paths"]
     assert agent.get("/api/docs").status_code == 200
+
+
+def test_handover_through_the_api(world, agent, frozen):
+    number = post(agent, "/api/orders", {**REPAIR, "customer_id": world.customers["zhang"].id}).json()["number"]
+    r = post(agent, f"/api/orders/{number}/handover", {"to_username": "nobody", "reason": "x"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["to_username"]
+    r = post(agent, f"/api/orders/{number}/handover", {"to_username": world.agent2.username, "reason": "交班"})
+    assert r.status_code == 200 and r.json()["owner"] == str(world.agent2)

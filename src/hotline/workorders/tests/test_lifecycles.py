@@ -218,3 +218,16 @@ def test_lifecycle_data_is_validated():
                                          {"action": "dispatch", "from": ["accepted"], "to": "received"}]})
     for bt in BusinessType.objects.all():
         parse_lifecycle(bt.lifecycle)
+
+
+def test_first_contact_ownership_changes_only_by_handover(world, frozen):
+    order = create(world, business_type="complaint", sub_class="service", description="投诉", customer_id=world.customers["li"].id)
+    assert order.owner == world.agent
+    with pytest.raises(NotAllowed):
+        services.hand_over(order=order, actor=world.agent2, to_user=world.agent2, reason="接手")
+    with pytest.raises(OrderError):
+        services.hand_over(order=order, actor=world.agent, to_user=world.station_users[0], reason="x")
+    order = services.hand_over(order=order, actor=world.agent, to_user=world.agent2, reason="下班交接")
+    assert order.owner == world.agent2
+    assert order.events.get(kind="handover").payload["reason"] == "下班交接"
+    assert list(selectors.my_orders(world.agent2)) == [order]
