@@ -94,6 +94,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("HOTLINE_TEST_SQLITE") or None
 
+# A database cache so that login throttling and similar counters hold across
+# every web process (created by `hotline up` / `hotline createcachetable`).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hotline_cache"}}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "organisation.User"
 LOGIN_URL = "web:login"

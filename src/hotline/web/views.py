@@ -1,7 +1,420 @@
+"""Server-rendered pages. Views parse input, call a service or selector and
+render; every rule is in the services."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from hotline.core import clock, phones
+from hotline.organisation.models import CENTER_ROLES, Role
+from hotline.organisation.selectors import area_for_address, find_customers, find_service_areas
+from hotline.timelimits.services import NoticeError, answer_notice
+from hotline.web import labels, throttle
+from hotline.web import selectors as web_selectors
+from hotline.web.forms import ActionForm, AnswerForm, IntakeForm, NoteForm, add_service_error
+from hotline.workorders import selectors, services
+from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
+from hotline.workorders.models import State, WorkOrder
+
+BOARD_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR)
+MASKED_ROLES = (Role.UNIT_STAFF, Role.INSPECTOR, Role.EXPERT)
+# Quick actions offered on an inbox row, in life-cycle order.
+INBOX_ACTIONS = ("receive", "arrive", "resolve", "reply", "return")
+INBOX_LIMIT = 100
+PAGE_SIZE = 25
+
+
+def roles_required(*roles: str):
+    """Logged in and of one of ``roles`` (administrators pass), else 403."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if request.user.role not in roles and not request.user.is_superuser:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def _service_message(exc: Exception) -> str:
+    # The services raise fixed English sentences; the catalogue translates
+    # those it knows (see service_messages.py).
+    text = exc.message if isinstance(exc, OrderError) else str(exc)
+    return gettext(text.removeprefix("answer: "))
+
+
+def _masked(user) -> bool:
+    return user.role in MASKED_ROLES and not user.is_superuser
+
+
+# --- login and home ---------------------------------------------------------------
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        self.throttle_keys = throttle.keys(request, request.POST.get("username", ""))
+        if throttle.is_locked(self.throttle_keys):
+            # Refused before the password is even checked.
+            form = self.form_class(request, initial={"username": request.POST.get("username", "")})
+            context = self.get_context_data(form=form, refused=_("Too many failed log-in attempts. Try again in 15 minutes."))
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        throttle.record_failure(self.throttle_keys)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        throttle.record_success(self.throttle_keys)
+        return super().form_valid(form)
+
+
+HOME_BY_ROLE = {
+    Role.AGENT: "web:intake",
+    Role.SHIFT_LEADER: "web:board",
+    Role.DIRECTOR: "web:board",
+    Role.UNIT_STAFF: "web:inbox",
+    Role.ADMIN: "admin:index",
+}
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
+    target = HOME_BY_ROLE.get(request.user.role)
+    if target is None and request.user.is_superuser:
+        target = "admin:index"
+    if target is not None:
+        return redirect(target)
     return render(request, "web/home.html")
+
+
+# --- intake -----------------------------------------------------------------------
+
+def _intake_context(request: HttpRequest, form: IntakeForm) -> dict:
+    value = form.data.get if form.is_bound else form.initial.get
+    business_type = web_selectors.intake_type(value("business_type") or "")
+    customer = web_selectors.customer(_int(value("customer_id")))
+    area = web_selectors.service_area(_int(value("service_area_id")))
+    return {
+        "form": form,
+        "types": web_selectors.intake_types(),
+        "business_type": business_type,
+        "sub_classes": web_selectors.sub_classes(business_type),
+        "fault_scopes": labels.FAULT_SCOPES,
+        "customer": customer,
+        "customer_orders": web_selectors.customer_orders(request.user, customer) if customer else [],
+        "area": area,
+    }
+
+
+def _int(raw) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@roles_required(*CENTER_ROLES)
+def intake(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = IntakeForm(request.POST)
+        if form.is_valid():
+            try:
+                order = services.create_order(actor=request.user, intake=form.to_intake())
+            except OrderError as exc:
+                add_service_error(form, exc)
+            except (NotAllowed, TransitionError) as exc:
+                form.add_error(None, _service_message(exc))
+            else:
+                messages.success(request, gettext("Order %(number)s saved: %(state)s.") % {
+                    "number": order.number, "state": labels.label(labels.STATES, order.state)})
+                return redirect("web:order", number=order.number)
+        status = 400
+    else:
+        form = IntakeForm(initial={"reply_wanted": True, "business_type": "repair"})
+    return render(request, "web/intake.html", _intake_context(request, form), status=status)
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def intake_customers(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")[:100]
+    customers = list(find_customers(q, limit=12)) if len(q.strip()) >= 2 else []
+    return render(request, "web/partials/customer_results.html", {"customers": customers, "q": q})
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def intake_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Choosing a customer fills the caller fields and the service area."""
+    customer = web_selectors.customer(customer_id)
+    if customer is None:
+        raise Http404
+    q = request.GET.get("q", "")
+    typed = phones.normalise_or_none(q) if any(ch.isdigit() for ch in q) else None
+    customer_phones = list(customer.phones.all())
+    # The number the agent searched by is the number the caller is on.
+    if typed is not None and any(p.number == typed.number for p in customer_phones):
+        caller_phone = q.strip()
+    else:
+        caller_phone = (customer_phones[0].raw or str(customer_phones[0])) if customer_phones else ""
+    form = IntakeForm(initial={"customer_id": customer.pk, "caller_name": customer.name, "caller_phone": caller_phone,
+                               "address": customer.address, "service_area_id": customer.service_area_id})
+    return render(request, "web/partials/customer_chosen.html", {
+        "form": form, "customer": customer, "area": customer.service_area,
+        "customer_orders": web_selectors.customer_orders(request.user, customer)})
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def intake_customer_clear(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/partials/customer_card.html", {"customer": None})
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def intake_type_fields(request: HttpRequest) -> HttpResponse:
+    form = IntakeForm(initial={"business_type": request.GET.get("business_type", "")})
+    return render(request, "web/partials/type_fields.html", _intake_context(request, form))
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def intake_area(request: HttpRequest) -> HttpResponse:
+    """The service area for a typed address, or the one the agent picked."""
+    if request.GET.get("id"):
+        area = web_selectors.service_area(_int(request.GET["id"]))
+        looked_up = False
+    else:
+        area = area_for_address(request.GET.get("address", "")[:300])
+        looked_up = True
+    return render(request, "web/partials/area_box.html", {"area": area, "looked_up": looked_up})
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def intake_areas(request: HttpRequest) -> HttpResponse:
+    areas = find_service_areas(request.GET.get("area_q", "")[:100], limit=12)
+    return render(request, "web/partials/area_candidates.html", {"areas": areas})
+
+
+# --- my orders ------------------------------------------------------------------------
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def my_orders(request: HttpRequest) -> HttpResponse:
+    # The id breaks ties so that paging is stable.
+    qs = selectors.my_orders(request.user).select_related("service_area", "customer").order_by("-created_at", "-id")
+    state = request.GET.get("state", "")
+    if state == "open":
+        qs = qs.filter(state__in=selectors.OPEN_STATES)
+    elif state in State.values:
+        qs = qs.filter(state=state)
+    else:
+        state = ""
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "web/my_orders.html", {"page": page, "state": state, "states": State.choices})
+
+
+# --- order page -------------------------------------------------------------------------
+
+def _visible_order(request: HttpRequest, number: str) -> WorkOrder:
+    order = selectors.get_visible_order(request.user, number)
+    if order is None:
+        raise Http404
+    return order
+
+
+def _order_context(request: HttpRequest, order: WorkOrder, **extra) -> dict:
+    user = request.user
+    actions = services.allowed_actions(order=order, user=user)
+    needs_units = any(t.action in ("dispatch", "redispatch") for t in actions)
+    return {
+        "order": order,
+        "now": clock.now(),
+        "caller_phone": phones.mask(order.caller_phone) if _masked(user) else order.caller_phone,
+        "clocks": web_selectors.order_clocks(order),
+        "timeline": selectors.timeline(order),
+        "actions": [t.action for t in actions],
+        "dispatch_units": web_selectors.dispatch_units(order) if needs_units else [],
+        "can_chase": user.role in CENTER_ROLES and order.is_open and order.business_type.code != "chase_up",
+        "can_reveal": order.business_type.restricted_reporter and selectors.can_see_reporter(user, order),
+        "repair_reasons": labels.REPAIR_RETURN_REASONS,
+        "outcomes": labels.OUTCOMES,
+        **extra,
+    }
+
+
+@require_GET
+@login_required
+def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+    order = _visible_order(request, number)
+    return render(request, "web/order.html", _order_context(request, order))
+
+
+def _transition(request: HttpRequest, order: WorkOrder, form: ActionForm) -> tuple[str | None, int]:
+    """Run the posted action; (error message or None, HTTP status)."""
+    if not form.is_valid():
+        return gettext("Check the form: %(fields)s.") % {"fields": ", ".join(form.errors)}, 400
+    try:
+        services.transition(order=order, action=form.cleaned_data["action"], actor=request.user, payload=form.payload())
+    except OrderError as exc:
+        return _service_message(exc), 400
+    except NotAllowed as exc:
+        return _service_message(exc), 403
+    except TransitionError as exc:
+        return _service_message(exc), 409
+    return None, 200
+
+
+@require_POST
+@login_required
+def order_act(request: HttpRequest, number: str) -> HttpResponse:
+    order = _visible_order(request, number)
+    form = ActionForm(request.POST)
+    error, status = _transition(request, order, form)
+    if error is None:
+        action = form.cleaned_data["action"]
+        messages.success(request, gettext("%(action)s: done.") % {"action": labels.label(labels.ACTIONS, action)})
+        return redirect("web:order", number=order.number)
+    order = _visible_order(request, number)
+    return render(request, "web/order.html", _order_context(
+        request, order, action_error=error, failed_action=request.POST.get("action", ""), posted=request.POST),
+        status=status)
+
+
+@require_POST
+@roles_required(*CENTER_ROLES)
+def order_chase(request: HttpRequest, number: str) -> HttpResponse:
+    order = _visible_order(request, number)
+    form = NoteForm(request.POST)
+    error, status = None, 400
+    if not form.is_valid():
+        error = form.errors["note"][0]
+    else:
+        try:
+            chase = services.chase_up(order=order, actor=request.user, note=form.cleaned_data["note"])
+        except OrderError as exc:
+            error = _service_message(exc)
+        except NotAllowed as exc:
+            error, status = _service_message(exc), 403
+        except TransitionError as exc:
+            error, status = _service_message(exc), 409
+        else:
+            messages.success(request, gettext("Chase-up %(number)s raised.") % {"number": chase.number})
+            return redirect("web:order", number=order.number)
+    return render(request, "web/order.html", _order_context(
+        request, order, chase_error=error, posted=request.POST), status=status)
+
+
+@require_POST
+@login_required
+def order_reporter(request: HttpRequest, number: str) -> HttpResponse:
+    """Reveal a report's reporter: POST because every view is audited."""
+    order = _visible_order(request, number)
+    try:
+        identity = services.reveal_reporter(order=order, user=request.user)
+    except NotAllowed:
+        raise PermissionDenied from None
+    if request.htmx:
+        return render(request, "web/partials/reporter.html", {"identity": identity, "revealed": True})
+    return render(request, "web/order.html", _order_context(request, order, identity=identity, revealed=True))
+
+
+# --- unit inbox -------------------------------------------------------------------------
+
+def _inbox_context(request: HttpRequest, **extra) -> dict:
+    user = request.user
+    qs = selectors.unit_inbox(user)
+    rows = []
+    for order in qs[:INBOX_LIMIT]:
+        allowed = {t.action for t in services.allowed_actions(order=order, user=user)}
+        rows.append({"order": order, "actions": [a for a in INBOX_ACTIONS if a in allowed],
+                     "phone": phones.mask(order.caller_phone) if _masked(user) else order.caller_phone})
+    return {"rows": rows, "total": qs.count(), "limit": INBOX_LIMIT, "now": clock.now(),
+            "notices": web_selectors.unit_open_notices(user), "repair_reasons": labels.REPAIR_RETURN_REASONS, **extra}
+
+
+@require_GET
+@roles_required(Role.UNIT_STAFF)
+def inbox(request: HttpRequest) -> HttpResponse:
+    template = "web/partials/inbox_live.html" if request.htmx else "web/inbox.html"
+    return render(request, template, _inbox_context(request))
+
+
+@require_POST
+@roles_required(Role.UNIT_STAFF)
+def inbox_act(request: HttpRequest, number: str) -> HttpResponse:
+    order = _visible_order(request, number)
+    form = ActionForm(request.POST)
+    error, _status = _transition(request, order, form)
+    done = None
+    if error is None:
+        done = gettext("%(number)s: %(action)s done.") % {
+            "number": order.number, "action": labels.label(labels.ACTIONS, form.cleaned_data["action"])}
+    if not request.htmx:
+        if error:
+            messages.error(request, f"{order.number}: {error}")
+        else:
+            messages.success(request, done)
+        return redirect("web:inbox")
+    # htmx swaps only 2xx answers, so a refusal comes back as 200 with the
+    # message next to the row.
+    context = _inbox_context(request, done=done, row_error=error, error_number=order.number, posted=request.POST)
+    return render(request, "web/partials/inbox_live.html", context)
+
+
+@require_POST
+@roles_required(Role.UNIT_STAFF)
+def notice_answer(request: HttpRequest, notice_id: int) -> HttpResponse:
+    notice = web_selectors.unit_open_notice(request.user, notice_id)
+    if notice is None:
+        raise Http404
+    form = AnswerForm(request.POST)
+    error = None
+    if not form.is_valid():
+        error = form.errors["answer"][0]
+    else:
+        try:
+            answer_notice(notice=notice, user=request.user, text=form.cleaned_data["answer"])
+        except (NoticeError, PermissionError) as exc:
+            error = _service_message(exc)
+    done = None if error else gettext("Supervision notice on %(number)s answered.") % {"number": notice.order.number}
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, done)
+        return redirect("web:inbox")
+    context = _inbox_context(request, done=done, notice_error=error, error_notice=notice.pk, posted=request.POST)
+    return render(request, "web/partials/inbox_live.html", context)
+
+
+# --- shift-leader board -----------------------------------------------------------------
+
+@require_GET
+@roles_required(*BOARD_ROLES)
+def board(request: HttpRequest) -> HttpResponse:
+    data = selectors.shift_leader_board(request.user)
+    levels: dict[int, list] = {}
+    for notice in data["notices"]:
+        levels.setdefault(notice.level, []).append(notice)
+    context = {"now": data["now"], "clocks": data["clocks"], "notice_levels": sorted(levels.items(), reverse=True),
+               "notice_count": len(data["notices"])}
+    template = "web/partials/board_live.html" if request.htmx else "web/board.html"
+    return render(request, template, context)

@@ -18,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, no_demo, **options):
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
         if not no_demo:
             call_command("demo", if_empty=True)
         env = dict(os.environ)

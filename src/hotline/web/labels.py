@@ -1,0 +1,89 @@
+"""Display names for codes that the domain stores as plain strings
+(actions, event kinds, outcomes), so every page says them the same way."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from hotline.catalog.models import Metric
+from hotline.organisation.models import Role
+from hotline.timelimits.models import ClockStatus, NoticeKind
+from hotline.workorders.models import FaultScope, State
+
+ACTIONS = {
+    "approve": _("Approve"),
+    "dispatch": _("Dispatch"),
+    "receive": _("Receive"),
+    "return": _("Return"),
+    "redispatch": _("Re-dispatch"),
+    "arrive": _("On site"),
+    "resolve": _("Resolved"),
+    "reply": _("Reply"),
+    "review": _("Review"),
+    "rework": _("Send back for rework"),
+    "callback": _("Callback"),
+    "close": _("Archive"),
+    "cancel": _("Cancel order"),
+    "merge": _("Merge"),
+    "contact": _("Customer contacted"),
+    "progress": _("Progress report"),
+    "answer": _("Answered on the call"),
+    "reopen": _("Reopen"),
+}
+
+# Event kinds that are not actions.
+EVENTS = {
+    **ACTIONS,
+    "create": _("Intake"),
+    "chased": _("Chased up"),
+    "notice_answer": _("Supervision answered"),
+    "master_reply": _("Master order replied"),
+    "master_resolve": _("Master order resolved"),
+    "master_close": _("Master order archived"),
+    "master_cancel": _("Master order cancelled"),
+    NoticeKind.WARNING: NoticeKind.WARNING.label,
+    NoticeKind.SUPERVISION: NoticeKind.SUPERVISION.label,
+    NoticeKind.MANUAL: NoticeKind.MANUAL.label,
+}
+
+OUTCOMES = {
+    "satisfied": _("Satisfied"),
+    "basically_satisfied": _("Basically satisfied"),
+    "dissatisfied": _("Dissatisfied"),
+    "unreachable": _("Unreachable"),
+    "not_rated": _("Not rated (customer's own assets)"),
+}
+
+# The only reasons a repair order may be returned (spec §3.5).
+REPAIR_RETURN_REASONS = {
+    "outside_area": _("Outside our area"),
+    "missing_information": _("Key information missing"),
+}
+
+STATES = dict(State.choices)
+METRICS = dict(Metric.choices)
+ROLES = dict(Role.choices)
+CLOCK_STATUSES = dict(ClockStatus.choices)
+FAULT_SCOPES = [(value, label) for value, label in FaultScope.choices if value]
+
+# Payload keys worth showing in the timeline, in this order.
+PAYLOAD_FIELDS = [
+    ("unit", _("unit")),
+    ("previous_unit", _("previous unit")),
+    ("reason", _("reason")),
+    ("note", _("note")),
+    ("outcome", _("outcome")),
+    ("master", _("master order")),
+    ("chase_up", _("chase-up order")),
+    ("chases", _("chases")),
+    ("recorded_as", _("recorded as")),
+    ("fault_scope", _("fault scope")),
+    ("level", _("level")),
+    ("metric", _("time limit")),
+    ("answer", _("answer")),
+    ("reported_at", _("reported time")),
+]
+
+
+def label(mapping: dict, code: str) -> str:
+    return str(mapping.get(code, code))

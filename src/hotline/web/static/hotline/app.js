@@ -1,0 +1,95 @@
+// Keyboard helpers for the pages. The content security policy allows only
+// scripts served from here, so behaviour is bound by data attributes.
+(function () {
+  "use strict";
+
+  function focusables(form) {
+    return Array.prototype.filter.call(
+      form.querySelectorAll("input, select, textarea, button"),
+      function (el) { return !el.disabled && el.type !== "hidden" && el.offsetParent !== null; }
+    );
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var target = e.target;
+    var form = target.closest ? target.closest("form") : null;
+
+    // Ctrl+Enter (Cmd+Enter) saves from anywhere in the form.
+    if (form && form.hasAttribute("data-ctrl-enter") && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit();
+      return;
+    }
+
+    // Plain Enter in a single-line field moves on instead of saving half an order.
+    if (form && form.hasAttribute("data-enter-next") && e.key === "Enter" && !e.ctrlKey && !e.metaKey &&
+        target.tagName === "INPUT" && target.type !== "checkbox" && target.type !== "radio" && target.type !== "submit") {
+      e.preventDefault();
+      var list = focusables(form);
+      var next = list[list.indexOf(target) + 1];
+      if (next) { next.focus(); }
+      return;
+    }
+
+    // Search box with a result list: arrows walk the results, Enter takes the first.
+    var resultsSel = target.getAttribute && target.getAttribute("data-results");
+    if (resultsSel) {
+      var results = document.querySelectorAll(resultsSel + " .result");
+      if ((e.key === "ArrowDown" || e.key === "Enter") && results.length) {
+        e.preventDefault();
+        if (e.key === "Enter") { results[0].click(); } else { results[0].focus(); }
+      }
+      return;
+    }
+    if (target.classList && target.classList.contains("result") && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      var sibling = e.key === "ArrowDown" ? target.nextElementSibling : target.previousElementSibling;
+      while (sibling && !sibling.classList.contains("result")) {
+        sibling = e.key === "ArrowDown" ? sibling.nextElementSibling : sibling.previousElementSibling;
+      }
+      if (sibling) { sibling.focus(); }
+      else if (e.key === "ArrowUp") {
+        var box = document.querySelector("[data-results]");
+        if (box) { box.focus(); }
+      }
+    }
+  });
+
+  // Filters that apply as soon as they change.
+  document.addEventListener("change", function (e) {
+    if (e.target.hasAttribute && e.target.hasAttribute("data-autosubmit") && e.target.form) {
+      e.target.form.requestSubmit();
+    }
+  });
+
+  // Do not let a poll wipe what someone is typing into a polled region.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (!elt.hasAttribute || !elt.hasAttribute("data-poll-guard") || e.detail.requestConfig.verb !== "get") { return; }
+    var active = document.activeElement;
+    var typing = active && elt.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+    var filled = Array.prototype.some.call(elt.querySelectorAll("input[type=text], textarea"), function (f) { return f.value; });
+    if (typing || filled) { e.preventDefault(); }
+  });
+
+  // A poll after the session ended lands on the login page: go there whole.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.responseURL && xhr.responseURL.indexOf("/login/") !== -1) {
+      e.detail.shouldSwap = false;
+      window.location.reload();
+    }
+  });
+
+  // After a customer is chosen, carry on with the business type.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var el = e.detail.elt;
+    var sel = el && el.getAttribute && el.getAttribute("data-then-focus");
+    if (!sel && el && el.querySelector) {
+      var inner = el.querySelector("[data-then-focus]");
+      sel = inner && inner.getAttribute("data-then-focus");
+    }
+    var next = sel && document.querySelector(sel);
+    if (next) { next.focus(); }
+  });
+})();

@@ -1,0 +1,110 @@
+"""Display helpers for the pages: labels for stored codes, clock colours,
+durations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils.translation import gettext as _
+
+from hotline.timelimits.models import Clock, ClockStatus
+from hotline.web import labels
+
+register = template.Library()
+
+
+@register.filter
+def state_label(code: str) -> str:
+    return labels.label(labels.STATES, code)
+
+
+@register.filter
+def action_label(code: str) -> str:
+    return labels.label(labels.ACTIONS, code)
+
+
+@register.filter
+def event_label(code: str) -> str:
+    return labels.label(labels.EVENTS, code)
+
+
+@register.filter
+def metric_label(code: str) -> str:
+    return labels.label(labels.METRICS, code)
+
+
+@register.filter
+def role_label(code: str) -> str:
+    return labels.label(labels.ROLES, code)
+
+
+@register.filter
+def priority_label(order) -> str:
+    """The business type's own label for the order's priority code."""
+    for code, text in order.business_type.priorities or []:
+        if code == order.priority:
+            return text
+    return order.priority
+
+
+@register.filter
+def duration(seconds) -> str:
+    """Compact: 3 min, 1 h 05 min, 2 d 4 h."""
+    if seconds is None:
+        return ""
+    seconds = int(abs(seconds))
+    minutes = seconds // 60
+    if minutes < 1:
+        return _("%(n)d s") % {"n": seconds}
+    if minutes < 60:
+        return _("%(n)d min") % {"n": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    days, hours = divmod(hours, 24)
+    return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+
+
+@register.simple_tag
+def clock_view(clk: Clock, now: dt.datetime) -> dict:
+    """CSS tone and status text of one clock at ``now``."""
+    if clk.status == ClockStatus.RUNNING:
+        left = (clk.due_at - now).total_seconds()
+        if left < 0:
+            return {"tone": "overdue", "status": _("Overdue"), "text": _("%(d)s overdue") % {"d": duration(-left)}}
+        tone = "warn" if now >= clk.warn_at else "ok"
+        return {"tone": tone, "status": _("Near the limit") if tone == "warn" else _("Running"),
+                "text": _("%(d)s left") % {"d": duration(left)}}
+    if clk.status == ClockStatus.MET:
+        return {"tone": "met", "status": labels.label(labels.CLOCK_STATUSES, clk.status),
+                "text": _("in %(d)s") % {"d": duration(clk.elapsed_seconds or 0)}}
+    if clk.status == ClockStatus.BREACHED:
+        return {"tone": "overdue", "status": labels.label(labels.CLOCK_STATUSES, clk.status),
+                "text": _("%(d)s late") % {"d": duration(clk.overdue_seconds or 0)}}
+    return {"tone": "muted", "status": labels.label(labels.CLOCK_STATUSES, clk.status), "text": ""}
+
+
+_VALUE_LABELS = {
+    "reason": labels.REPAIR_RETURN_REASONS,
+    "outcome": labels.OUTCOMES,
+    "metric": labels.METRICS,
+    "fault_scope": dict(labels.FAULT_SCOPES),
+}
+
+
+@register.filter
+def event_details(item: dict) -> list[tuple[str, str]]:
+    """The payload entries of a timeline item worth showing, labelled."""
+    payload = item.get("payload") or {}
+    out = []
+    for key, name in labels.PAYLOAD_FIELDS:
+        value = payload.get(key)
+        if value in (None, "", 0):
+            continue
+        if key == "fault_scope" and item.get("kind") != "create":
+            continue
+        if key in _VALUE_LABELS:
+            value = labels.label(_VALUE_LABELS[key], value)
+        out.append((str(name), str(value)))
+    return out
