@@ -231,3 +231,63 @@ def test_first_contact_ownership_changes_only_by_handover(world, frozen):
     assert order.owner == world.agent2
     assert order.events.get(kind="handover").payload["reason"] == "下班交接"
     assert list(selectors.my_orders(world.agent2)) == [order]
+
+
+def test_address_without_service_area_goes_to_the_county_dispatch_desk(world, frozen):
+    order = create(world, business_type="repair", sub_class="hv", description="路边电线杆倒了", caller_phone="13500002222",
+                   address="某某工业园区北门", fault_scope="company")
+    assert order.service_area is None and order.assigned_unit == world.desk
+    arrival = Clock.objects.get(order=order, metric="arrival")
+    assert (arrival.due_at - arrival.started_at).total_seconds() == 90 * 60  # no area class: the general rule
+
+
+def test_address_resolves_to_the_most_specific_service_area(world, frozen):
+    order = create(world, business_type="repair", sub_class="lv", description="停电", caller_phone="13500002222",
+                   address="东山乡桃园村5组", fault_scope="company")
+    assert order.service_area == world.areas["v1"] and order.assigned_unit == world.stations[1]
+    assert order.area_class == "rural"
+
+
+def test_report_life_cycle_with_optional_callback(world, frozen):
+    order = create(world, business_type="report", sub_class="conduct", description="举报行风问题", caller_phone="13700001111",
+                   reply_wanted=False)
+    d = world.discipline_user
+    order = walk(order, [("receive", d, None), ("reply", d, {"note": "已查处"}), ("review", world.agent, None),
+                         ("close", world.agent, None)])
+    assert order.state == State.CLOSED
+    reply = Clock.objects.get(order=order, metric="reply")
+    assert reply.rule.amount == 10 and reply.rule.unit == "calendar_days" and reply.status == "met"
+
+
+def test_service_request_with_on_site_work(world, frozen):
+    order = create(world, business_type="service_request", sub_class="reconnection", description="已缴费，申请复电",
+                   customer_id=world.customers["zhang"].id)
+    assert order.assigned_unit == world.marketing
+    restoration = Clock.objects.get(order=order, metric="restoration")
+    assert restoration.due_at - restoration.started_at == __import__("datetime").timedelta(hours=24)
+    m = world.marketing_user
+    order = walk(order, [("receive", m, None), ("arrive", m, None), ("resolve", m, None), ("reply", m, {"note": "已复电"}),
+                         ("review", world.agent, None), ("callback", world.agent, NOTE), ("close", world.agent, None)])
+    assert order.state == State.CLOSED
+
+
+def test_returned_order_can_be_redispatched_and_counts_returns(world, frozen):
+    order = create(world, business_type="complaint", sub_class="service", description="投诉", customer_id=world.customers["li"].id)
+    order = walk(order, [("return", world.marketing_user, {"reason": "应由供电所处理"})])
+    assert order.return_count == 1 and order.state == State.RETURNED
+    with pytest.raises(OrderError):
+        walk(order, [("redispatch", world.agent, {"unit_id": 999999})])
+    order = walk(order, [("redispatch", world.agent, {"unit_id": world.stations[1].id})])
+    assert order.assigned_unit == world.stations[1] and order.state == State.DISPATCHED and order.return_count == 1
+
+
+def test_callback_needs_outcome_and_customer_words(world, frozen):
+    order = create(world, business_type="praise", sub_class="service", description="表扬抢修队", customer_id=world.customers["li"].id)
+    m = world.marketing_user
+    order = walk(order, [("receive", m, None), ("reply", m, {"note": "已核实"}), ("review", world.agent, None)])
+    with pytest.raises(OrderError) as e:
+        walk(order, [("callback", world.agent, {"outcome": "satisfied"})])
+    assert e.value.field == "note"
+    with pytest.raises(OrderError) as e:
+        walk(order, [("callback", world.agent, {"outcome": "happy", "note": "x"})])
+    assert e.value.field == "outcome"
