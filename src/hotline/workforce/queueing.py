@@ -268,9 +268,11 @@ def erlang_c_metrics(
 
 
 def _log_j_k(b: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``log J(b, y)`` and ``log K(b, y)`` for b > 0, y >= 0 (1-D arrays).
+    """``log J(b, y)`` and ``log(K(b, y) / J(b, y))`` for b > 0, y >= 0 (1-D arrays).
 
     J = sum_j t_j with t_0 = 1, t_j = t_{j-1} y / (b + j); K = sum_j j t_j.
+    K / J is returned rather than K because under overload J is astronomically
+    large and only ratios to it can be formed without losing digits.
     """
     lj = np.empty_like(b)
     lk = np.empty_like(b)
@@ -281,13 +283,11 @@ def _log_j_k(b: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     if gam.any():
         bg, yg, pg = b[gam], y[gam], p[gam]
         ljg = np.log(pg) - log_poisson_term(bg, yg)
-        over = yg >= bg
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # K = (y - b) J + b: no cancellation when y >= b, mild (a few digits at most) below.
-            lk_over = ljg + np.log((yg - bg) + bg * np.exp(-ljg))
-            lk_under = np.log((yg - bg) * np.exp(ljg) + bg)
+        # K / J = (y - b) + b / J: no cancellation when y >= b; below, the series
+        # route takes the deep-underload cases, so at most a few digits cancel.
+        with np.errstate(divide="ignore"):
+            lk[gam] = np.log((yg - bg) + bg * np.exp(-ljg))
         lj[gam] = ljg
-        lk[gam] = np.where(over, lk_over, lk_under)
     if series.any():
         bs, ys = b[series], y[series]
         jsum = np.ones_like(bs)
@@ -303,7 +303,7 @@ def _log_j_k(b: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
             active = active[j * term[active] > 1e-17 * jsum[active]]
         with np.errstate(divide="ignore"):
             lj[series] = np.log(jsum)
-            lk[series] = np.log(ksum)
+            lk[series] = np.log(ksum / jsum)
     return lj, lk
 
 
@@ -315,9 +315,9 @@ class _ErlangACore(NamedTuple):
     load: FloatArray
     a: FloatArray  # N mu / theta
     x: FloatArray  # lam / theta
-    log_z: FloatArray  # log of the normaliser, in units of pi_N
+    log_z: FloatArray  # log of the normaliser Z, in units of pi_N
     log_j: FloatArray
-    log_k: FloatArray
+    log_z_over_j: FloatArray  # log(Z / J), accurate even when J overflows
     prob_wait: FloatArray
     abandon: FloatArray
 
@@ -328,13 +328,13 @@ def _erlang_a_core(lam: FloatArray, h: FloatArray, n: FloatArray, patience: Floa
     x = lam * patience
     load = lam * h
     log_inv_b = -np.atleast_1d(log_erlang_b(n, load))
-    lj, lk = _log_j_k(a, x)
+    lj, lkj = _log_j_k(a, x)
     with np.errstate(divide="ignore"):
-        log_j_minus_1 = lj + np.log(-np.expm1(-lj))
-    log_z = np.logaddexp(log_inv_b, log_j_minus_1)
-    prob_wait = np.exp(lj - log_z)
-    abandon = np.exp(lk - np.log(x) - log_z)
-    return _ErlangACore(lam, h, n, patience, load, a, x, log_z, lj, lk, prob_wait, abandon)
+        # Z / J = (1/B) / J + 1 - 1/J
+        lzj = np.logaddexp(log_inv_b - lj, np.log1p(-np.exp(-lj)))
+    prob_wait = np.exp(-lzj)
+    abandon = np.exp(lkj - lzj) / x
+    return _ErlangACore(lam, h, n, patience, load, a, x, lj + lzj, lj, lzj, prob_wait, abandon)
 
 
 def _answered_after(core: _ErlangACore, t: FloatArray) -> FloatArray:
@@ -342,15 +342,15 @@ def _answered_after(core: _ErlangACore, t: FloatArray) -> FloatArray:
     theta = 1.0 / core.patience
     lj1, _ = _log_j_k(core.a + 1.0, core.x * np.exp(-theta * t))
     expo = -(core.n / core.h + theta) * t - core.x * np.expm1(-theta * t)
-    return core.a / (core.a + 1.0) * np.exp(expo + lj1 - core.log_z)
+    return core.a / (core.a + 1.0) * np.exp(expo + (lj1 - core.log_j) - core.log_z_over_j)
 
 
 def _abandoned_within(core: _ErlangACore, s: FloatArray) -> FloatArray:
     """P(abandon with wait <= s)."""
     theta = 1.0 / core.patience
-    _, lk_s = _log_j_k(core.a, core.x * np.exp(-theta * s))
+    lj_s, lkj_s = _log_j_k(core.a, core.x * np.exp(-theta * s))
     expo = -(core.n / core.h) * s - core.x * np.expm1(-theta * s)
-    later = np.exp(expo + lk_s - np.log(core.x) - core.log_z)
+    later = np.exp(expo + (lj_s - core.log_j) + lkj_s - core.log_z_over_j) / core.x
     return np.clip(core.abandon - later, 0.0, 1.0)
 
 
@@ -362,7 +362,13 @@ def _served_wait_sum(core: _ErlangACore, max_cells: int = 4_000_000) -> FloatArr
     """
     a, x = core.a, core.x
     mode = np.maximum(x - a, 0.0)
-    half = np.ceil(10.0 * np.sqrt(x + 1.0) + 40.0)
+    # Around the mode log t_j falls like -(j - mode)^2 / (2x): 9 standard
+    # deviations reach e^-40.  Below the mode-at-0 regime t_j <= (x/(a+1))^j
+    # may end the window sooner.
+    half = np.ceil(9.0 * np.sqrt(x + 1.0) + 40.0)
+    with np.errstate(divide="ignore"):
+        geometric = np.ceil(40.0 / np.log((a + 1.0) / np.maximum(x, 1e-300))) + 40.0
+    half = np.where(x < a + 1.0, np.minimum(half, geometric), half)
     start = np.maximum(np.floor(mode - half), 0.0)
     length = (np.ceil(mode + half) - start + 1).astype(int)
     out = np.zeros_like(a)
