@@ -30,6 +30,9 @@ class DurationUnit:
     ALL = (MINUTES, HOURS, CALENDAR_DAYS, WORKING_DAYS)
 
 
+_warned_years: set[int] = set()
+
+
 @lru_cache(maxsize=8192)
 def _library_working_day(day: dt.date) -> bool:
     try:
@@ -37,7 +40,9 @@ def _library_working_day(day: dt.date) -> bool:
     except NotImplementedError:
         # Year not yet in the library: Monday to Friday until an
         # administrator enters the published schedule as overrides.
-        log.warning("no holiday data for %s; assuming Monday-Friday", day.year)
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning("no holiday data for %s; assuming Monday-Friday unless overridden", day.year)
         return day.weekday() < 5
 
 

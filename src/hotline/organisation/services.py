@@ -70,7 +70,13 @@ def create_service_area(*, name: str, code: str, level: str, unit: Unit, parent:
                         area_class: str = AreaClass.URBAN) -> ServiceArea:
     if level not in AreaLevel.values:
         raise ValueError(f"unknown area level {level!r}")
-    full_name = f"{parent.full_name}{name}" if parent else name
+    # "滨江社区" + "滨江社区2号台区" reads as "…滨江社区2号台区", as people write it.
+    if parent is None:
+        full_name = name
+    elif name.startswith(parent.name):
+        full_name = parent.full_name + name[len(parent.name):]
+    else:
+        full_name = parent.full_name + name
     return ServiceArea.objects.create(name=name, code=code, level=level, unit=unit, parent=parent,
                                       area_class=area_class, full_name=full_name)
 
