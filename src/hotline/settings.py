@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "hotline.timelimits",
     "hotline.web",
     "hotline.workforce",
+    "hotline.planning",
     "hotline.demo",
 ]
 
@@ -48,6 +49,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hotline.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "hotline.core.middleware.ChineseByDefaultMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

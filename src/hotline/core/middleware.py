@@ -24,3 +24,22 @@ class ContentSecurityPolicyMiddleware:
             docs = request.path.startswith("/api/docs") or request.path.startswith("/admin/")
             response["Content-Security-Policy"] = _CSP_DOCS if docs else _CSP
         return response
+
+
+class ChineseByDefaultMiddleware:
+    """The UI is Simplified Chinese unless the user chose another language.
+
+    Browsers on a center's PCs often send an English Accept-Language; only an
+    explicit choice (the language cookie set by /i18n/setlang/) switches.
+    Runs before LocaleMiddleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

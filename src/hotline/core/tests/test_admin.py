@@ -32,3 +32,11 @@ def test_non_staff_cannot_open_admin(world):
     c = Client()
     c.login(username=world.agent.username, password=PASSWORD)
     assert c.get("/admin/").status_code == 302
+
+
+def test_ui_is_chinese_by_default_even_for_an_english_browser(world):
+    c = Client(headers={"Accept-Language": "en-US,en;q=0.9"})
+    r = c.get("/login/")
+    assert r.headers["Content-Language"] == "zh-hans"
+    c.cookies["django_language"] = "en"
+    assert c.get("/login/").headers["Content-Language"] == "en"

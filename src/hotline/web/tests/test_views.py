@@ -11,7 +11,9 @@ from hotline.workorders.models import AuditEntry, State, WorkOrder, WorkOrderEve
 
 pytestmark = pytest.mark.django_db
 
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+# English pages: the language cookie, as /i18n/setlang/ sets it (the
+# browser's Accept-Language is ignored: the UI is Chinese unless chosen).
+EN: dict = {}
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -73,7 +75,7 @@ def test_pages_carry_no_inline_script(world, login):
         assert not re.search(r"\son[a-z]+=", html), url
 
 
-def test_top_bar_shows_user_role_and_unit_and_logout_is_post(world, login):
+def test_top_bar_shows_user_role_and_unit_and_logout_is_post(world, login, english):
     html = login(world.agent).get("/intake/", **EN).content.decode()
     assert "agent" in html and "Agent" in html and "95598客服中心" in html
     assert 'action="/logout/" method="post"' in html
@@ -145,7 +147,7 @@ def test_caller_without_account_is_routed_by_the_address_area(world, login, froz
     assert WorkOrder.objects.get().assigned_unit == world.stations[2]
 
 
-def test_intake_error_is_shown_at_the_field_and_keeps_everything_typed(world, login, frozen):
+def test_intake_error_is_shown_at_the_field_and_keeps_everything_typed(world, login, frozen, english):
     client = login(world.agent)
     data = intake_post(fault_scope=None, customer_id=world.customers["zhang"].pk, service_area_id=world.areas["t0"].pk,
                        description="变压器冒烟，整条街停电", caller_name="张先生", priority="urgent", anonymous="on")
@@ -167,7 +169,7 @@ def test_intake_service_error_is_translated(world, login, frozen):
     assert "请描述来电诉求" in html
 
 
-def test_phone_error_lands_on_the_phone_field(world, login, frozen):
+def test_phone_error_lands_on_the_phone_field(world, login, frozen, english):
     html = login(world.agent).post("/intake/", intake_post(caller_phone="12", address="城关镇"), **EN).content.decode()
     assert '<label class="field has-error">Caller phone' in html
     error_at = html.index('<span class="err">')
@@ -206,7 +208,7 @@ def test_my_orders_lists_only_mine_with_state_filter_and_pages(world, login, fro
 
 # --- order page ------------------------------------------------------------------------
 
-def test_order_page_shows_clocks_timeline_and_the_users_actions(world, login, frozen):
+def test_order_page_shows_clocks_timeline_and_the_users_actions(world, login, frozen, english):
     order = repair(world)
     html = login(world.agent).get(f"/orders/{order.number}/", **EN).content.decode()
     assert "13812345678" in html
@@ -236,7 +238,7 @@ def test_a_unit_cannot_act_on_another_units_order_through_the_views(world, login
     assert order.state == State.DISPATCHED and WorkOrderEvent.objects.count() == before
 
 
-def test_action_not_allowed_for_the_role_is_refused_with_its_reason(world, login, frozen):
+def test_action_not_allowed_for_the_role_is_refused_with_its_reason(world, login, frozen, english):
     order = repair(world)
     response = login(world.agent).post(f"/orders/{order.number}/act/", {"action": "receive"}, **EN)
     assert response.status_code == 403 and "only the handling unit" in response.content.decode()
@@ -258,7 +260,7 @@ def test_cancel_needs_a_reason_and_keeps_the_form(world, login, frozen):
     assert "客户已自行恢复" in client.get(f"/orders/{order.number}/").content.decode()
 
 
-def test_callback_with_outcome_and_note_through_the_order_page(world, login, frozen):
+def test_callback_with_outcome_and_note_through_the_order_page(world, login, frozen, english):
     order = repair(world)
     for action in ["receive", "arrive", "resolve", "reply"]:
         order = services.transition(order=order, action=action, actor=world.station_users[0])
@@ -283,7 +285,7 @@ def test_redispatch_to_a_picked_unit(world, login, frozen):
     assert order.state == State.DISPATCHED and order.assigned_unit == world.stations[1]
 
 
-def test_chase_up_from_the_order_page(world, login, frozen):
+def test_chase_up_from_the_order_page(world, login, frozen, english):
     order = repair(world)
     client = login(world.agent)
     response = client.post(f"/orders/{order.number}/chase-up/", {"note": "客户催问何时到"})
@@ -350,7 +352,7 @@ def test_inbox_return_needs_an_allowed_reason(world, login, frozen):
     assert order.state == State.RETURNED
 
 
-def test_supervision_notice_reaches_inbox_and_board_and_is_answered(world, login, frozen):
+def test_supervision_notice_reaches_inbox_and_board_and_is_answered(world, login, frozen, english):
     order = repair(world)
     frozen.advance(minutes=10)  # accept limit 3 min: past it
     sweep_until_idle()

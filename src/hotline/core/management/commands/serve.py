@@ -12,7 +12,11 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, threads, **options):
         from waitress import serve
 
+        from django.conf import settings
+
         from hotline.wsgi import application
+
+        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
         self.stdout.write(f"hotline web on http://{host}:{port}/")
         serve(application, host=host, port=port, threads=threads, ident="hotline", channel_timeout=120)
