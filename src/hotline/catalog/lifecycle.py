@@ -135,5 +135,6 @@ def standard_lifecycle(*, on_site: bool, callback: str, answer_on_call: bool = F
     if merge:
         transitions.append(_t("merge", ["accepted", "dispatched", "received", "on_site", "returned"], "merged"))
     transitions.append(_t("cancel", ["draft", "accepted", "dispatched", "received", "on_site", "returned"], "cancelled"))
-    transitions.append(_t("reopen", ["closed"], "received", "leader"))
+    # A dissatisfied callback (or a complaint about a closed order) reopens it.
+    transitions.append(_t("reopen", ["callback", "closed"], "received", "leader"))
     return {"initial": "accepted", "transitions": transitions}

@@ -45,7 +45,9 @@ def _rules(order: WorkOrder) -> dict[str, TimeLimitRule]:
 def on_event(*, order: WorkOrder, kind: str, at: dt.datetime) -> None:
     """Stop the clocks this event stops, then start the ones it starts."""
     running = list(Clock.objects.select_for_update(of=("self",)).filter(order=order, status=ClockStatus.RUNNING).select_related("rule"))
-    terminal = kind in ("close", "cancel", "merge")
+    # Whatever closes an order (close, cancel, merge, an inquiry answered on
+    # the call) stops every clock it still has.
+    terminal = order.state in ("closed", "merged", "cancelled")
     for clk in running:
         if kind in clk.rule.stop_events() or terminal:
             _stop(clk, at=at, kind=kind)
