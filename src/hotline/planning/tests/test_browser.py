@@ -1,0 +1,78 @@
+"""The planning pages in Debian's chromium: no script or CSP errors, and screenshots."""
+
+import datetime as dt
+import os
+import shutil
+
+import pytest
+
+from hotline.planning import services
+from hotline.planning.models import Queue, ShiftTemplate
+from hotline.planning.tests.conftest import WEEK
+from hotline.testing import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = os.environ.get("HOTLINE_SCREENSHOTS", "/tmp")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true",
+                       reason="needs Debian's chromium (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_coverage_and_what_if_pages(page, live_server, planning):
+    from playwright.sync_api import expect
+
+    ShiftTemplate.objects.exclude(name__in=["D0600", "D0700", "D0800", "D1000", "E1400", "E1600", "N2200",
+                                            "N2300"]).update(active=False)
+    schedule = services.create_schedule(actor=planning.leader, week_start=WEEK, time_limit=10)
+    base = live_server.url
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", planning.leader.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_load_state("load")
+
+    page.goto(f"{base}/planning/schedules/{schedule.pk}/")
+    expect(page.locator("svg.chart")).to_have_count(2)
+    page.click(".daytabs a:nth-child(2)")  # htmx swaps the day
+    expect(page).to_have_url(f"{base}/planning/schedules/{schedule.pk}/?day=1")
+    expect(page.locator(".daytabs a.active")).to_contain_text("周二")
+    page.screenshot(path=f"{SHOTS}/planning-coverage.png", full_page=True)
+
+    repair = Queue.objects.get(code="repair")
+    page.goto(f"{base}/planning/what-if/")
+    page.select_option("#id_queue", str(repair.pk))
+    page.fill("#id_day", WEEK.isoformat())
+    page.fill("#id_start", "14:00")
+    page.fill("#id_hours", "3")
+    page.fill("#id_factor", "3")
+    page.click(".whatif-form button[type=submit]")
+    expect(page.locator("#standby-answer")).to_be_visible()
+    expect(page.locator("#whatif-result svg.chart")).to_have_count(2)
+    page.screenshot(path=f"{SHOTS}/planning-whatif.png", full_page=True)
+
+    page.goto(f"{base}/planning/")
+    page.screenshot(path=f"{SHOTS}/planning-home.png", full_page=True)
+    page.goto(f"{base}/planning/schedules/{schedule.pk}/edit/")
+    page.screenshot(path=f"{SHOTS}/planning-edit.png", full_page=False)
+    assert page.problems == []
