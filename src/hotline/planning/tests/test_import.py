@@ -6,7 +6,7 @@ from openpyxl import Workbook
 
 from hotline.planning import services
 from hotline.planning.imports import FileRejected
-from hotline.planning.models import IntervalStat
+from hotline.planning.models import IntervalStat, Queue
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def test_xlsx_and_chinese_headers(queues):
 
 
 def test_bad_file_reports_row_numbers_and_writes_nothing(queues, login):
-    IntervalStat.objects.create(queue_id=1, start="2026-03-01T08:00+08:00", offered=1, answered=1, aht_seconds=100,
+    IntervalStat.objects.create(queue=Queue.objects.get(code="repair"), start="2026-03-01T08:00+08:00", offered=1, answered=1, aht_seconds=100,
                                 abandoned=0)
     body = HEADER + (
         "repair,2026-03-02 08:00,30,40,38,280,2\n"  # row 2: fine
