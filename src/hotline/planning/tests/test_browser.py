@@ -29,7 +29,9 @@ def page(monkeypatch):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
         context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+        # Generous: CI machines have 2 cores and may be busy.
         context.set_default_timeout(20_000)
+        playwright_api.expect.set_options(timeout=15_000)
         page = context.new_page()
         page.problems = []
         page.on("pageerror", lambda exc: page.problems.append(str(exc)))
