@@ -10,6 +10,20 @@
     );
   }
 
+  // Take a search result. The request is issued from the search box, not the
+  // result button: a late search response may replace the list, and htmx
+  // drops responses whose source element has left the page.
+  function choose(result, box) {
+    var url = result.getAttribute("hx-get");
+    if (!url || !window.htmx) { result.click(); return; }
+    window.htmx.ajax("GET", url, {
+      source: box,
+      target: result.getAttribute("hx-target"),
+      swap: result.getAttribute("hx-swap") || "innerHTML",
+      values: { q: box.value }
+    });
+  }
+
   document.addEventListener("keydown", function (e) {
     var target = e.target;
     var form = target.closest ? target.closest("form") : null;
@@ -37,7 +51,7 @@
       var results = document.querySelectorAll(resultsSel + " .result");
       if ((e.key === "ArrowDown" || e.key === "Enter") && results.length) {
         e.preventDefault();
-        if (e.key === "Enter") { results[0].click(); } else { results[0].focus(); }
+        if (e.key === "Enter") { choose(results[0], target); } else { results[0].focus(); }
       }
       return;
     }
