@@ -24,3 +24,13 @@ def frozen():
 def _fast_password_hasher(settings):
     # Real hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_config_cache():
+    # Tests create and edit configuration freely; no entry may outlive a test.
+    from hotline.core import cache
+
+    cache.clear()
+    yield
+    cache.clear()

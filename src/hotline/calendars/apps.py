@@ -6,3 +6,9 @@ class CalendarsConfig(AppConfig):
     name = "hotline.calendars"
     label = "calendars"
     verbose_name = _("Calendars")
+
+    def ready(self) -> None:
+        from hotline.calendars.models import DayOverride
+        from hotline.core.cache import clear_on_change
+
+        clear_on_change(DayOverride)

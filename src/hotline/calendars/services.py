@@ -17,6 +17,7 @@ import chinese_calendar
 from django.utils import timezone
 
 from hotline.calendars.models import DayOverride
+from hotline.core import cache
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,13 @@ def _library_working_day(day: dt.date) -> bool:
         return day.weekday() < 5
 
 
+def _all_overrides() -> dict[dt.date, bool]:
+    # A handful of rows a year: read them all, cached for a few seconds.
+    return cache.get("calendar-overrides", lambda: dict(DayOverride.objects.values_list("date", "is_working_day")))
+
+
 def _overrides(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
-    return dict(DayOverride.objects.filter(date__gte=start, date__lte=end).values_list("date", "is_working_day"))
+    return {d: w for d, w in _all_overrides().items() if start <= d <= end}
 
 
 def is_working_day(day: dt.date) -> bool:

@@ -13,3 +13,8 @@ class CatalogConfig(AppConfig):
         from hotline.catalog.signals import install_defaults_after_migrate
 
         post_migrate.connect(install_defaults_after_migrate, sender=self)
+
+        from hotline.catalog.models import BusinessType, PolicyVersion, SubClass, TimeLimitRule
+        from hotline.core.cache import clear_on_change
+
+        clear_on_change(BusinessType, SubClass, PolicyVersion, TimeLimitRule)

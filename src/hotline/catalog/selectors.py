@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+from hotline.catalog.lifecycle import Lifecycle, parse_lifecycle
 from hotline.catalog.models import BusinessType, PolicyVersion, SubClass, TimeLimitRule
+from hotline.core import cache
+
+
+def business_type(code: str) -> BusinessType | None:
+    """An active business type by code (cached a few seconds)."""
+    return cache.get(("business-type", code), lambda: BusinessType.objects.filter(code=code, active=True).first())
+
+
+def sub_class(business_type_id: int, code: str) -> SubClass | None:
+    return cache.get(("sub-class", business_type_id, code), lambda: SubClass.objects.select_related("parent").filter(
+        business_type_id=business_type_id, code=code, active=True).first())
+
+
+def has_sub_classes(business_type_id: int) -> bool:
+    return cache.get(("has-sub-classes", business_type_id),
+                     lambda: SubClass.objects.filter(business_type_id=business_type_id, active=True).exists())
+
+
+def lifecycle(bt: BusinessType) -> Lifecycle:
+    return cache.get(("lifecycle", bt.pk, repr(bt.lifecycle)), lambda: parse_lifecycle(bt.lifecycle))
+
+
+def _version_rules(version_id: int, business_type_id: int) -> list[TimeLimitRule]:
+    key = ("rules", version_id, business_type_id)
+    def load():
+        return list(TimeLimitRule.objects.filter(version_id=version_id, business_type_id=business_type_id))
+    published = cache.get(("version-published", version_id), lambda: PolicyVersion.objects.filter(
+        pk=version_id, published_at__isnull=False).exists())
+    # A published version is frozen, so its rules can be kept for good.
+    return cache.get(key, load, ttl=None if published else cache.TTL_SECONDS)
 
 
 def rules_for(*, version: PolicyVersion | int, business_type: BusinessType, sub_class: SubClass | None,
@@ -14,7 +45,7 @@ def rules_for(*, version: PolicyVersion | int, business_type: BusinessType, sub_
     """
     version_id = version if isinstance(version, int) else version.pk
     lineage = sub_class.lineage_ids() if sub_class is not None else []
-    candidates = TimeLimitRule.objects.filter(version_id=version_id, business_type=business_type)
+    candidates = _version_rules(version_id, business_type.pk)
     best: dict[str, tuple[tuple, TimeLimitRule]] = {}
     for rule in candidates:
         if rule.sub_class_id and rule.sub_class_id not in lineage:

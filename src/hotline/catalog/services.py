@@ -40,7 +40,9 @@ def install_defaults() -> bool:
 
 
 def current_policy_version() -> PolicyVersion:
-    version = PolicyVersion.objects.filter(published_at__isnull=False).order_by("-number").first()
+    from hotline.core import cache
+
+    version = cache.get("policy-current", lambda: PolicyVersion.objects.filter(published_at__isnull=False).order_by("-number").first())
     if version is None:
         raise RuntimeError("no published time-limit policy; run migrations")
     return version

@@ -19,6 +19,13 @@ def user_scope_path(user: User) -> str | None:
     return user.unit.path
 
 
+def subtree_unit_ids(prefix: str) -> list[int]:
+    """Ids of the units at or below a path: a small table, so filtering big
+    tables by ``unit_id IN (…)`` uses their plain indexes on both databases
+    (a LIKE on a path column cannot use a btree under a non-C collation)."""
+    return list(Unit.objects.filter(path__startswith=prefix).values_list("id", flat=True))
+
+
 def unit_visible_to(user: User, unit: Unit) -> bool:
     prefix = user_scope_path(user)
     return prefix is None or unit.path.startswith(prefix)

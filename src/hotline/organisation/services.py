@@ -110,7 +110,7 @@ def issue_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def user_for_token(key: str) -> User | None:
-    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(key), revoked=False).first()
+    token = ApiToken.objects.select_related("user__unit").filter(key_hash=_hash(key), revoked=False).first()
     if token is None or not token.user.is_active:
         return None
     return token.user

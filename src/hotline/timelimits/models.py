@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog.models import TimeLimitRule
@@ -93,6 +93,9 @@ class Notice(models.Model):
         indexes = [
             models.Index(fields=["unit", "answered_at"], name="notice_unit_open_idx"),
             models.Index(fields=["kind", "answered_at"], name="notice_kind_open_idx"),
+            # Open supervision notices are few among millions of answered ones and warnings.
+            models.Index(F("level").desc(), "due_at", name="notice_open_sup_idx",
+                         condition=Q(kind="supervision", answered_at__isnull=True)),
         ]
         verbose_name = _("notice")
         verbose_name_plural = _("notices")

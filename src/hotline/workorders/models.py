@@ -90,9 +90,10 @@ class WorkOrder(models.Model):
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
         indexes = [
-            models.Index(fields=["assigned_path", "state"], name="wo_assigned_state_idx"),
+            # Scope filters use unit ids (organisation.selectors.subtree_unit_ids).
+            models.Index(fields=["assigned_unit", "state"], name="wo_assigned_state_idx"),
             models.Index(fields=["owner", "state"], name="wo_owner_state_idx"),
-            models.Index(fields=["scope_path", "state"], name="wo_scope_state_idx"),
+            models.Index(fields=["scope_unit", "state"], name="wo_scope_state_idx"),
             models.Index(fields=["customer", "created_at"], name="wo_customer_idx"),
             models.Index(fields=["service_area", "state"], name="wo_area_state_idx"),
         ]

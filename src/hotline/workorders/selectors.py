@@ -6,7 +6,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from hotline.core import clock
 from hotline.organisation.models import Role, User
-from hotline.organisation.selectors import user_scope_path
+from hotline.organisation.selectors import subtree_unit_ids, user_scope_path
 from hotline.workorders.models import TERMINAL, State, WorkOrder, WorkOrderEvent
 
 OPEN_STATES = [s for s in State.values if s not in TERMINAL]
@@ -18,9 +18,10 @@ def visible_orders(user: User) -> QuerySet[WorkOrder]:
     prefix = user_scope_path(user)
     if prefix is None:
         return qs
+    units = subtree_unit_ids(prefix)
     if user.role == Role.UNIT_STAFF:
-        return qs.filter(assigned_path__startswith=prefix)
-    return qs.filter(Q(scope_path__startswith=prefix) | Q(assigned_path__startswith=prefix))
+        return qs.filter(assigned_unit_id__in=units)
+    return qs.filter(Q(scope_unit_id__in=units) | Q(assigned_unit_id__in=units))
 
 
 def get_visible_order(user: User, number: str) -> WorkOrder | None:
@@ -60,8 +61,9 @@ def unit_inbox(user: User) -> QuerySet[WorkOrder]:
     from hotline.timelimits.models import Clock, ClockStatus
 
     prefix = user_scope_path(user) or "/"
+    units = subtree_unit_ids(prefix)
     next_due = Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING).order_by("due_at").values("due_at")[:1]
-    return (WorkOrder.objects.filter(assigned_path__startswith=prefix, state__in=INBOX_STATES)
+    return (WorkOrder.objects.filter(assigned_unit_id__in=units, state__in=INBOX_STATES)
             .select_related("business_type", "sub_class", "assigned_unit", "service_area")
             .annotate(next_due=Subquery(next_due))
             .order_by("next_due", "created_at"))
@@ -81,10 +83,18 @@ def shift_leader_board(user: User, *, limit: int = 200) -> dict:
     clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now)
     notices = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)
     if prefix is not None:
-        clocks = clocks.filter(Q(order__scope_path__startswith=prefix) | Q(order__assigned_path__startswith=prefix))
-        notices = notices.filter(Q(order__scope_path__startswith=prefix) | Q(order__assigned_path__startswith=prefix))
-    clocks = clocks.select_related("order", "order__business_type", "responsible_unit").order_by("due_at")[:limit]
-    notices = notices.select_related("order", "unit", "supervisor_unit").order_by("-level", "due_at")[:limit]
+        units = subtree_unit_ids(prefix)
+        clocks = clocks.filter(Q(order__scope_unit_id__in=units) | Q(order__assigned_unit_id__in=units))
+        notices = notices.filter(Q(order__scope_unit_id__in=units) | Q(order__assigned_unit_id__in=units))
+    # Only what the board shows: no descriptions, no life-cycle documents.
+    clocks = (clocks.select_related("order", "order__business_type", "responsible_unit")
+              .only("id", "metric", "status", "stage", "started_at", "warn_at", "due_at", "responsible_unit__name",
+                    "order__number", "order__state", "order__business_type__name", "order__business_type__code")
+              .order_by("due_at")[:limit])
+    notices = (notices.select_related("order", "unit", "supervisor_unit")
+               .only("id", "kind", "level", "metric", "due_at", "created_at", "answered_at", "order__number", "order__state",
+                     "unit__name", "supervisor_unit__name")
+               .order_by("-level", "due_at")[:limit])
     return {"now": now, "clocks": list(clocks), "notices": list(notices)}
 
 

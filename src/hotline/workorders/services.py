@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from hotline.catalog.lifecycle import REASON_REQUIRED, Transition, parse_lifecycle
+from hotline.catalog import selectors as catalog_selectors
+from hotline.catalog.lifecycle import REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
 from hotline.core import clock, phones
@@ -45,7 +46,7 @@ CHASE_MAX_NON_REPAIR = 2
 # --- helpers -----------------------------------------------------------------
 
 def _lifecycle(order: WorkOrder):
-    return parse_lifecycle(order.business_type.lifecycle)
+    return catalog_selectors.lifecycle(order.business_type)
 
 
 def _center_of(user: User) -> Unit:
@@ -55,22 +56,34 @@ def _center_of(user: User) -> Unit:
 
 
 def _next_number(prefix: str, when: dt.datetime) -> str:
+    """Per type and day sequence: GZ + yymmdd + 00001.
+
+    One upsert statement (PostgreSQL, SQLite ≥ 3.35). Callers allocate the
+    number in a short transaction of its own before the order's, so the
+    counter row is not locked for the whole create; a create that fails
+    afterwards leaves a gap, which is harmless.
+    """
     day = timezone.localtime(when).strftime("%y%m%d")
     key = f"{prefix}{day}"
-    NumberCounter.objects.bulk_create([NumberCounter(key=key, last=0)], ignore_conflicts=True)
-    # The UPDATE takes the row lock (PostgreSQL) / write lock (SQLite) first,
-    # so the read after it sees our own increment only.
-    NumberCounter.objects.filter(key=key).update(last=F("last") + 1)
-    last = NumberCounter.objects.filter(key=key).values_list("last", flat=True).get()
+    table = NumberCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("key", "last") VALUES (%s, 1) '
+            f'ON CONFLICT ("key") DO UPDATE SET "last" = {table}."last" + 1 RETURNING "last"', [key])
+        last = cursor.fetchone()[0]
     return f"{key}{last:05d}"
 
 
 def record_event(*, order: WorkOrder, kind: str, actor: User | None, from_state: str = "", to_state: str = "",
                  payload: dict | None = None, at: dt.datetime | None = None) -> WorkOrderEvent:
-    """Append one event. The caller holds the order row (same transaction)."""
+    """Append one event in the caller's transaction; the per-order sequence
+    is bumped and read back in one statement, so it is gapless and unique."""
     at = at or clock.now()
-    WorkOrder.objects.filter(pk=order.pk).update(last_seq=F("last_seq") + 1, updated_at=at)
-    seq = WorkOrder.objects.filter(pk=order.pk).values_list("last_seq", flat=True).get()
+    table = WorkOrder._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE {table} SET "last_seq" = "last_seq" + 1, "updated_at" = %s WHERE "id" = %s RETURNING "last_seq"',
+                       [connection.ops.adapt_datetimefield_value(at), order.pk])
+        seq = cursor.fetchone()[0]
     order.last_seq = seq
     order.updated_at = at
     return WorkOrderEvent.objects.create(
@@ -146,17 +159,17 @@ class Intake:
 
 
 def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer | None, ServiceArea | None, phones.Phone | None]:
-    bt = BusinessType.objects.filter(code=intake.business_type, active=True).first()
+    bt = catalog_selectors.business_type(intake.business_type)
     if bt is None:
         raise OrderError("business_type", f"unknown business type {intake.business_type!r}")
     if bt.code == "chase_up":
         raise OrderError("business_type", "chase-up orders are raised from the order they chase")
     sub = None
     if intake.sub_class:
-        sub = SubClass.objects.filter(business_type=bt, code=intake.sub_class, active=True).first()
+        sub = catalog_selectors.sub_class(bt.pk, intake.sub_class)
         if sub is None:
             raise OrderError("sub_class", f"{intake.sub_class!r} is not a sub-class of {bt.code}")
-    elif bt.sub_classes.filter(active=True).exists():
+    elif catalog_selectors.has_sub_classes(bt.pk):
         raise OrderError("sub_class", "choose a sub-class")
     if intake.priority and intake.priority not in bt.priority_codes():
         raise OrderError("priority", f"must be one of {', '.join(bt.priority_codes()) or '(none)'}")
@@ -167,7 +180,7 @@ def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer |
         raise OrderError("description", f"at most {MAX_DESCRIPTION} characters")
     customer = None
     if intake.customer_id is not None:
-        customer = Customer.objects.select_related("service_area").filter(pk=intake.customer_id).first()
+        customer = Customer.objects.select_related("service_area__unit").filter(pk=intake.customer_id).first()
         if customer is None:
             raise OrderError("customer_id", "no such customer")
     phone = None
@@ -231,9 +244,13 @@ def create_order(*, actor: User, intake: Intake, idempotency_key: str = "") -> W
             if seen.request_hash != _idempotency_hash(intake):
                 raise OrderError("Idempotency-Key", "reused with a different request body")
             return seen.order
+    # Reads and validation first, outside the write transaction.
+    prepared = _prepare(actor=actor, intake=intake)
+    with transaction.atomic():
+        number = _next_number(prepared.business_type.number_prefix, prepared.now)
     try:
         with transaction.atomic():
-            order = _create(actor=actor, intake=intake)
+            order = _write(prepared, number=number)
             if idempotency_key:
                 IdempotencyKey.objects.create(key=idempotency_key, user=actor, request_hash=_idempotency_hash(intake),
                                               order=order, created_at=order.created_at)
@@ -246,37 +263,60 @@ def create_order(*, actor: User, intake: Intake, idempotency_key: str = "") -> W
         raise
 
 
-def _create(*, actor: User, intake: Intake) -> WorkOrder:
+@dataclass
+class _Prepared:
+    actor: User
+    intake: Intake
+    now: dt.datetime
+    center: Unit
+    business_type: BusinessType
+    sub_class: SubClass | None
+    customer: Customer | None
+    area: ServiceArea | None
+    phone: phones.Phone | None
+    original_type: str
+    new_type: str | None
+    reason: str
+    initial: str
+
+
+def _prepare(*, actor: User, intake: Intake) -> _Prepared:
     bt, sub, customer, area, phone = _validate(intake)
-    now = clock.now()
     center = _center_of(actor)
     original_type = bt.code
     new_type, reason = _intake_reclassification(intake, bt, customer, phone)
     if new_type:
-        bt = BusinessType.objects.get(code=new_type)
+        bt = catalog_selectors.business_type(new_type)
         sub = None
-    merge_master = None
     if intake.merge_into:
-        merge_master = WorkOrder.objects.select_for_update().filter(number=intake.merge_into).first()
-        if merge_master is None:
+        master = WorkOrder.objects.filter(number=intake.merge_into).first()
+        if master is None:
             raise OrderError("merge_into", "no such order")
-        if not (bt.mergeable and merge_master.business_type_id == bt.id):
+        if not (bt.mergeable and master.business_type_id == bt.id):
             raise OrderError("merge_into", "only repair reports merge, into a repair report")
-        if merge_master.state in TERMINAL:
+        if master.state in TERMINAL:
             raise OrderError("merge_into", "the master order is already archived")
     needs_review = (actor.role == Role.AGENT and actor.stars is not None and actor.stars <= settings.HOTLINE.get("REVIEW_STARS", 3)
                     and settings.HOTLINE.get("REVIEW_LOW_STAR_AGENTS", True))
-    lifecycle = parse_lifecycle(bt.lifecycle)
+    lifecycle = catalog_selectors.lifecycle(bt)
     initial = "draft" if needs_review and lifecycle.find("approve", "draft") else lifecycle.initial
+    return _Prepared(actor=actor, intake=intake, now=clock.now(), center=center, business_type=bt, sub_class=sub,
+                     customer=customer, area=area, phone=phone, original_type=original_type, new_type=new_type,
+                     reason=reason, initial=initial)
+
+
+def _write(p: _Prepared, *, number: str) -> WorkOrder:
+    actor, intake, now, bt, customer, area, phone = p.actor, p.intake, p.now, p.business_type, p.customer, p.area, p.phone
+    new_type, initial = p.new_type, p.initial
     order = WorkOrder(
-        number=_next_number(bt.number_prefix, now), business_type=bt, sub_class=sub,
+        number=number, business_type=bt, sub_class=p.sub_class,
         priority=intake.priority if not new_type else "", state=initial, channel=intake.channel,
         customer=customer, caller_name=intake.caller_name.strip()[:100], caller_phone=phone.number if phone else "",
         caller_phone_ext=phone.extension if phone else "", address=(intake.address or (customer.address if customer else ""))[:300],
         service_area=area, area_class=area.area_class if area else "", description=intake.description.strip(),
         fault_scope=intake.fault_scope if bt.code == "repair" else "", paid_service=intake.paid_service,
-        anonymous=intake.anonymous, reply_wanted=intake.reply_wanted, owner=actor, scope_unit=center,
-        scope_path=center.path, policy_version=current_policy_version(), partner=intake.partner,
+        anonymous=intake.anonymous, reply_wanted=intake.reply_wanted, owner=actor, scope_unit=p.center,
+        scope_path=p.center.path, policy_version=current_policy_version(), partner=intake.partner,
         partner_reference=intake.partner_reference, created_at=now, updated_at=now,
     )
     if bt.restricted_reporter:
@@ -289,7 +329,7 @@ def _create(*, actor: User, intake: Intake) -> WorkOrder:
                                         phone=str(reporter.get("phone", ""))[:20], id_number=str(reporter.get("id_number", ""))[:30])
     payload: dict[str, Any] = {"type": bt.code, "channel": intake.channel}
     if new_type:
-        payload.update({"recorded_as": new_type, "requested_type": original_type, "reason": reason})
+        payload.update({"recorded_as": new_type, "requested_type": p.original_type, "reason": p.reason})
     if bt.code == "repair":
         payload["fault_scope"] = intake.fault_scope
         if intake.fault_scope == FaultScope.CUSTOMER_INTERNAL:
@@ -297,13 +337,13 @@ def _create(*, actor: User, intake: Intake) -> WorkOrder:
         suggestions = suggest_duplicates(order)
         if suggestions:
             payload["duplicate_suggestions"] = suggestions
-            payload["duplicate_decision"] = "merge" if merge_master else "separate"
+            payload["duplicate_decision"] = "merge" if intake.merge_into else "separate"
     record_event(order=order, kind="create", actor=actor, from_state="", to_state=initial, payload=payload, at=now)
-    timelimits.on_event(order=order, kind="create", at=now)
-    if merge_master is not None:
-        _apply(order=order, action="merge", actor=actor, payload={"master": merge_master.number}, now=now)
+    timelimits.on_event(order=order, kind="create", at=now, new_order=True)
+    if intake.merge_into:
+        _apply(order=order, action="merge", actor=actor, payload={"master": intake.merge_into}, now=now)
     elif order.state == State.ACCEPTED and new_type == "inquiry":
-        _apply(order=order, action="answer", actor=actor, payload={"note": reason}, now=now)
+        _apply(order=order, action="answer", actor=actor, payload={"note": p.reason}, now=now)
     elif order.state == State.ACCEPTED and intake.dispatch and bt.routing != Routing.NONE:
         payload = {"unit_id": intake.assigned_unit_id} if intake.assigned_unit_id else {}
         if bt.code != "inquiry":
@@ -500,7 +540,7 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
         if last is not None and now - last.created_at < CHASE_MIN_SPACING:
             wait = int((CHASE_MIN_SPACING - (now - last.created_at)).total_seconds())
             raise TransitionError(f"chase-ups for one customer are at least 5 minutes apart; wait {wait} s")
-        bt = BusinessType.objects.get(code="chase_up")
+        bt = catalog_selectors.business_type("chase_up")
         chase = WorkOrder.objects.create(
             number=_next_number(bt.number_prefix, now), business_type=bt, state=State.ACCEPTED, channel=target.channel,
             customer=target.customer, caller_name=target.caller_name, caller_phone=target.caller_phone,

@@ -9,6 +9,21 @@ from django.db import close_old_connections
 log = logging.getLogger("hotline.worker")
 
 
+def _idle_sleep(interval: float) -> float:
+    """Sleep until the next clock falls due, at most ``interval`` seconds, so
+    a notice is raised within a fraction of a second of its instant."""
+    from hotline.core import clock
+    from hotline.timelimits.selectors import next_check_at
+
+    try:
+        upcoming = next_check_at()
+    except Exception:  # the database may be briefly away; just wait
+        return interval
+    if upcoming is None:
+        return interval
+    return max(0.05, min(interval, (upcoming - clock.now()).total_seconds()))
+
+
 class Command(BaseCommand):
     help = "Run background work (time-limit sweep). Any number may run; they coordinate through the database."
 
@@ -43,4 +58,4 @@ class Command(BaseCommand):
             if max_seconds and time.monotonic() - started > max_seconds:
                 break
             if not busy:
-                time.sleep(interval)
+                time.sleep(_idle_sleep(interval))
