@@ -247,3 +247,74 @@ def required_agents_for_intervals(
     """Same as :func:`required_agents` from calls offered per interval (AHT in seconds)."""
     rate = np.asarray(offered, dtype=float) / float(interval_seconds)
     return required_agents(rate, aht, targets, **kwargs)  # type: ignore[arg-type]
+
+
+def extra_agents_now(
+    arrivals_last_15min: float,
+    aht_seconds: float,
+    current_agents: int,
+    target_sl: float = 0.8,
+    t_seconds: float = 20.0,
+    patience_seconds: float | None = None,
+    interval_minutes: float = 15,
+) -> dict[str, object]:
+    """Peak-emergency check for the shift leader: how many agents are missing right now?
+
+    The calls that arrived in the last ``interval_minutes`` (15 by default)
+    are taken as the current Poisson rate.  Required agents are the smallest N
+    with service level >= ``target_sl`` at ``t_seconds`` (``offered``
+    definition): Erlang C, or Erlang A when ``patience_seconds`` (mean
+    patience) is given.  Returns a plain dict (JSON-serialisable):
+
+    ``model`` ("erlang_c" / "erlang_a"), ``arrival_rate_per_hour``,
+    ``offered_load_erlangs``, ``required_agents``, ``current_agents``,
+    ``gap`` (required - current, negative = spare agents), ``extra_agents``
+    (``max(gap, 0)``), ``projected_service_level`` with the current agents,
+    ``service_level_with_required``, ``projected_abandon_rate`` (0 under
+    Erlang C) and ``overloaded`` (current agents <= offered load: under
+    Erlang C the queue grows without bound).
+    """
+    arrivals = float(arrivals_last_15min)
+    h = float(aht_seconds)
+    current = int(current_agents)
+    if arrivals < 0 or not np.isfinite(arrivals):
+        raise ValueError("arrivals must be a finite number >= 0")
+    if h <= 0 or not np.isfinite(h):
+        raise ValueError("AHT must be > 0 seconds")
+    if current < 0:
+        raise ValueError("current agents must be >= 0")
+    if interval_minutes <= 0:
+        raise ValueError("interval must be > 0 minutes")
+    lam = arrivals / (float(interval_minutes) * 60.0)
+    targets = StaffingTargets(service_level=target_sl, answer_time=t_seconds)
+    model: Model = "erlang_c" if patience_seconds is None else "erlang_a"
+    res = required_agents(lam, h, targets, model=model, patience=patience_seconds)
+    need = int(res.agents)
+
+    def measures(n: int) -> tuple[float, float]:
+        if lam == 0:
+            return 1.0, 0.0
+        if n == 0:
+            return 0.0, (0.0 if model == "erlang_c" else 1.0)
+        if model == "erlang_c":
+            m = erlang_c_metrics(lam, h, n, t_seconds)
+        else:
+            m = erlang_a_metrics(lam, h, n, patience_seconds, t_seconds)
+        return float(m.service_level("offered")), float(m.abandon_rate)
+
+    sl_now, abandon_now = measures(current)
+    sl_need, _ = measures(need)
+    gap = need - current
+    return {
+        "model": model,
+        "arrival_rate_per_hour": lam * 3600.0,
+        "offered_load_erlangs": lam * h,
+        "required_agents": need,
+        "current_agents": current,
+        "gap": gap,
+        "extra_agents": max(gap, 0),
+        "projected_service_level": sl_now,
+        "service_level_with_required": sl_need,
+        "projected_abandon_rate": abandon_now,
+        "overloaded": bool(lam * h >= current and lam > 0),
+    }

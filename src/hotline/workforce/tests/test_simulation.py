@@ -10,6 +10,8 @@ import pytest
 from hotline.workforce import queueing as q
 from hotline.workforce import simulation as sim
 
+needs_numba = pytest.mark.skipif(sim.numba_engine() is None, reason="numba not installed (numpy engine only)")
+
 
 def reference_starts(
     arrival: list[float], service: list[float], patience: list[float], agents: list[int], dt: float
@@ -45,8 +47,9 @@ def reference_starts(
     return starts
 
 
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("numba", marks=needs_numba)])
 @pytest.mark.parametrize("seed", range(6))
-def test_vectorised_engine_equals_scalar_reference(seed: int) -> None:
+def test_vectorised_engine_equals_scalar_reference(seed: int, engine: str) -> None:
     rng = np.random.default_rng(seed)
     k, dt = 8, 100.0
     agents = rng.integers(0, 5, size=(3, k))
@@ -55,7 +58,7 @@ def test_vectorised_engine_equals_scalar_reference(seed: int) -> None:
     arrival, which, counts = sim._arrivals(rng, rate, dt, 3)
     service = rng.exponential(60.0, arrival.shape)
     patience = rng.exponential(rng.uniform(20, 200), arrival.shape)
-    got = sim._fcfs_with_abandonment(arrival, which, service, patience, agents, dt)
+    got = sim.fcfs_start_times(arrival, which, service, patience, agents, dt, engine=engine)
     for r in range(3):
         n = counts[r]
         want = reference_starts(
@@ -63,6 +66,60 @@ def test_vectorised_engine_equals_scalar_reference(seed: int) -> None:
         )
         np.testing.assert_allclose(got[r, :n], want, rtol=0, atol=1e-9, equal_nan=True)
         assert np.all(np.isnan(got[r, n:]))
+
+
+@needs_numba
+def test_engines_agree_on_a_busy_day_with_shift_changes() -> None:
+    """Hundreds of agents, understaffed intervals and staffing drops: both kernels, same starts."""
+    rng = np.random.default_rng(7)
+    k, dt = 24, 900.0
+    agents = rng.integers(150, 260, size=(4, k))
+    agents[:, 10:14] = rng.integers(60, 100, size=(4, 4))  # sharp drop: long queues cross boundaries
+    rate = np.full(k, 0.8)
+    arrival, which, _ = sim._arrivals(rng, rate, dt, 4)
+    service = rng.exponential(280.0, arrival.shape)
+    patience = rng.exponential(300.0, arrival.shape)
+    a = sim.fcfs_start_times(arrival, which, service, patience, agents, dt, engine="numpy")
+    b = sim.fcfs_start_times(arrival, which, service, patience, agents, dt, engine="numba")
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, equal_nan=True)
+    assert np.isnan(a[np.isfinite(arrival)]).mean() > 0.01  # the drop really made callers abandon
+
+
+@needs_numba
+def test_compiled_arrival_fill_equals_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    rate = np.abs(np.sin(np.arange(40) / 5.0)) * 0.05
+    rate[7] = 0.0  # an interval without calls
+    got = sim._arrivals(np.random.default_rng(4), rate, 600.0, 6)
+    monkeypatch.setattr(sim, "_numba_kernel", None)  # force the numpy path
+    want = sim._arrivals(np.random.default_rng(4), rate, 600.0, 6)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    times, which, per_row = got
+    for r in range(times.shape[0]):  # sorted within each row
+        assert np.all(np.diff(times[r, : per_row[r]]) > 0)
+    assert not np.any((which == 7) & np.isfinite(times))
+    assert np.array_equal(np.isfinite(times).sum(axis=1), per_row)
+
+
+@needs_numba
+def test_engine_choice_does_not_change_results() -> None:
+    model = sim.SingleSkillModel(900.0, np.full(8, 0.2), 300.0, [70, 70, 55, 55, 70, 70, 60, 60], patience=90.0)
+    a = sim.simulate_single_skill(model, 8, seed=3, engine="numpy")
+    b = sim.simulate_single_skill(model, 8, seed=3, engine="numba")
+    np.testing.assert_array_equal(a.answered_within, b.answered_within)
+    np.testing.assert_array_equal(a.abandoned, b.abandoned)
+    np.testing.assert_allclose(a.answered_wait, b.answered_wait, rtol=1e-12)
+    np.testing.assert_array_equal(a.offered, b.offered)
+    np.testing.assert_array_equal(a.short_abandoned, b.short_abandoned)
+    np.testing.assert_allclose(a.busy_seconds, b.busy_seconds, rtol=1e-9)
+    np.testing.assert_array_equal(a.staffed_seconds, b.staffed_seconds)
+    # and with a warm-up cut
+    a = sim.simulate_single_skill(model, 4, seed=5, engine="numpy", warmup=1000.0)
+    b = sim.simulate_single_skill(model, 4, seed=5, engine="numba", warmup=1000.0)
+    np.testing.assert_array_equal(a.answered_within, b.answered_within)
+    np.testing.assert_allclose(a.busy_seconds, b.busy_seconds, rtol=1e-9)
+    with pytest.raises(ValueError):
+        sim.simulate_single_skill(model, 2, engine="fortran")
 
 
 def _steady(model: sim.SingleSkillModel, reps: int, seed: int) -> sim.SimulationResult:

@@ -122,3 +122,44 @@ def test_invalid_targets_are_rejected() -> None:
         required_agents(0.1, 300.0, model="erlang_a")
     with pytest.raises(ValueError):
         required_agents(-1.0, 300.0)
+
+
+def test_extra_agents_now_erlang_c() -> None:
+    from hotline.workforce.queueing import erlang_c_metrics
+    from hotline.workforce.staffing import extra_agents_now
+
+    # 300 calls in 15 minutes at 300 s AHT: 100 Erlangs
+    out = extra_agents_now(300, 300.0, 90)
+    assert out["model"] == "erlang_c"
+    assert out["offered_load_erlangs"] == pytest.approx(100.0)
+    assert out["arrival_rate_per_hour"] == pytest.approx(1200.0)
+    need = out["required_agents"]
+    sl = lambda n: float(erlang_c_metrics(300 / 900, 300.0, n, 20.0).service_level_offered)  # noqa: E731
+    assert sl(need) >= 0.8 > sl(need - 1)  # the smallest N meeting 80/20
+    assert out["gap"] == need - 90 and out["extra_agents"] == need - 90
+    assert out["overloaded"] and out["projected_service_level"] == 0.0
+    spare = extra_agents_now(300, 300.0, need + 7)
+    assert spare["gap"] == -7 and spare["extra_agents"] == 0
+    assert spare["projected_service_level"] == pytest.approx(sl(need + 7))
+    # a 30-minute window halves the rate
+    assert extra_agents_now(600, 300.0, 90, interval_minutes=30)["required_agents"] == need
+
+
+def test_extra_agents_now_erlang_a_and_edge_cases() -> None:
+    from hotline.workforce.queueing import erlang_a_metrics
+    from hotline.workforce.staffing import extra_agents_now
+
+    out = extra_agents_now(300, 300.0, 95, target_sl=0.9, t_seconds=30, patience_seconds=120.0)
+    assert out["model"] == "erlang_a"
+    n = out["required_agents"]
+    sl = lambda k: float(erlang_a_metrics(300 / 900, 300.0, k, 120.0, 30.0).service_level_offered)  # noqa: E731
+    assert sl(n) >= 0.9 > sl(n - 1)
+    assert out["projected_service_level"] == pytest.approx(sl(95))
+    assert 0 < out["projected_abandon_rate"] < 1
+    assert out["extra_agents"] == max(n - 95, 0)
+    quiet = extra_agents_now(0, 300.0, 2)
+    assert quiet["required_agents"] == 0 and quiet["projected_service_level"] == 1.0 and quiet["gap"] == -2
+    with pytest.raises(ValueError):
+        extra_agents_now(-1, 300.0, 2)
+    with pytest.raises(ValueError):
+        extra_agents_now(10, 0.0, 2)
