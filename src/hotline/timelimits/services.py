@@ -50,7 +50,7 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
     for a new order), one batched update and one batched insert.
     """
     clocks = [] if new_order else list(
-        Clock.objects.select_for_update(of=("self",)).filter(order=order).select_related("rule"))
+        Clock.objects.select_for_update(of=("self",), no_key=True).filter(order=order).select_related("rule"))
     # Whatever closes an order (close, cancel, merge, an inquiry answered on
     # the call) stops every clock it still has.
     terminal = order.state in ("closed", "merged", "cancelled")
@@ -171,7 +171,7 @@ def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResu
     with transaction.atomic():
         qs = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING).order_by("next_check_at")
         if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
+            qs = qs.select_for_update(skip_locked=True, of=("self",), no_key=True)
         clocks = list(qs[:batch])
         if not clocks:
             return result

@@ -415,7 +415,10 @@ def transition(*, order: WorkOrder | int | str, action: str, actor: User, payloa
 
 
 def _lock(order: WorkOrder | int | str) -> WorkOrder:
-    qs = WorkOrder.objects.select_for_update(of=("self",)).select_related("business_type", "sub_class", "assigned_unit", "scope_unit", "owner__unit")
+    # FOR NO KEY UPDATE (PostgreSQL): rows that merely reference the order
+    # (notices the sweep inserts) take KEY SHARE and are not blocked, so a
+    # transition and a sweep can never deadlock on order ↔ clock locks.
+    qs = WorkOrder.objects.select_for_update(of=("self",), no_key=True).select_related("business_type", "sub_class", "assigned_unit", "scope_unit", "owner__unit")
     if isinstance(order, WorkOrder):
         return qs.get(pk=order.pk)
     if isinstance(order, int):
@@ -474,7 +477,7 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         order.return_count += 1
         update_fields.append("return_count")
     elif action == "merge":
-        master = WorkOrder.objects.select_for_update().filter(number=payload.get("master", "")).first()
+        master = WorkOrder.objects.select_for_update(no_key=True).filter(number=payload.get("master", "")).first()
         if master is None:
             raise OrderError("master", "no such order")
         if master.pk == order.pk or master.master_id:

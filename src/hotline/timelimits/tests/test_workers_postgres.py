@@ -111,3 +111,52 @@ def test_the_database_refuses_a_second_copy_of_a_notice(world, frozen):
     # Manual reminders are not limited.
     Notice.objects.create(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
     Notice.objects.create(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
+
+
+@pytest.mark.postgres
+def test_transitions_and_sweeps_running_together_never_deadlock(transactional_db):
+    """A unit acting on orders while a worker sweeps their clocks: the order
+    lock (FOR NO KEY UPDATE) and the notices' foreign keys (KEY SHARE) must
+    not wait on each other in a cycle."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock interplay is PostgreSQL's")
+    import threading
+
+    from django.db import connections
+
+    from hotline.testing import build_world
+    from hotline.timelimits.services import sweep_once
+
+    world = build_world("dl")
+    real_now = clock.now()
+    orders = []
+    with clock.frozen(real_now - dt.timedelta(minutes=10)):
+        for i in range(60):
+            orders.append(services.create_order(actor=world.agent, intake=services.Intake(
+                business_type="repair", sub_class="lv", description=f"停电 {i}", customer_id=world.customers["zhang"].id,
+                fault_scope="company")))
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def sweeper():
+        try:
+            while not stop.is_set():
+                sweep_once(batch=5)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=sweeper)
+    thread.start()
+    try:
+        station = world.station_users[0]
+        for order in orders:
+            for action in ("receive", "arrive"):
+                services.transition(order=order, action=action, actor=station)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not errors, errors
+    rows = list(Notice.objects.exclude(kind=NoticeKind.MANUAL).values_list("clock_id", "kind", "level"))
+    assert len(rows) == len(set(rows))
