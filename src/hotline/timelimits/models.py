@@ -47,6 +47,8 @@ class Clock(models.Model):
             models.Index(fields=["next_check_at"], name="clock_due_sweep_idx", condition=Q(next_check_at__isnull=False)),
             models.Index(fields=["status", "due_at"], name="clock_status_due_idx"),
             models.Index(fields=["responsible_unit", "status"], name="clock_unit_status_idx"),
+            # An open order's next due clock (unit inbox).
+            models.Index(fields=["order", "due_at"], name="clock_running_due_idx", condition=Q(status="running")),
         ]
         verbose_name = _("clock")
         verbose_name_plural = _("clocks")

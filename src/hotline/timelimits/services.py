@@ -43,14 +43,20 @@ def _rules(order: WorkOrder) -> dict[str, TimeLimitRule]:
                      priority=order.priority, area_class=order.area_class)
 
 
-def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = False) -> None:
+def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = False,
+             known_clocks: list[Clock] | None = None) -> list[Clock]:
     """Stop the clocks this event stops, then start the ones it starts.
 
     Runs in the order's transaction: one read of the order's clocks (none
-    for a new order), one batched update and one batched insert.
+    for a new order, none when the caller passes them in), one batched
+    update and one batched insert. Returns all of the order's clocks.
     """
-    clocks = [] if new_order else list(
-        Clock.objects.select_for_update(of=("self",), no_key=True).filter(order=order).select_related("rule"))
+    if new_order:
+        clocks: list[Clock] = []
+    elif known_clocks is not None:
+        clocks = known_clocks
+    else:
+        clocks = list(Clock.objects.select_for_update(of=("self",), no_key=True).filter(order=order).select_related("rule"))
     # Whatever closes an order (close, cancel, merge, an inquiry answered on
     # the call) stops every clock it still has.
     terminal = order.state in ("closed", "merged", "cancelled")
@@ -71,7 +77,7 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
         Clock.objects.bulk_update(changed, ["stopped_at", "stopped_by", "elapsed_seconds", "overdue_seconds", "status",
                                             "next_check_at", "responsible_unit"])
     if terminal:
-        return
+        return clocks
     latest_round: dict[str, int] = {}
     for clk in clocks:
         latest_round[clk.metric] = max(latest_round.get(clk.metric, -1), clk.round)
@@ -83,7 +89,9 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
             continue  # returns and re-dispatches keep the original clock
         new.append(_new_clock(order, rule, at=at, round_=latest_round.get(metric, -1) + 1))
     if new:
+        # Both databases return the new primary keys, so the list stays usable.
         Clock.objects.bulk_create(new)
+    return clocks + new
 
 
 def _new_clock(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_: int) -> Clock:
@@ -187,13 +195,30 @@ def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResu
         # The rows are ours: FOR UPDATE SKIP LOCKED on PostgreSQL, the write
         # lock of an IMMEDIATE transaction on SQLite. The unique constraint
         # on notices is the last word if anything ever slipped through.
-        Clock.objects.bulk_update(moved, ["stage", "next_check_at"], batch_size=500)
+        _save_stages(moved)
         result.clocks = len(moved)
         if to_create:
             Notice.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=1000)
             result.warnings = sum(1 for n in to_create if n.kind == NoticeKind.WARNING)
             result.notices = sum(1 for n in to_create if n.kind == NoticeKind.SUPERVISION)
     return result
+
+
+def _save_stages(clocks: list[Clock]) -> None:
+    if connection.vendor == "postgresql":
+        # One UPDATE … FROM (VALUES …): Django's bulk_update writes a CASE
+        # with a branch per row for every row, quadratic in the batch.
+        table = Clock._meta.db_table
+        rows = ", ".join(["(%s, %s, %s::timestamptz)"] * len(clocks))
+        params: list = []
+        for clk in clocks:
+            params += [clk.pk, clk.stage, clk.next_check_at]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE {table} AS c SET "stage" = v.stage, "next_check_at" = v.next_check '
+                f"FROM (VALUES {rows}) AS v(id, stage, next_check) WHERE c.id = v.id", params)
+    else:
+        Clock.objects.bulk_update(clocks, ["stage", "next_check_at"], batch_size=500)
 
 
 def sweep_until_idle(*, now: dt.datetime | None = None, batch: int = 500, max_rounds: int = 10_000) -> SweepResult:

@@ -340,13 +340,12 @@ def order_reporter(request: HttpRequest, number: str) -> HttpResponse:
 
 def _inbox_context(request: HttpRequest, **extra) -> dict:
     user = request.user
-    qs = selectors.unit_inbox(user)
     rows = []
-    for order in qs[:INBOX_LIMIT]:
+    for order in selectors.unit_inbox(user, limit=INBOX_LIMIT):
         allowed = {t.action for t in services.allowed_actions(order=order, user=user)}
         rows.append({"order": order, "actions": [a for a in INBOX_ACTIONS if a in allowed],
                      "phone": phones.mask(order.caller_phone) if _masked(user) else order.caller_phone})
-    return {"rows": rows, "total": qs.count(), "limit": INBOX_LIMIT, "now": clock.now(),
+    return {"rows": rows, "total": selectors.unit_inbox_count(user), "limit": INBOX_LIMIT, "now": clock.now(),
             "notices": web_selectors.unit_open_notices(user), "repair_reasons": labels.REPAIR_RETURN_REASONS, **extra}
 
 

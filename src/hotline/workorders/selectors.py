@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from hotline.core import clock
 from hotline.organisation.models import Role, User
@@ -25,8 +25,8 @@ def visible_orders(user: User) -> QuerySet[WorkOrder]:
 
 
 def get_visible_order(user: User, number: str) -> WorkOrder | None:
-    return (visible_orders(user).select_related("business_type", "sub_class", "customer", "service_area", "assigned_unit",
-                                                 "owner", "scope_unit", "master", "chased_order")
+    return (visible_orders(user).select_related("business_type", "sub_class", "service_area", "assigned_unit", "scope_unit")
+            .prefetch_related("customer", "owner", "master", "chased_order")
             .filter(number=number).first())
 
 
@@ -56,17 +56,34 @@ def can_see_reporter(user: User, order: WorkOrder) -> bool:
         bool(order.assigned_path) and order.assigned_path.startswith(user.unit.path)
 
 
-def unit_inbox(user: User) -> QuerySet[WorkOrder]:
-    """Orders a unit has to work on, most urgent clock first."""
+def unit_inbox(user: User, *, limit: int = 100) -> list[WorkOrder]:
+    """Orders a unit has to work on, most urgent clock first.
+
+    Two steps: the ids and next due time of the first ``limit`` orders (index
+    only), then those rows with their joins.
+    """
     from hotline.timelimits.models import Clock, ClockStatus
 
     prefix = user_scope_path(user) or "/"
     units = subtree_unit_ids(prefix)
     next_due = Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING).order_by("due_at").values("due_at")[:1]
-    return (WorkOrder.objects.filter(assigned_unit_id__in=units, state__in=INBOX_STATES)
-            .select_related("business_type", "sub_class", "assigned_unit", "service_area")
-            .annotate(next_due=Subquery(next_due))
-            .order_by("next_due", "created_at"))
+    head = list(WorkOrder.objects.filter(assigned_unit_id__in=units, state__in=INBOX_STATES)
+                .annotate(next_due=Subquery(next_due)).order_by(F("next_due").asc(nulls_last=True), "created_at")
+                .values_list("id", "next_due")[:limit])
+    due = dict(head)
+    rows = {o.id: o for o in WorkOrder.objects.filter(id__in=due).select_related(
+        "business_type", "sub_class", "assigned_unit", "service_area", "customer")}
+    out = []
+    for order_id, _ in head:
+        order = rows[order_id]
+        order.next_due = due[order_id]
+        out.append(order)
+    return out
+
+
+def unit_inbox_count(user: User) -> int:
+    units = subtree_unit_ids(user_scope_path(user) or "/")
+    return WorkOrder.objects.filter(assigned_unit_id__in=units, state__in=INBOX_STATES).count()
 
 
 def my_orders(user: User) -> QuerySet[WorkOrder]:

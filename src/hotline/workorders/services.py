@@ -339,15 +339,17 @@ def _write(p: _Prepared, *, number: str) -> WorkOrder:
             payload["duplicate_suggestions"] = suggestions
             payload["duplicate_decision"] = "merge" if intake.merge_into else "separate"
     record_event(order=order, kind="create", actor=actor, from_state="", to_state=initial, payload=payload, at=now)
-    timelimits.on_event(order=order, kind="create", at=now, new_order=True)
+    # The clocks just started are handed on, so the dispatch that follows
+    # need not read them back.
+    clocks = timelimits.on_event(order=order, kind="create", at=now, new_order=True)
     if intake.merge_into:
-        _apply(order=order, action="merge", actor=actor, payload={"master": intake.merge_into}, now=now)
+        _apply(order=order, action="merge", actor=actor, payload={"master": intake.merge_into}, now=now, clocks=clocks)
     elif order.state == State.ACCEPTED and new_type == "inquiry":
-        _apply(order=order, action="answer", actor=actor, payload={"note": p.reason}, now=now)
+        _apply(order=order, action="answer", actor=actor, payload={"note": p.reason}, now=now, clocks=clocks)
     elif order.state == State.ACCEPTED and intake.dispatch and bt.routing != Routing.NONE:
         payload = {"unit_id": intake.assigned_unit_id} if intake.assigned_unit_id else {}
         if bt.code != "inquiry":
-            _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now)
+            _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now, clocks=clocks)
     return order
 
 
@@ -426,7 +428,10 @@ def _lock(order: WorkOrder | int | str) -> WorkOrder:
     return qs.get(number=order)
 
 
-def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt.datetime) -> WorkOrderEvent:
+def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt.datetime,
+           clocks: list | None = None) -> WorkOrderEvent:
+    """Apply one life-cycle action to a locked order. ``clocks``: all of the
+    order's clocks when the caller has them in hand (a create in progress)."""
     lc = _lifecycle(order)
     t = lc.find(action, order.state)
     if t is None:
@@ -510,7 +515,7 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
     order.save(update_fields=update_fields)
     event = record_event(order=order, kind=action, actor=actor, from_state=from_state, to_state=order.state,
                          payload=event_payload, at=now)
-    timelimits.on_event(order=order, kind=action, at=now)
+    timelimits.on_event(order=order, kind=action, at=now, known_clocks=clocks)
     if action in ("reply", "resolve", "close", "cancel") and order.master_id is None:
         # Sub-orders follow their master: every merged caller gets the result.
         for sub in WorkOrder.objects.filter(master=order, state=State.MERGED):
