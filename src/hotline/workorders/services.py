@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,13 +57,9 @@ def _center_of(user: User) -> Unit:
 
 
 def _next_number(prefix: str, when: dt.datetime) -> str:
-    """Per type and day sequence: GZ + yymmdd + 00001.
-
-    One upsert statement (PostgreSQL, SQLite ≥ 3.35). Callers allocate the
-    number in a short transaction of its own before the order's, so the
-    counter row is not locked for the whole create; a create that fails
-    afterwards leaves a gap, which is harmless.
-    """
+    """Per type and day sequence: GZ + yymmdd + 00001, by one upsert
+    statement (PostgreSQL, SQLite ≥ 3.35). It locks the counter row until the
+    caller's COMMIT, so callers take the number as their last write."""
     day = timezone.localtime(when).strftime("%y%m%d")
     key = f"{prefix}{day}"
     table = NumberCounter._meta.db_table
@@ -246,11 +243,9 @@ def create_order(*, actor: User, intake: Intake, idempotency_key: str = "") -> W
             return seen.order
     # Reads and validation first, outside the write transaction.
     prepared = _prepare(actor=actor, intake=intake)
-    with transaction.atomic():
-        number = _next_number(prepared.business_type.number_prefix, prepared.now)
     try:
         with transaction.atomic():
-            order = _write(prepared, number=number)
+            order = _write(prepared)
             if idempotency_key:
                 IdempotencyKey.objects.create(key=idempotency_key, user=actor, request_hash=_idempotency_hash(intake),
                                               order=order, created_at=order.created_at)
@@ -305,11 +300,12 @@ def _prepare(*, actor: User, intake: Intake) -> _Prepared:
                      reason=reason, initial=initial)
 
 
-def _write(p: _Prepared, *, number: str) -> WorkOrder:
+def _write(p: _Prepared) -> WorkOrder:
     actor, intake, now, bt, customer, area, phone = p.actor, p.intake, p.now, p.business_type, p.customer, p.area, p.phone
     new_type, initial = p.new_type, p.initial
     order = WorkOrder(
-        number=number, business_type=bt, sub_class=p.sub_class,
+        # A unique placeholder: the readable number is allocated last (below).
+        number="~" + uuid.uuid4().hex[:23], business_type=bt, sub_class=p.sub_class,
         priority=intake.priority if not new_type else "", state=initial, channel=intake.channel,
         customer=customer, caller_name=intake.caller_name.strip()[:100], caller_phone=phone.number if phone else "",
         caller_phone_ext=phone.extension if phone else "", address=(intake.address or (customer.address if customer else ""))[:300],
@@ -350,6 +346,10 @@ def _write(p: _Prepared, *, number: str) -> WorkOrder:
         payload = {"unit_id": intake.assigned_unit_id} if intake.assigned_unit_id else {}
         if bt.code != "inquiry":
             _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now, clocks=clocks)
+    # The per-day counter row is locked from here to COMMIT only: creates of
+    # one type do not queue behind each other, and numbers stay gapless.
+    order.number = _next_number(bt.number_prefix, now)
+    WorkOrder.objects.filter(pk=order.pk).update(number=order.number)
     return order
 
 
