@@ -75,8 +75,13 @@ def best_time(fn, repeat: int = 5) -> float:
 
 def run_other(task: str, cfg: dict) -> dict | None:
     if not BENCH_PY.exists():
-        print(f"  ({task}: no .bench-venv; run bench/setup_bench_env.sh)")
-        return None
+        # One command: the comparison libraries go into their own venv, never the project's.
+        print("  creating .bench-venv with pyworkforce, ciw and simpy (bench/setup_bench_env.sh)")
+        try:
+            subprocess.run(["bash", str(ROOT / "bench" / "setup_bench_env.sh")], check=True)
+        except subprocess.CalledProcessError:
+            print(f"  ({task}: could not create .bench-venv; comparison skipped)")
+            return None
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
         src.write_text(json.dumps(cfg))
