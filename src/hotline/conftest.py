@@ -34,3 +34,29 @@ def _fresh_config_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A Playwright page in Debian's chromium; script errors and CSP refusals
+    collect in ``page.problems``."""
+    from hotline.testing import CHROMIUM
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # the test makes between steps are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+        # Generous: CI machines have 2 cores and may be busy.
+        context.set_default_timeout(20_000)
+        playwright_api.expect.set_options(timeout=15_000)
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
+        yield page
+        context.close()
+        browser.close()

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
+
+import pytest
 
 from hotline.organisation import services as org
 from hotline.organisation.models import AreaClass, Customer, Role, ServiceArea, Unit, User
 
 PASSWORD = "hotline-test-pw-1"
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = os.environ.get("HOTLINE_SCREENSHOTS", "/tmp")
+# Browser tests: CI installs chromium (scripts/test); there a missing browser
+# must fail, not skip.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true",
+                       reason="needs Debian's chromium (apt-get install chromium)"),
+]
 
 
 @dataclass

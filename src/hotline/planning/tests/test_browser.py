@@ -1,44 +1,16 @@
 """The planning pages in Debian's chromium: no script or CSP errors, and screenshots."""
 
 import datetime as dt
-import os
-import shutil
 
 import pytest
 
 from hotline.planning import services
 from hotline.planning.models import Queue, ShiftTemplate
 from hotline.planning.tests.conftest import WEEK
-from hotline.testing import PASSWORD
+from hotline.testing import BROWSER_MARKS, PASSWORD, SCREENSHOTS
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = os.environ.get("HOTLINE_SCREENSHOTS", "/tmp")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true",
-                       reason="needs Debian's chromium (apt-get install chromium)"),
-]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-        # Generous: CI machines have 2 cores and may be busy.
-        context.set_default_timeout(20_000)
-        playwright_api.expect.set_options(timeout=15_000)
-        page = context.new_page()
-        page.problems = []
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
-        yield page
-        context.close()
-        browser.close()
+SHOTS = SCREENSHOTS
+pytestmark = BROWSER_MARKS
 
 
 def test_coverage_and_what_if_pages(page, live_server, planning):

@@ -1,47 +1,15 @@
 """The repair scenario end to end in Debian's chromium, through the pages
 only: agent intake → station inbox → the agent reads the timeline."""
 
-import os
 import re
-import shutil
 
 import pytest
 
-from hotline.testing import PASSWORD
+from hotline.testing import BROWSER_MARKS, PASSWORD, SCREENSHOTS
 from hotline.workorders.models import State, WorkOrder
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = os.environ.get("HOTLINE_SCREENSHOTS", "/tmp")
-
-pytestmark = [
-    pytest.mark.browser,
-    # CI installs chromium (scripts/test); there a missing browser must fail, not skip.
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true",
-                       reason="needs Debian's chromium (apt-get install chromium)"),
-]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # the test makes between steps are still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-        # Generous: CI machines have 2 cores and may be busy.
-        context.set_default_timeout(20_000)
-        playwright_api.expect.set_options(timeout=15_000)
-        page = context.new_page()
-        # A content-security-policy refusal or a script error shows up here.
-        page.problems = []
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
-        yield page
-        context.close()
-        browser.close()
+SHOTS = SCREENSHOTS
+pytestmark = BROWSER_MARKS
 
 
 def log_in(page, base, user):
