@@ -494,8 +494,8 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         order.master = master
         update_fields.append("master")
         event_payload["master"] = master.number
-        for sub in order.merged_orders.all():
-            WorkOrder.objects.filter(pk=sub.pk).update(master=master)
+        # Sub-orders of a merged order follow it to the new master.
+        WorkOrder.objects.filter(master=order).update(master=master)
     elif action == "callback":
         outcome = payload.get("outcome", "")
         if outcome not in ("satisfied", "basically_satisfied", "dissatisfied", "unreachable", "not_rated"):
