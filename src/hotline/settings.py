@@ -79,6 +79,9 @@ TEMPLATES = [
 ]
 
 _default_sqlite = f"sqlite:///{DATA_DIR / 'hotline.sqlite3'}"
+if "DATABASE_URL" not in os.environ:
+    # The embedded default: its folder must exist before any command opens it.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", _default_sqlite), conn_max_age=int(os.environ.get("HOTLINE_CONN_MAX_AGE", "60"))

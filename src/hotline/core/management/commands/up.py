@@ -20,7 +20,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         if not no_demo:
-            call_command("demo", if_empty=True, quiet=True)
+            call_command("demo", if_empty=True, quiet=True, url=f"http://{host}:{port}/")
         env = dict(os.environ)
         worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"], env=env)
         try:

@@ -34,6 +34,7 @@ class Command(BaseCommand):
             "work orders, all through the services. Needs a database without an organisation.")
 
     def add_arguments(self, parser):
+        parser.add_argument("--url", default=builder.URL, help="where the web server will answer (printed with the logins)")
         parser.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
         parser.add_argument("--days", type=int, default=7, help="days of work-order history (default 7)")
         parser.add_argument("--seed", type=int, default=builder.DEFAULT_SEED, help="random seed (same seed, same demo)")
@@ -61,5 +62,5 @@ class Command(BaseCommand):
             f"({states}), {result.warnings} warnings, {result.notices} supervision notices.")
         if result.skipped and not quiet:
             self.stdout.write(f"{len(result.skipped)} simulated steps were refused by the services (kept as they stood).")
-        self.stdout.write(f"\nOpen {builder.URL} and sign in with one of these accounts; password: {builder.PASSWORD}\n")
+        self.stdout.write(f"\nOpen {options.get('url') or builder.URL} and sign in with one of these accounts; password: {builder.PASSWORD}\n")
         self.stdout.write(format_logins(result.logins))
