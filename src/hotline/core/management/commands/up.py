@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 
@@ -23,6 +24,8 @@ class Command(BaseCommand):
             call_command("demo", if_empty=True, quiet=True, url=f"http://{host}:{port}/")
         env = dict(os.environ)
         worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"], env=env)
+        # A plain SIGTERM would end this process without stopping the worker.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         try:
             call_command("serve", host=host, port=port)
         finally:
