@@ -50,13 +50,20 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
     Runs in the order's transaction: one read of the order's clocks (none
     for a new order, none when the caller passes them in), one batched
     update and one batched insert. Returns all of the order's clocks.
+
+    When the caller has the clocks in hand (``new_order`` or
+    ``known_clocks``: a create in progress), new clocks are returned unsaved
+    and the caller inserts them once with ``save_new_clocks``.
     """
     if new_order:
         clocks: list[Clock] = []
+        deferred = True
     elif known_clocks is not None:
         clocks = known_clocks
+        deferred = True
     else:
         clocks = list(Clock.objects.select_for_update(of=("self",), no_key=True).filter(order=order).select_related("rule"))
+        deferred = False
     # Whatever closes an order (close, cancel, merge, an inquiry answered on
     # the call) stops every clock it still has.
     terminal = order.state in ("closed", "merged", "cancelled")
@@ -73,6 +80,7 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
                 clk.responsible_unit_id = order.assigned_unit_id
                 if clk not in changed:
                     changed.append(clk)
+    changed = [c for c in changed if c.pk is not None]  # unsaved ones are inserted as they are
     if changed:
         Clock.objects.bulk_update(changed, ["stopped_at", "stopped_by", "elapsed_seconds", "overdue_seconds", "status",
                                             "next_check_at", "responsible_unit"])
@@ -88,10 +96,17 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
         if metric in latest_round and not rule.repeat:
             continue  # returns and re-dispatches keep the original clock
         new.append(_new_clock(order, rule, at=at, round_=latest_round.get(metric, -1) + 1))
-    if new:
-        # Both databases return the new primary keys, so the list stays usable.
+    if new and not deferred:
         Clock.objects.bulk_create(new)
-    return clocks + new
+    clocks.extend(new)  # in place: a create's list collects every clock it starts
+    return clocks
+
+
+def save_new_clocks(clocks: list[Clock]) -> None:
+    """Insert the clocks a create kept in memory (see ``on_event``)."""
+    unsaved = [c for c in clocks if c.pk is None]
+    if unsaved:
+        Clock.objects.bulk_create(unsaved)
 
 
 def _new_clock(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_: int) -> Clock:

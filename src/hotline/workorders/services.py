@@ -72,15 +72,22 @@ def _next_number(prefix: str, when: dt.datetime) -> str:
 
 
 def record_event(*, order: WorkOrder, kind: str, actor: User | None, from_state: str = "", to_state: str = "",
-                 payload: dict | None = None, at: dt.datetime | None = None) -> WorkOrderEvent:
+                 payload: dict | None = None, at: dt.datetime | None = None, held: bool = False) -> WorkOrderEvent:
     """Append one event in the caller's transaction; the per-order sequence
-    is bumped and read back in one statement, so it is gapless and unique."""
+    is bumped and read back in one statement, so it is gapless and unique.
+
+    ``held``: the caller has just inserted the order in this transaction and
+    will save ``last_seq`` itself, so the sequence is counted in memory.
+    """
     at = at or clock.now()
-    table = WorkOrder._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE {table} SET "last_seq" = "last_seq" + 1, "updated_at" = %s WHERE "id" = %s RETURNING "last_seq"',
-                       [connection.ops.adapt_datetimefield_value(at), order.pk])
-        seq = cursor.fetchone()[0]
+    if held:
+        seq = order.last_seq + 1
+    else:
+        table = WorkOrder._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f'UPDATE {table} SET "last_seq" = "last_seq" + 1, "updated_at" = %s WHERE "id" = %s RETURNING "last_seq"',
+                           [connection.ops.adapt_datetimefield_value(at), order.pk])
+            seq = cursor.fetchone()[0]
     order.last_seq = seq
     order.updated_at = at
     return WorkOrderEvent.objects.create(
@@ -334,9 +341,9 @@ def _write(p: _Prepared) -> WorkOrder:
         if suggestions:
             payload["duplicate_suggestions"] = suggestions
             payload["duplicate_decision"] = "merge" if intake.merge_into else "separate"
-    record_event(order=order, kind="create", actor=actor, from_state="", to_state=initial, payload=payload, at=now)
-    # The clocks just started are handed on, so the dispatch that follows
-    # need not read them back.
+    record_event(order=order, kind="create", actor=actor, from_state="", to_state=initial, payload=payload, at=now, held=True)
+    # The clocks just started stay in memory through the dispatch that
+    # follows, and are inserted once at the end.
     clocks = timelimits.on_event(order=order, kind="create", at=now, new_order=True)
     if intake.merge_into:
         _apply(order=order, action="merge", actor=actor, payload={"master": intake.merge_into}, now=now, clocks=clocks)
@@ -346,10 +353,13 @@ def _write(p: _Prepared) -> WorkOrder:
         payload = {"unit_id": intake.assigned_unit_id} if intake.assigned_unit_id else {}
         if bt.code != "inquiry":
             _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now, clocks=clocks)
+    timelimits.save_new_clocks(clocks)
     # The per-day counter row is locked from here to COMMIT only: creates of
     # one type do not queue behind each other, and numbers stay gapless.
     order.number = _next_number(bt.number_prefix, now)
-    WorkOrder.objects.filter(pk=order.pk).update(number=order.number)
+    # One UPDATE carries the number, the event sequence and the dispatch.
+    order.save(update_fields=["number", "last_seq", "state", "assigned_unit", "assigned_path", "dispatched_at",
+                              "master", "closed_at", "updated_at"])
     return order
 
 
@@ -430,8 +440,13 @@ def _lock(order: WorkOrder | int | str) -> WorkOrder:
 
 def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt.datetime,
            clocks: list | None = None) -> WorkOrderEvent:
-    """Apply one life-cycle action to a locked order. ``clocks``: all of the
-    order's clocks when the caller has them in hand (a create in progress)."""
+    """Apply one life-cycle action to a locked order.
+
+    ``clocks``: all of the order's clocks, when a create in progress has them
+    in hand; then the order row and its new clocks are written by the
+    create itself at its end (one UPDATE, one INSERT), not here.
+    """
+    deferred = clocks is not None
     lc = _lifecycle(order)
     t = lc.find(action, order.state)
     if t is None:
@@ -512,9 +527,10 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         order.closed_at = now
         update_fields.append("closed_at")
     order.updated_at = now
-    order.save(update_fields=update_fields)
+    if not deferred:
+        order.save(update_fields=update_fields)
     event = record_event(order=order, kind=action, actor=actor, from_state=from_state, to_state=order.state,
-                         payload=event_payload, at=now)
+                         payload=event_payload, at=now, held=deferred)
     timelimits.on_event(order=order, kind=action, at=now, known_clocks=clocks)
     if action in ("reply", "resolve", "close", "cancel") and order.master_id is None:
         # Sub-orders follow their master: every merged caller gets the result.
