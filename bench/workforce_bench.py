@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from hotline.workforce import forecast as fc  # noqa: E402
 from hotline.workforce import scheduling as sc  # noqa: E402
 from hotline.workforce import simulation as sim  # noqa: E402
+from hotline.workforce.examples import center_requirement  # noqa: E402
 from hotline.workforce.staffing import StaffingTargets, extra_agents_now, required_agents  # noqa: E402
 
 BENCH_PY = ROOT / ".bench-venv" / "bin" / "python"
@@ -100,21 +101,6 @@ def exact_service_level(n: int, load: mp.mpf, aht: mp.mpf) -> mp.mpf:
     top = term * load / n * n / (n - load)
     c = top / (below + top)
     return 1 - c * mp.exp(-(n - load) * T / aht)
-
-
-def center_requirement(peak_erlangs: float, shrinkage: float = 0.15) -> np.ndarray:
-    """Same 95598-like week as the scheduling test, at 15 minutes."""
-    hour = np.arange(96) / 4.0
-    shape = (
-        0.06
-        + np.exp(-0.5 * ((hour - 9.5) / 1.6) ** 2)
-        + 0.85 * np.exp(-0.5 * ((hour - 15.0) / 1.8) ** 2)
-        + 0.35 * np.exp(-0.5 * ((hour - 20.0) / 1.5) ** 2)
-    )
-    week = np.concatenate([shape * (0.8 if d >= 5 else 1.0) for d in range(7)])
-    erlangs = week / week.max() * peak_erlangs
-    net = required_agents(erlangs / 300.0, 300.0, StaffingTargets(0.8, 20.0)).agents
-    return np.ceil(net / (1 - shrinkage) - 1e-9).astype(np.int64)
 
 
 def cold_compile_seconds() -> float | None:

@@ -23,11 +23,19 @@ class RuleInline(admin.TabularInline):
     fields = ("business_type", "sub_class", "priority", "area_class", "metric", "amount", "unit", "start_on", "stop_on",
               "responsible", "warn_share", "repeat", "escalation_levels")
 
-    def has_change_permission(self, request, obj=None):
+    @staticmethod
+    def _editable(obj) -> bool:
         # A published version is frozen: orders created under it rely on it.
         return obj is None or obj.published_at is None
 
-    has_add_permission = has_delete_permission = lambda self, request, obj=None: obj is None or obj.published_at is None
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj)
 
 
 @admin.register(PolicyVersion)

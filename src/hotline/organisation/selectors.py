@@ -26,11 +26,6 @@ def subtree_unit_ids(prefix: str) -> list[int]:
     return list(Unit.objects.filter(path__startswith=prefix).values_list("id", flat=True))
 
 
-def unit_visible_to(user: User, unit: Unit) -> bool:
-    prefix = user_scope_path(user)
-    return prefix is None or unit.path.startswith(prefix)
-
-
 def find_customers(query: str, *, limit: int = 20) -> QuerySet[Customer]:
     """Look a customer up by phone, account number, name or address."""
     query = (query or "").strip()

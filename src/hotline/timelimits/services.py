@@ -279,7 +279,3 @@ def answer_notice(*, notice: Notice, user, text: str) -> Notice:
         wo_services.record_event(order=notice.order, kind="notice_answer", actor=user,
                                  payload={"notice": notice.pk, "level": notice.level, "metric": notice.metric, "answer": notice.answer})
     return notice
-
-
-def open_notices_q() -> Q:
-    return Q(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)

@@ -113,8 +113,3 @@ def shift_leader_board(user: User, *, limit: int = 200) -> dict:
                      "unit__name", "supervisor_unit__name")
                .order_by("-level", "due_at")[:limit])
     return {"now": now, "clocks": list(clocks), "notices": list(notices)}
-
-
-def has_event(order: WorkOrder, kind: str) -> bool:
-    return WorkOrderEvent.objects.filter(order=order, kind=kind).exists()
-

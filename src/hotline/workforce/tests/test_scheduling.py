@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hotline.workforce import scheduling as sc
-from hotline.workforce.staffing import StaffingTargets, required_agents
+from hotline.workforce.examples import center_requirement
 
 DAY_TEMPLATES = [
     sc.ShiftTemplate("early", 6 * 60, 8 * 60, ((4 * 60, 60),)),
@@ -112,21 +112,6 @@ def test_rest_families_keep_the_rest_between_any_two_members() -> None:
             assert 1440 + tb.start_minute - ta.start_minute - ta.length_minutes >= 11 * 60
             assert ta.length_minutes == tb.length_minutes
     assert sc.rest_families(templates, None) == [list(range(len(templates)))]
-
-
-def center_requirement(peak_erlangs: float = 17.0, shrinkage: float = 0.15) -> np.ndarray:
-    """A 95598-like week at 15 minutes: morning and afternoon peaks, evening shoulder, quiet nights."""
-    hour = np.arange(96) / 4.0
-    shape = (
-        0.06
-        + np.exp(-0.5 * ((hour - 9.5) / 1.6) ** 2)
-        + 0.85 * np.exp(-0.5 * ((hour - 15.0) / 1.8) ** 2)
-        + 0.35 * np.exp(-0.5 * ((hour - 20.0) / 1.5) ** 2)
-    )
-    week = np.concatenate([shape * (0.8 if d >= 5 else 1.0) for d in range(7)])
-    erlangs = week / week.max() * peak_erlangs
-    net = required_agents(erlangs / 300.0, 300.0, StaffingTargets(0.8, 20.0)).agents
-    return np.ceil(net / (1 - shrinkage) - 1e-9).astype(np.int64)
 
 
 @pytest.fixture(scope="module")
