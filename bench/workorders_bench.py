@@ -538,7 +538,7 @@ Command (one command; it resets and fills its own database `hotline_bench`):
 `--quick` does a 20,000-order smoke run in a few minutes. Options:
 `--orders`, `--db-url`, `--rate`, `--duration`, `--clients`, `--ladder`,
 `--step-duration`, `--breaches`, `--reps`, `--phases`, `--skip-load`,
-`--web-processes` (default 2, passed to `hotline serve --processes`). Raw figures of every run go to
+`--web-processes` (default 4, passed to `hotline serve --processes`). Raw figures of every run go to
 `bench/results/`, query plans to `bench/plans/`.
 
 ### Machine
@@ -548,10 +548,10 @@ Command (one command; it resets and fills its own database `hotline_bench`):
 | date | {mi['date']} |
 | CPU | {mi['nproc']} × {mi['cpu']} (`nproc` = {mi['nproc']}) |
 | RAM | {mi['ram_gb']} GB |
-| load average (1 min) | {', '.join(f'{k} {v}' for k, v in results.get('loadavg', {}).items())} — the machine is shared with other engineers' test runs |
+| load average (1 min) at the start of each phase | {', '.join(f'{k} {v}' for k, v in results.get('loadavg', {}).items())} |
 | PostgreSQL | {mi['postgresql'].split(' on ')[0]}, stock settings: {', '.join(f'{k}={v}' for k, v in mi['pg_settings'].items())} |
 | Python | {mi['python']} |
-| web | `hotline serve --processes {results['args'].get('web_processes', 1)}` (waitress, 8 threads each) + one `hotline worker`, load generator on the same machine |
+| web | `hotline serve --processes {results['args'].get('web_processes', 1)}` (gunicorn sync workers) + one `hotline worker`; load generator and PostgreSQL on the same 2 cores |
 
 ### Data
 
@@ -601,7 +601,7 @@ def main() -> None:
     ap.add_argument("--templates", type=int, default=400, help="closed template groups (open: half as many)")
     ap.add_argument("--open-share", type=float, default=0.035, help="share of orders still open")
     ap.add_argument("--quick", action="store_true", help="small smoke run")
-    ap.add_argument("--web-processes", type=int, default=2, help="web processes: hotline serve --processes N (default 2)")
+    ap.add_argument("--web-processes", type=int, default=4, help="web processes: hotline serve --processes N (default 4)")
     ap.add_argument("--skip-load", action="store_true", help="reuse the loaded database (debugging)")
     ap.add_argument("--phases", default="http,queries,breach", help="which of http,queries,breach to run")
     ap.add_argument("--write-docs", action="store_true", help="write docs/benchmarks.md (default: full runs only)")

@@ -151,5 +151,6 @@ HOTLINE = {
     "DEFAULT_AREA_CODE": os.environ.get("HOTLINE_DEFAULT_AREA_CODE", "0571"),
     "WORKER_INTERVAL_SECONDS": float(os.environ.get("HOTLINE_WORKER_INTERVAL", "2")),
     "WORKER_BATCH": int(os.environ.get("HOTLINE_WORKER_BATCH", "500")),
+    "WORKER_MIN_GAP_SECONDS": float(os.environ.get("HOTLINE_WORKER_MIN_GAP", "0.5")),
     "LOGIN_FAILURE_LIMIT": int(os.environ.get("HOTLINE_LOGIN_FAILURE_LIMIT", "5")),
 }

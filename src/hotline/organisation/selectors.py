@@ -6,7 +6,7 @@ import re
 
 from django.db.models import Q, QuerySet
 
-from hotline.core import phones
+from hotline.core import cache, phones
 from hotline.organisation.models import Customer, Role, ServiceArea, Unit, User
 
 
@@ -41,6 +41,17 @@ def find_customers(query: str, *, limit: int = 20) -> QuerySet[Customer]:
     if not re.fullmatch(r"[\d\s\-+()]+", query):
         conditions |= Q(address__contains=query) | Q(name=query)
     return qs.filter(conditions).distinct().order_by("account_number")[:limit]
+
+
+def service_area(pk: int) -> ServiceArea | None:
+    """A service area with its unit (cached a few seconds; areas are
+    configuration). Shared between threads: read it, never change it."""
+    return cache.get(("service-area", pk), lambda: ServiceArea.objects.select_related("unit").filter(pk=pk).first())
+
+
+def child_area_ids(pk: int) -> list[int]:
+    """Ids of the areas directly below one (cached a few seconds)."""
+    return cache.get(("child-areas", pk), lambda: list(ServiceArea.objects.filter(parent_id=pk).values_list("id", flat=True)))
 
 
 def find_service_areas(query: str, *, limit: int = 20) -> QuerySet[ServiceArea]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 
 from django.db import transaction
 
-from hotline.core import phones
+from hotline.core import cache, phones
 from hotline.organisation.models import (
     ApiToken,
     AreaClass,
@@ -110,7 +111,17 @@ def issue_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def user_for_token(key: str) -> User | None:
-    token = ApiToken.objects.select_related("user__unit").filter(key_hash=_hash(key), revoked=False).first()
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    """The active user holding an unrevoked token.
+
+    Cached per process (an API client sends the same token on every call):
+    a revocation or deactivation reaches every process within
+    ``cache.CHECK_SECONDS`` (see ``hotline.core.cache``). Each caller gets
+    its own copy of the user."""
+    digest = _hash(key)
+
+    def load() -> User | None:
+        token = ApiToken.objects.select_related("user__unit").filter(key_hash=digest, revoked=False).first()
+        return token.user if token is not None and token.user.is_active else None
+
+    user = cache.get(("api-token", digest), load)
+    return copy.deepcopy(user) if user is not None else None

@@ -20,11 +20,12 @@ class ClockStatus(models.TextChoices):
 
 
 class Clock(models.Model):
-    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="clocks")
+    # Indexed by clock_unique / clock_unit_status_idx, which lead with them.
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="clocks", db_index=False)
     metric = models.CharField(_("metric"), max_length=20)
     round = models.PositiveSmallIntegerField(default=0)
-    rule = models.ForeignKey(TimeLimitRule, on_delete=models.PROTECT, related_name="+")
-    responsible_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="clocks", null=True, blank=True)
+    rule = models.ForeignKey(TimeLimitRule, on_delete=models.PROTECT, related_name="+", db_index=False)
+    responsible_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="clocks", null=True, blank=True, db_index=False)
     started_at = models.DateTimeField(_("started"))
     warn_at = models.DateTimeField(_("warning at"))
     due_at = models.DateTimeField(_("due"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog.models import BusinessType, PolicyVersion, SubClass
@@ -46,18 +47,18 @@ class Channel(models.TextChoices):
 
 class WorkOrder(models.Model):
     number = models.CharField(_("number"), max_length=24, unique=True)
-    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="orders", verbose_name=_("business type"))
-    sub_class = models.ForeignKey(SubClass, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("sub-class"))
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="orders", verbose_name=_("business type"), db_index=False)
+    sub_class = models.ForeignKey(SubClass, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("sub-class"), db_index=False)
     priority = models.CharField(_("priority"), max_length=20, blank=True, default="")
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACCEPTED)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PHONE)
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("customer"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("customer"), db_index=False)
     caller_name = models.CharField(_("caller name"), max_length=100, blank=True, default="")
     caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True, default="", db_index=True)
     caller_phone_ext = models.CharField(max_length=8, blank=True, default="")
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
-    service_area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("service area"))
+    service_area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("service area"), db_index=False)
     area_class = models.CharField(_("area class"), max_length=10, blank=True, default="")
     description = models.TextField(_("description"), max_length=4000)
     fault_scope = models.CharField(_("fault scope"), max_length=20, choices=FaultScope.choices, blank=True, default="")
@@ -66,13 +67,13 @@ class WorkOrder(models.Model):
     reply_wanted = models.BooleanField(_("reply wanted"), default=True)
 
     # First-contact ownership: the accepting agent until closure or handover.
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_orders", verbose_name=_("owner"))
-    scope_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="scoped_orders", verbose_name=_("center scope"))
-    scope_path = models.CharField(max_length=255, db_index=True)
-    assigned_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_orders", verbose_name=_("handling unit"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_orders", verbose_name=_("owner"), db_index=False)
+    scope_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="scoped_orders", verbose_name=_("center scope"), db_index=False)
+    scope_path = models.CharField(max_length=255)
+    assigned_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_orders", verbose_name=_("handling unit"), db_index=False)
     assigned_path = models.CharField(max_length=255, blank=True, default="")
 
-    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, verbose_name=_("time-limit policy"))
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, verbose_name=_("time-limit policy"), db_index=False)
     master = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_orders", verbose_name=_("master order"))
     chased_order = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="chase_ups", verbose_name=_("chased order"))
     partner = models.CharField(_("linkage partner"), max_length=40, blank=True, default="")
@@ -89,13 +90,21 @@ class WorkOrder(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
+        # Every index costs each create an index insert and each query plan a
+        # candidate, so the foreign keys carry no index of their own where a
+        # composite below leads with them, nor where the column has a handful
+        # of values (type, sub-class, policy version).
         indexes = [
             # Scope filters use unit ids (organisation.selectors.subtree_unit_ids).
             models.Index(fields=["assigned_unit", "state"], name="wo_assigned_state_idx"),
             models.Index(fields=["owner", "state"], name="wo_owner_state_idx"),
             models.Index(fields=["scope_unit", "state"], name="wo_scope_state_idx"),
             models.Index(fields=["customer", "created_at"], name="wo_customer_idx"),
-            models.Index(fields=["service_area", "state"], name="wo_area_state_idx"),
+            # Open orders at a fault point (duplicate suggestions, outages):
+            # small, and matching the query's predicate, so the planner takes
+            # it over created_at even on a storm day.
+            models.Index(fields=["service_area", "created_at"], name="wo_area_open_idx",
+                         condition=Q(master__isnull=True) & ~Q(state__in=["closed", "merged", "cancelled"])),
         ]
 
     def __str__(self) -> str:
@@ -109,12 +118,13 @@ class WorkOrder(models.Model):
 class WorkOrderEvent(models.Model):
     """Append-only history. ``seq`` is per order and gapless."""
 
-    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="events")
+    # (order, seq) is unique and indexed: no separate index on order.
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     kind = models.CharField(_("event"), max_length=20)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     actor_role = models.CharField(max_length=20, blank=True, default="")
-    actor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
     at = models.DateTimeField(_("time"))
     from_state = models.CharField(max_length=12, blank=True, default="")
     to_state = models.CharField(max_length=12, blank=True, default="")
@@ -151,7 +161,7 @@ class IdempotencyKey(models.Model):
     """An API create seen before returns the same order, not a second one."""
 
     key = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)  # (user, key) is unique
     request_hash = models.CharField(max_length=64)
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE)
     created_at = models.DateTimeField()

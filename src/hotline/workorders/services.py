@@ -24,6 +24,7 @@ from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
 from hotline.core import clock, phones
 from hotline.organisation.models import CENTER_ROLES, Customer, Role, ServiceArea, SpecialMark, Unit, UnitKind, User
+from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.selectors import area_for_address
 from hotline.timelimits import services as timelimits
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
@@ -77,7 +78,8 @@ def record_event(*, order: WorkOrder, kind: str, actor: User | None, from_state:
     is bumped and read back in one statement, so it is gapless and unique.
 
     ``held``: the caller has just inserted the order in this transaction and
-    will save ``last_seq`` itself, so the sequence is counted in memory.
+    will save ``last_seq`` itself, so the sequence is counted in memory and
+    the event is inserted by the caller with the order's other new events.
     """
     at = at or clock.now()
     if held:
@@ -90,10 +92,16 @@ def record_event(*, order: WorkOrder, kind: str, actor: User | None, from_state:
             seq = cursor.fetchone()[0]
     order.last_seq = seq
     order.updated_at = at
-    return WorkOrderEvent.objects.create(
+    event = WorkOrderEvent(
         order=order, seq=seq, kind=kind, actor=actor, actor_role=getattr(actor, "role", "") if actor else "system",
         actor_unit_id=getattr(actor, "unit_id", None), at=at, from_state=from_state, to_state=to_state, payload=payload or {},
     )
+    if held:
+        # Inserted with the create's other events in one statement (_write).
+        order.__dict__.setdefault("_held_events", []).append(event)
+    else:
+        event.save(force_insert=True)
+    return event
 
 
 def audit(*, user: User | None, action: str, obj: Any, detail: dict | None = None) -> None:
@@ -184,7 +192,7 @@ def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer |
         raise OrderError("description", f"at most {MAX_DESCRIPTION} characters")
     customer = None
     if intake.customer_id is not None:
-        customer = Customer.objects.select_related("service_area__unit").filter(pk=intake.customer_id).first()
+        customer = Customer.objects.filter(pk=intake.customer_id).first()
         if customer is None:
             raise OrderError("customer_id", "no such customer")
     phone = None
@@ -195,11 +203,11 @@ def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer |
             raise OrderError("caller_phone", str(exc)) from exc
     area = None
     if intake.service_area_id is not None:
-        area = ServiceArea.objects.select_related("unit").filter(pk=intake.service_area_id).first()
+        area = organisation_selectors.service_area(intake.service_area_id)
         if area is None:
             raise OrderError("service_area_id", "no such service area")
     elif customer is not None and customer.service_area_id:
-        area = customer.service_area
+        area = organisation_selectors.service_area(customer.service_area_id)
     elif intake.address:
         area = area_for_address(intake.address)
     if intake.fault_scope and intake.fault_scope not in FaultScope.values:
@@ -240,29 +248,42 @@ def _idempotency_hash(intake: Intake) -> str:
 def create_order(*, actor: User, intake: Intake, idempotency_key: str = "") -> WorkOrder:
     if actor.role not in CENTER_ROLES and not actor.is_superuser:
         raise NotAllowed("only center staff record work orders")
-    if idempotency_key:
-        if len(idempotency_key) > 100:
-            raise OrderError("Idempotency-Key", "at most 100 characters")
-        seen = IdempotencyKey.objects.filter(user=actor, key=idempotency_key).select_related("order").first()
-        if seen is not None:
-            if seen.request_hash != _idempotency_hash(intake):
-                raise OrderError("Idempotency-Key", "reused with a different request body")
-            return seen.order
+    if len(idempotency_key) > 100:
+        raise OrderError("Idempotency-Key", "at most 100 characters")
+    request_hash = _idempotency_hash(intake) if idempotency_key else ""
     # Reads and validation first, outside the write transaction.
-    prepared = _prepare(actor=actor, intake=intake)
+    try:
+        prepared = _prepare(actor=actor, intake=intake)
+    except OrderError:
+        # A replay of a request that succeeded gets its order even if the
+        # same body would no longer pass (a sub-class retired meanwhile).
+        seen = _seen_key(actor, idempotency_key) if idempotency_key else None
+        if seen is None or seen.request_hash != request_hash:
+            raise
+        return seen.order
     try:
         with transaction.atomic():
             order = _write(prepared)
             if idempotency_key:
-                IdempotencyKey.objects.create(key=idempotency_key, user=actor, request_hash=_idempotency_hash(intake),
+                # The unique (user, key) row is the check: a replay rolls its
+                # whole create back (number included) and answers below. No
+                # read before the write, so a first request costs nothing extra.
+                IdempotencyKey.objects.create(key=idempotency_key, user=actor, request_hash=request_hash,
                                               order=order, created_at=order.created_at)
             return order
     except IntegrityError:
-        if idempotency_key:
-            seen = IdempotencyKey.objects.filter(user=actor, key=idempotency_key).select_related("order").first()
-            if seen is not None:
-                return seen.order
-        raise
+        seen = _seen_key(actor, idempotency_key) if idempotency_key else None
+        if seen is None:
+            raise
+        if seen.request_hash != request_hash:
+            raise OrderError("Idempotency-Key", "reused with a different request body") from None
+        return seen.order
+
+
+def _seen_key(actor: User, key: str) -> IdempotencyKey | None:
+    return (IdempotencyKey.objects.filter(user=actor, key=key)
+            .select_related("order__business_type", "order__sub_class", "order__service_area", "order__assigned_unit",
+                            "order__owner").first())
 
 
 @dataclass
@@ -353,6 +374,7 @@ def _write(p: _Prepared) -> WorkOrder:
         payload = {"unit_id": intake.assigned_unit_id} if intake.assigned_unit_id else {}
         if bt.code != "inquiry":
             _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now, clocks=clocks)
+    WorkOrderEvent.objects.bulk_create(order.__dict__.pop("_held_events"))
     timelimits.save_new_clocks(clocks)
     # The per-day counter row is locked from here to COMMIT only: creates of
     # one type do not queue behind each other, and numbers stay gapless.
@@ -375,18 +397,21 @@ def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta = dt.timedelta(
         nearby = {area.parent_id} if area.parent_id else set()
     elif area.level == "village":
         same_point = {area.id}
-        nearby = set(ServiceArea.objects.filter(parent=area).values_list("id", flat=True))
+        nearby = set(organisation_selectors.child_area_ids(area.id))
     else:
         same_point, nearby = {area.id}, set()
+    # Index range scans on (service_area, created_at): a handful of rows per
+    # area whatever the table size. Only the columns the suggestion shows.
     candidates = (WorkOrder.objects.filter(business_type=order.business_type, service_area_id__in=same_point | nearby,
                                            master__isnull=True, created_at__gte=order.created_at - window)
-                  .exclude(pk=order.pk).exclude(state__in=TERMINAL).select_related("service_area").order_by("created_at")[:10])
+                  .exclude(pk=order.pk).exclude(state__in=TERMINAL).order_by("created_at")
+                  .values_list("number", "service_area_id", "sub_class_id")[:10])
     out = []
-    for other in candidates:
-        reasons = ["same fault point" if other.service_area_id in same_point else "same village"]
-        if other.sub_class_id and other.sub_class_id == order.sub_class_id:
+    for number, area_id, sub_class_id in candidates:
+        reasons = ["same fault point" if area_id in same_point else "same village"]
+        if sub_class_id and sub_class_id == order.sub_class_id:
             reasons.append("same fault type")
-        out.append({"number": other.number, "area": str(other.service_area), "reasons": reasons})
+        out.append({"number": number, "area": str(organisation_selectors.service_area(area_id) or ""), "reasons": reasons})
     return out
 
 

@@ -9,9 +9,11 @@ from django.db import close_old_connections
 log = logging.getLogger("hotline.worker")
 
 
-def _idle_sleep(interval: float) -> float:
-    """Sleep until the next clock falls due, at most ``interval`` seconds, so
-    a notice is raised within a fraction of a second of its instant."""
+def _idle_sleep(interval: float, min_gap: float) -> float:
+    """Sleep until the next clock falls due, at most ``interval`` and at
+    least ``min_gap`` seconds: a notice is raised within ``min_gap`` of its
+    instant, and a steady stream of due clocks is swept in batches rather
+    than one transaction per clock."""
     from hotline.core import clock
     from hotline.timelimits.selectors import next_check_at
 
@@ -21,7 +23,7 @@ def _idle_sleep(interval: float) -> float:
         return interval
     if upcoming is None:
         return interval
-    return max(0.05, min(interval, (upcoming - clock.now()).total_seconds()))
+    return max(min_gap, min(interval, (upcoming - clock.now()).total_seconds()))
 
 
 class Command(BaseCommand):
@@ -31,9 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="sweep until idle, then exit")
         parser.add_argument("--interval", type=float, default=settings.HOTLINE["WORKER_INTERVAL_SECONDS"])
         parser.add_argument("--batch", type=int, default=settings.HOTLINE["WORKER_BATCH"])
+        parser.add_argument("--min-gap", type=float, default=settings.HOTLINE["WORKER_MIN_GAP_SECONDS"],
+                            help="least seconds between sweeps that found less than a full batch")
         parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0: run forever)")
 
-    def handle(self, *args, once, interval, batch, max_seconds, **options):
+    def handle(self, *args, once, interval, batch, min_gap, max_seconds, **options):
         from hotline.core.tasks import run_periodic_tasks
 
         stopping = False
@@ -49,13 +53,13 @@ class Command(BaseCommand):
         while not stopping:
             close_old_connections()
             try:
-                busy = run_periodic_tasks(batch=batch)
+                handled = run_periodic_tasks(batch=batch)
             except Exception:  # keep the worker alive; the next round retries
                 log.exception("worker round failed")
-                busy = False
-            if once and not busy:
+                handled = 0
+            if once and not handled:
                 break
             if max_seconds and time.monotonic() - started > max_seconds:
                 break
-            if not busy:
-                time.sleep(_idle_sleep(interval))
+            if handled < batch and not once:
+                time.sleep(_idle_sleep(interval, min_gap))
