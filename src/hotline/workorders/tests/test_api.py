@@ -49,6 +49,24 @@ def test_idempotency_key_returns_the_same_order(world, agent, frozen):
     assert WorkOrder.objects.count() == 1
     r3 = post(agent, "/api/orders", {**body, "description": "different"}, **{"Idempotency-Key": "call-123"})
     assert r3.status_code == 422 and r3.json()["detail"][0]["loc"] == ["Idempotency-Key"]
+    # The replays rolled back whole: no number was used up.
+    r4 = post(agent, "/api/orders", body)
+    assert int(r4.json()["number"][-5:]) == int(r1.json()["number"][-5:]) + 1
+    assert WorkOrder.objects.count() == 2
+
+
+def test_idempotent_replay_returns_the_order_even_if_the_body_no_longer_validates(world, agent, frozen):
+    from hotline.catalog.models import SubClass
+
+    body = {**REPAIR, "customer_id": world.customers["zhang"].id}
+    r1 = post(agent, "/api/orders", body, **{"Idempotency-Key": "call-9"})
+    SubClass.objects.filter(business_type__code="repair", code="lv").update(active=False)
+    from hotline.core import cache
+
+    cache.clear()
+    assert post(agent, "/api/orders", body).status_code == 422
+    r2 = post(agent, "/api/orders", body, **{"Idempotency-Key": "call-9"})
+    assert r2.status_code == 201 and r2.json()["number"] == r1.json()["number"]
 
 
 @pytest.mark.parametrize("body,field", [
