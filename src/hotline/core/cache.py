@@ -47,11 +47,18 @@ def _check_generation(now: float) -> None:
 
     _seen["checked"] = now
     try:
-        # A savepoint inside a caller's transaction: a failed read (no table
-        # yet, during the first migrate) must not poison that transaction.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SELECT value FROM {_TABLE} WHERE id = 1")
-            row = cursor.fetchone()
+        if connection.in_atomic_block:
+            # A savepoint: a failed read (no table yet, during the first
+            # migrate) must not poison the caller's transaction.
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT value FROM {_TABLE} WHERE id = 1")
+                row = cursor.fetchone()
+        else:
+            # Autocommit: no transaction of our own (on SQLite that would
+            # take the write lock for a read).
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT value FROM {_TABLE} WHERE id = 1")
+                row = cursor.fetchone()
     except DatabaseError:
         return
     generation = row[0] if row else None

@@ -23,8 +23,8 @@ from hotline.catalog.lifecycle import REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
 from hotline.core import clock, phones
-from hotline.organisation.models import CENTER_ROLES, Customer, Role, ServiceArea, SpecialMark, Unit, UnitKind, User
 from hotline.organisation import selectors as organisation_selectors
+from hotline.organisation.models import CENTER_ROLES, Customer, Role, ServiceArea, SpecialMark, Unit, UnitKind, User
 from hotline.organisation.selectors import area_for_address
 from hotline.timelimits import services as timelimits
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
