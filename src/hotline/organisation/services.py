@@ -124,4 +124,6 @@ def user_for_token(key: str) -> User | None:
         return token.user if token is not None and token.user.is_active else None
 
     user = cache.get(("api-token", digest), load)
-    return copy.deepcopy(user) if user is not None else None
+    # copy.copy gives the copy its own model state and relation cache
+    # (Model.__getstate__); the cached unit itself is shared, read-only.
+    return copy.copy(user) if user is not None else None
