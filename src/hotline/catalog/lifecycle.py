@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 STATES = (
     "draft", "accepted", "dispatched", "received", "on_site", "resolved", "replied",
     "reviewed", "callback", "closed", "merged", "returned", "cancelled",
@@ -21,6 +23,27 @@ ACTIONS = (
     "approve", "dispatch", "receive", "return", "redispatch", "arrive", "resolve", "reply",
     "review", "rework", "callback", "close", "cancel", "merge", "contact", "progress", "answer", "reopen",
 )
+# Display names of the actions, for pages and for the services' messages.
+ACTION_LABELS = {
+    "approve": _("Approve"),
+    "dispatch": _("Dispatch"),
+    "receive": _("Receive"),
+    "return": _("Return"),
+    "redispatch": _("Re-dispatch"),
+    "arrive": _("On site"),
+    "resolve": _("Resolved"),
+    "reply": _("Reply"),
+    "review": _("Review"),
+    "rework": _("Send back for rework"),
+    "callback": _("Callback"),
+    "close": _("Archive"),
+    "cancel": _("Cancel order"),
+    "merge": _("Merge"),
+    "contact": _("Customer contacted"),
+    "progress": _("Progress report"),
+    "answer": _("Answered on the call"),
+    "reopen": _("Reopen"),
+}
 ACTORS = ("center", "unit", "leader")
 # Actions that need a reason in the payload.
 REASON_REQUIRED = frozenset({"return", "cancel", "rework", "reopen"})

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 _EXT = re.compile(r"(?:转|分机|ext\.?|x|#|,)\s*(\d{1,6})\s*$", re.IGNORECASE)
 
 
 class PhoneError(ValueError):
-    pass
+    """Its message is in the active language (shown to the person typing)."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,10 @@ def _default_area_code() -> str:
 
 def normalise(raw: str) -> Phone:
     if raw is None:
-        raise PhoneError("empty phone number")
+        raise PhoneError(_("enter a phone number"))
     text = str(raw).strip().translate(str.maketrans("０１２３４５６７８９－＋（）", "0123456789-+()"))
     if not text:
-        raise PhoneError("empty phone number")
+        raise PhoneError(_("enter a phone number"))
     extension = ""
     m = _EXT.search(text)
     if m:
@@ -60,13 +61,13 @@ def normalise(raw: str) -> Phone:
     elif digits.startswith("86") and len(digits) >= 12:
         digits = digits[2:]
     if not digits.isdigit():
-        raise PhoneError(f"not a phone number: {raw!r}")
+        raise PhoneError(_("not a valid phone number: %(value)s") % {"value": str(raw).strip()})
     if re.fullmatch(r"1[3-9]\d{9}", digits):
         return Phone(digits, extension, "mobile")
     if re.fullmatch(r"(95|96|400|800|1[0-2])\d{2,8}", digits) and len(digits) <= 10:
         return Phone(digits, extension, "service")
     if digits.startswith("1"):
-        raise PhoneError(f"a mobile number has 11 digits: {raw!r}")
+        raise PhoneError(_("a mobile number has 11 digits: %(value)s") % {"value": str(raw).strip()})
     if not digits.startswith("0") and 7 <= len(digits) <= 8:
         digits = _default_area_code() + digits
     if not digits.startswith("0"):
@@ -74,9 +75,9 @@ def normalise(raw: str) -> Phone:
     try:
         parsed = phonenumbers.parse(digits, "CN")
     except phonenumbers.NumberParseException as exc:
-        raise PhoneError(f"not a phone number: {raw!r}") from exc
+        raise PhoneError(_("not a valid phone number: %(value)s") % {"value": str(raw).strip()}) from exc
     if not phonenumbers.is_possible_number(parsed):
-        raise PhoneError(f"not a valid phone number: {raw!r}")
+        raise PhoneError(_("not a valid phone number: %(value)s") % {"value": str(raw).strip()})
     national = "0" + str(parsed.national_number)
     if parsed.extension and not extension:
         extension = parsed.extension

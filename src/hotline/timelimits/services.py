@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from hotline.calendars.services import add_duration
 from hotline.catalog.models import Responsible, TimeLimitRule
@@ -251,7 +252,12 @@ def sweep_until_idle(*, now: dt.datetime | None = None, batch: int = 500, max_ro
 # --- answers and manual reminders ---------------------------------------------
 
 class NoticeError(ValueError):
-    pass
+    """The notice cannot be answered: names the field and the reason."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 def answer_notice(*, notice: Notice, user, text: str) -> Notice:
@@ -259,19 +265,19 @@ def answer_notice(*, notice: Notice, user, text: str) -> Notice:
 
     text = (text or "").strip()
     if not text:
-        raise NoticeError("answer: an answer text is required")
+        raise NoticeError("answer", _("an answer text is required"))
     with transaction.atomic():
         notice = Notice.objects.select_for_update().get(pk=notice.pk)
         if notice.answered_at is not None:
-            raise NoticeError("answer: this notice has already been answered")
+            raise NoticeError("answer", _("this notice has already been answered"))
         if notice.kind == NoticeKind.WARNING:
-            raise NoticeError("answer: warnings need no answer")
+            raise NoticeError("answer", _("warnings need no answer"))
         from hotline.organisation.selectors import user_scope_path
 
         scope = user_scope_path(user)
         if scope is not None and not (notice.unit and notice.unit.path.startswith(scope)) and not (
                 notice.supervisor_unit and notice.supervisor_unit.path.startswith(scope)):
-            raise PermissionError("this notice is not addressed to your unit")
+            raise PermissionError(_("this notice is not addressed to your unit"))
         notice.answered_at = hclock.now()
         notice.answered_by = user
         notice.answer = text[:500]

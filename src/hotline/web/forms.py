@@ -4,7 +4,6 @@ errors come back onto the field they name."""
 from __future__ import annotations
 
 from django import forms
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from hotline.workorders import services
@@ -12,8 +11,9 @@ from hotline.workorders.errors import OrderError
 from hotline.workorders.models import FaultScope
 
 def add_service_error(form: forms.Form, exc: OrderError) -> None:
-    """Put a service's error next to the field it names (else on top)."""
-    form.add_error(exc.field if exc.field in form.fields else None, gettext(exc.message))
+    """Put a service's error next to the field it names (else on top); the
+    service said it in the request's language."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 class IntakeForm(forms.Form):

@@ -5,31 +5,13 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from hotline.catalog.lifecycle import ACTION_LABELS
 from hotline.catalog.models import Metric
 from hotline.organisation.models import Role
 from hotline.timelimits.models import ClockStatus, NoticeKind
 from hotline.workorders.models import FaultScope, State
 
-ACTIONS = {
-    "approve": _("Approve"),
-    "dispatch": _("Dispatch"),
-    "receive": _("Receive"),
-    "return": _("Return"),
-    "redispatch": _("Re-dispatch"),
-    "arrive": _("On site"),
-    "resolve": _("Resolved"),
-    "reply": _("Reply"),
-    "review": _("Review"),
-    "rework": _("Send back for rework"),
-    "callback": _("Callback"),
-    "close": _("Archive"),
-    "cancel": _("Cancel order"),
-    "merge": _("Merge"),
-    "contact": _("Customer contacted"),
-    "progress": _("Progress report"),
-    "answer": _("Answered on the call"),
-    "reopen": _("Reopen"),
-}
+ACTIONS = ACTION_LABELS
 
 # Event kinds that are not actions.
 EVENTS = {

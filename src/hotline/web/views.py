@@ -49,10 +49,9 @@ def roles_required(*roles: str):
 
 
 def _service_message(exc: Exception) -> str:
-    # The services raise fixed English sentences; the catalogue translates
-    # those it knows (see service_messages.py).
-    text = exc.message if isinstance(exc, OrderError) else str(exc)
-    return gettext(text.removeprefix("answer: "))
+    # The services raise their messages already in the request's language;
+    # without the field name an OrderError or NoticeError carries.
+    return exc.message if isinstance(exc, (OrderError, NoticeError)) else str(exc)
 
 
 def _masked(user) -> bool:

@@ -5,6 +5,7 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from hotline.core import phones
@@ -226,7 +227,7 @@ def list_orders(request: HttpRequest, filters: Query[ListFilters]):
         if p is None:
             from hotline.workorders.errors import OrderError
 
-            raise OrderError("phone", "not a phone number")
+            raise OrderError("phone", _("not a valid phone number: %(value)s") % {"value": filters.phone.strip()})
         qs = qs.filter(caller_phone=p.number)
     if filters.created_from:
         qs = qs.filter(created_at__gte=filters.created_from)
@@ -332,6 +333,6 @@ def handover(request: HttpRequest, number: str, payload: HandoverIn):
     order = _get(request, number)
     to_user = User.objects.filter(username=payload.to_username).select_related("unit").first()
     if to_user is None:
-        raise OrderError("to_username", "no such user")
+        raise OrderError("to_username", _("no such user"))
     services.hand_over(order=order, actor=request.user, to_user=to_user, reason=payload.reason)
     return _order_out(request, _get(request, number))

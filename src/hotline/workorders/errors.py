@@ -1,5 +1,9 @@
 class OrderError(ValueError):
-    """Bad input: names the field and the reason (API answers 422)."""
+    """Bad input: names the field and the reason (API answers 422).
+
+    ``field`` is the API field name, never translated; ``message`` is already
+    in the language that was active when it was raised, like the messages of
+    the other errors here."""
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")

@@ -17,9 +17,11 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from hotline.catalog import selectors as catalog_selectors
-from hotline.catalog.lifecycle import REASON_REQUIRED, Transition
+from hotline.catalog.lifecycle import ACTION_LABELS, REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
 from hotline.core import clock, phones
@@ -46,6 +48,9 @@ CHASE_MAX_NON_REPAIR = 2
 
 
 # --- helpers -----------------------------------------------------------------
+#
+# Error messages are translated when raised (gettext, named placeholders): in
+# a request the user's language is active, elsewhere the default language.
 
 def _lifecycle(order: WorkOrder):
     return catalog_selectors.lifecycle(order.business_type)
@@ -53,8 +58,16 @@ def _lifecycle(order: WorkOrder):
 
 def _center_of(user: User) -> Unit:
     if user.unit_id is None:
-        raise NotAllowed("your account belongs to no unit")
+        raise NotAllowed(_("your account belongs to no unit"))
     return user.unit
+
+
+def _action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def _state_label(state: str) -> str:
+    return str(dict(State.choices).get(state, state))
 
 
 def _next_number(prefix: str, when: dt.datetime) -> str:
@@ -139,7 +152,7 @@ def route(order: WorkOrder) -> Unit:
                 return dept
     desk = dispatch_desk_for(center)
     if desk is None:
-        raise OrderError("assigned_unit", "no unit serves this address and no county dispatch desk is configured")
+        raise OrderError("assigned_unit", _("no unit serves this address and no county dispatch desk is configured"))
     return desk
 
 
@@ -173,28 +186,30 @@ class Intake:
 def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer | None, ServiceArea | None, phones.Phone | None]:
     bt = catalog_selectors.business_type(intake.business_type)
     if bt is None:
-        raise OrderError("business_type", f"unknown business type {intake.business_type!r}")
+        raise OrderError("business_type", _("unknown business type “%(value)s”") % {"value": intake.business_type})
     if bt.code == "chase_up":
-        raise OrderError("business_type", "chase-up orders are raised from the order they chase")
+        raise OrderError("business_type", _("chase-up orders are raised from the order they chase"))
     sub = None
     if intake.sub_class:
         sub = catalog_selectors.sub_class(bt.pk, intake.sub_class)
         if sub is None:
-            raise OrderError("sub_class", f"{intake.sub_class!r} is not a sub-class of {bt.code}")
+            raise OrderError("sub_class", _("“%(value)s” is not a sub-class of %(type)s") % {"value": intake.sub_class, "type": bt.name})
     elif catalog_selectors.has_sub_classes(bt.pk):
-        raise OrderError("sub_class", "choose a sub-class")
+        raise OrderError("sub_class", _("choose a sub-class"))
     if intake.priority and intake.priority not in bt.priority_codes():
-        raise OrderError("priority", f"must be one of {', '.join(bt.priority_codes()) or '(none)'}")
+        if not bt.priority_codes():
+            raise OrderError("priority", _("this business type has no priorities"))
+        raise OrderError("priority", _("must be one of: %(values)s") % {"values": ", ".join(bt.priority_codes())})
     description = (intake.description or "").strip()
     if not description:
-        raise OrderError("description", "describe the request")
+        raise OrderError("description", _("describe the request"))
     if len(description) > MAX_DESCRIPTION:
-        raise OrderError("description", f"at most {MAX_DESCRIPTION} characters")
+        raise OrderError("description", _("at most %(count)d characters") % {"count": MAX_DESCRIPTION})
     customer = None
     if intake.customer_id is not None:
         customer = Customer.objects.filter(pk=intake.customer_id).first()
         if customer is None:
-            raise OrderError("customer_id", "no such customer")
+            raise OrderError("customer_id", _("no such customer"))
     phone = None
     if intake.caller_phone:
         try:
@@ -205,19 +220,19 @@ def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer |
     if intake.service_area_id is not None:
         area = organisation_selectors.service_area(intake.service_area_id)
         if area is None:
-            raise OrderError("service_area_id", "no such service area")
+            raise OrderError("service_area_id", _("no such service area"))
     elif customer is not None and customer.service_area_id:
         area = organisation_selectors.service_area(customer.service_area_id)
     elif intake.address:
         area = area_for_address(intake.address)
     if intake.fault_scope and intake.fault_scope not in FaultScope.values:
-        raise OrderError("fault_scope", f"must be one of {', '.join(v for v in FaultScope.values if v)}")
+        raise OrderError("fault_scope", _("must be one of: %(values)s") % {"values": ", ".join(v for v in FaultScope.values if v)})
     if bt.code == "repair" and not intake.fault_scope:
-        raise OrderError("fault_scope", "classify the fault scope of a repair report")
+        raise OrderError("fault_scope", _("classify the fault scope of a repair report"))
     if bt.code != "repair" and intake.fault_scope:
-        raise OrderError("fault_scope", "only repair reports have a fault scope")
+        raise OrderError("fault_scope", _("only repair reports have a fault scope"))
     if not (intake.caller_phone or customer or intake.anonymous):
-        raise OrderError("caller_phone", "a phone number or a customer is required")
+        raise OrderError("caller_phone", _("a phone number or a customer is required"))
     return bt, sub, customer, area, phone
 
 
@@ -247,9 +262,9 @@ def _idempotency_hash(intake: Intake) -> str:
 
 def create_order(*, actor: User, intake: Intake, idempotency_key: str = "") -> WorkOrder:
     if actor.role not in CENTER_ROLES and not actor.is_superuser:
-        raise NotAllowed("only center staff record work orders")
+        raise NotAllowed(_("only center staff record work orders"))
     if len(idempotency_key) > 100:
-        raise OrderError("Idempotency-Key", "at most 100 characters")
+        raise OrderError("Idempotency-Key", _("at most %(count)d characters") % {"count": 100})
     request_hash = _idempotency_hash(intake) if idempotency_key else ""
     # Reads and validation first, outside the write transaction.
     try:
@@ -276,7 +291,7 @@ def create_order(*, actor: User, intake: Intake, idempotency_key: str = "") -> W
         if seen is None:
             raise
         if seen.request_hash != request_hash:
-            raise OrderError("Idempotency-Key", "reused with a different request body") from None
+            raise OrderError("Idempotency-Key", _("reused with a different request body")) from None
         return seen.order
 
 
@@ -314,11 +329,11 @@ def _prepare(*, actor: User, intake: Intake) -> _Prepared:
     if intake.merge_into:
         master = WorkOrder.objects.filter(number=intake.merge_into).first()
         if master is None:
-            raise OrderError("merge_into", "no such order")
+            raise OrderError("merge_into", _("no such order"))
         if not (bt.mergeable and master.business_type_id == bt.id):
-            raise OrderError("merge_into", "only repair reports merge, into a repair report")
+            raise OrderError("merge_into", _("only repair reports merge, into a repair report"))
         if master.state in TERMINAL:
-            raise OrderError("merge_into", "the master order is already archived")
+            raise OrderError("merge_into", _("the master order is already archived"))
     needs_review = (actor.role == Role.AGENT and actor.stars is not None and actor.stars <= settings.HOTLINE.get("REVIEW_STARS", 3)
                     and settings.HOTLINE.get("REVIEW_LOW_STAR_AGENTS", True))
     lifecycle = catalog_selectors.lifecycle(bt)
@@ -423,24 +438,24 @@ def allowed_actions(*, order: WorkOrder, user: User) -> list[Transition]:
 
 
 def _permitted(user: User, order: WorkOrder, t: Transition) -> str | None:
-    """None if allowed, else the reason."""
+    """None if allowed, else the reason (untranslated: translate it to show it)."""
     if user.is_superuser or user.role == Role.ADMIN:
         return None
     if user.unit_id is None:
-        return "your account belongs to no unit"
+        return gettext_noop("your account belongs to no unit")
     path = user.unit.path
     if t.by == "unit":
         if user.role != Role.UNIT_STAFF:
-            return "only the handling unit's staff can do this"
+            return gettext_noop("only the handling unit's staff can do this")
         if not order.assigned_path or not order.assigned_path.startswith(path):
-            return "this order is not assigned to your unit"
+            return gettext_noop("this order is not assigned to your unit")
         return None
     if user.role not in CENTER_ROLES:
-        return "only center staff can do this"
+        return gettext_noop("only center staff can do this")
     if not order.scope_path.startswith(path):
-        return "this order belongs to another center"
+        return gettext_noop("this order belongs to another center")
     if t.by == "leader" and user.role not in (Role.SHIFT_LEADER, Role.DIRECTOR):
-        return "only a shift leader can do this"
+        return gettext_noop("only a shift leader can do this")
     return None
 
 
@@ -476,15 +491,17 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
     t = lc.find(action, order.state)
     if t is None:
         if action not in {x.action for x in lc.transitions}:
-            raise TransitionError(f"{order.business_type.code} orders have no action {action!r}")
-        raise TransitionError(f"cannot {action} an order that is {order.state}")
+            raise TransitionError(_("%(type)s orders have no action “%(action)s”") % {
+                "type": order.business_type.name, "action": _action_label(action)})
+        raise TransitionError(_("cannot “%(action)s” an order in state “%(state)s”") % {
+            "action": _action_label(action), "state": _state_label(order.state)})
     denied = _permitted(actor, order, t)
     if denied:
-        raise NotAllowed(denied)
+        raise NotAllowed(_(denied))
     payload = dict(payload)
     reason = str(payload.get("reason", "")).strip()
     if action in REASON_REQUIRED and not reason:
-        raise OrderError("reason", f"{action} needs a reason")
+        raise OrderError("reason", _("“%(action)s” needs a reason") % {"action": _action_label(action)})
     note = str(payload.get("note", "")).strip()[:2000]
     event_payload: dict[str, Any] = {}
     if reason:
@@ -499,10 +516,10 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         if payload.get("unit_id"):
             unit = Unit.objects.filter(pk=payload["unit_id"], active=True).first()
             if unit is None:
-                raise OrderError("unit_id", "no such active unit")
+                raise OrderError("unit_id", _("no such active unit"))
             county = order.scope_unit.parent or order.scope_unit
             if not unit.path.startswith(county.path) and not actor.is_superuser:
-                raise OrderError("unit_id", "that unit is outside this center's county")
+                raise OrderError("unit_id", _("that unit is outside this center's county"))
         else:
             unit = route(order)
         if action == "redispatch" and unit.pk == order.assigned_unit_id and not payload.get("unit_id"):
@@ -518,19 +535,19 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
             update_fields.append("dispatched_at")
     elif action == "return":
         if reason not in ("outside_area", "missing_information") and order.business_type.code == "repair":
-            raise OrderError("reason", "a repair order may only be returned as outside_area or missing_information")
+            raise OrderError("reason", _("a repair order may only be returned as outside_area or missing_information"))
         order.return_count += 1
         update_fields.append("return_count")
     elif action == "merge":
         master = WorkOrder.objects.select_for_update(no_key=True).filter(number=payload.get("master", "")).first()
         if master is None:
-            raise OrderError("master", "no such order")
+            raise OrderError("master", _("no such order"))
         if master.pk == order.pk or master.master_id:
-            raise OrderError("master", "merge into a master order, not into itself or a sub-order")
+            raise OrderError("master", _("merge into a master order, not into itself or a sub-order"))
         if master.business_type_id != order.business_type_id or not order.business_type.mergeable:
-            raise OrderError("master", "only repair reports merge, into a repair report")
+            raise OrderError("master", _("only repair reports merge, into a repair report"))
         if master.state in TERMINAL:
-            raise OrderError("master", "the master order is already archived")
+            raise OrderError("master", _("the master order is already archived"))
         order.master = master
         update_fields.append("master")
         event_payload["master"] = master.number
@@ -539,9 +556,9 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
     elif action == "callback":
         outcome = payload.get("outcome", "")
         if outcome not in ("satisfied", "basically_satisfied", "dissatisfied", "unreachable", "not_rated"):
-            raise OrderError("outcome", "one of satisfied, basically_satisfied, dissatisfied, unreachable, not_rated")
+            raise OrderError("outcome", _("one of satisfied, basically_satisfied, dissatisfied, unreachable, not_rated"))
         if not note:
-            raise OrderError("note", "record the customer's words")
+            raise OrderError("note", _("record the customer's words"))
         event_payload["outcome"] = outcome
     elif action in ("arrive", "resolve") and payload.get("at"):
         event_payload["reported_at"] = str(payload["at"])[:40]
@@ -570,25 +587,26 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
     """A chase-up (催办) order linked to the order it chases (spec §1)."""
     note = (note or "").strip()
     if not note:
-        raise OrderError("note", "say what the customer is chasing")
+        raise OrderError("note", _("say what the customer is chasing"))
     if actor.role not in CENTER_ROLES and not actor.is_superuser:
-        raise NotAllowed("only center staff raise chase-ups")
+        raise NotAllowed(_("only center staff raise chase-ups"))
     with transaction.atomic():
         target = _lock(order)
         if not target.scope_path.startswith(actor.unit.path if actor.unit_id else "/") and not actor.is_superuser:
-            raise NotAllowed("this order belongs to another center")
+            raise NotAllowed(_("this order belongs to another center"))
         if target.state in TERMINAL:
-            raise TransitionError("a closed, merged or cancelled order cannot be chased")
+            raise TransitionError(_("a closed, merged or cancelled order cannot be chased"))
         if target.business_type.code == "chase_up":
-            raise TransitionError("chase the original order, not a chase-up")
+            raise TransitionError(_("chase the original order, not a chase-up"))
         now = clock.now()
         previous = WorkOrder.objects.filter(chased_order=target).order_by("-created_at")
         if target.business_type.code != "repair" and previous.count() >= CHASE_MAX_NON_REPAIR:
-            raise TransitionError(f"at most {CHASE_MAX_NON_REPAIR} chase-ups per non-repair order")
+            raise TransitionError(_("at most %(count)d chase-ups per non-repair order") % {"count": CHASE_MAX_NON_REPAIR})
         last = previous.first()
         if last is not None and now - last.created_at < CHASE_MIN_SPACING:
             wait = int((CHASE_MIN_SPACING - (now - last.created_at)).total_seconds())
-            raise TransitionError(f"chase-ups for one customer are at least 5 minutes apart; wait {wait} s")
+            raise TransitionError(_("chase-ups for one customer are at least %(minutes)d minutes apart; wait %(seconds)d s") % {
+                "minutes": int(CHASE_MIN_SPACING.total_seconds() // 60), "seconds": wait})
         bt = catalog_selectors.business_type("chase_up")
         chase = WorkOrder.objects.create(
             number=_next_number(bt.number_prefix, now), business_type=bt, state=State.ACCEPTED, channel=target.channel,
@@ -611,7 +629,7 @@ def reveal_reporter(*, order: WorkOrder, user: User) -> ReporterIdentity | None:
     from hotline.workorders.selectors import can_see_reporter
 
     if not can_see_reporter(user, order):
-        raise NotAllowed("you may not see the reporter's identity")
+        raise NotAllowed(_("you may not see the reporter's identity"))
     identity = ReporterIdentity.objects.filter(order=order).first()
     audit(user=user, action="view_reporter", obj=order, detail={"number": order.number})
     return identity
@@ -621,18 +639,18 @@ def hand_over(*, order: WorkOrder | str, actor: User, to_user: User, reason: str
     """First-contact ownership passes only by an explicit, recorded handover."""
     reason = (reason or "").strip()
     if not reason:
-        raise OrderError("reason", "say why the order is handed over")
+        raise OrderError("reason", _("say why the order is handed over"))
     if to_user.role not in CENTER_ROLES or not to_user.is_active:
-        raise OrderError("to_user", "hand over to an active agent or shift leader")
+        raise OrderError("to_user", _("hand over to an active agent or shift leader"))
     with transaction.atomic():
         target = _lock(order)
         if target.state in TERMINAL:
-            raise TransitionError("a closed order has no owner to change")
+            raise TransitionError(_("a closed order has no owner to change"))
         is_leader = actor.role in (Role.SHIFT_LEADER, Role.DIRECTOR)
         if not (actor.is_superuser or target.owner_id == actor.id or (is_leader and actor.unit_id and target.scope_path.startswith(actor.unit.path))):
-            raise NotAllowed("only the owner or a shift leader can hand an order over")
+            raise NotAllowed(_("only the owner or a shift leader can hand an order over"))
         if to_user.unit_id is None or not target.scope_path.startswith(to_user.unit.path):
-            raise OrderError("to_user", "the new owner must work in the order's center")
+            raise OrderError("to_user", _("the new owner must work in the order's center"))
         previous = target.owner
         target.owner = to_user
         target.save(update_fields=["owner", "updated_at"])

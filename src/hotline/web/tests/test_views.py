@@ -169,6 +169,15 @@ def test_intake_service_error_is_translated(world, login, frozen):
     assert "请描述来电诉求" in html
 
 
+def test_intake_error_with_values_is_shown_in_chinese_at_its_field(world, login, frozen):
+    html = login(world.agent).post("/intake/", intake_post(sub_class="zzz")).content.decode()
+    assert not WorkOrder.objects.exists()
+    error_at = html.index("“zzz”不是故障报修的业务子类，请重新选择")
+    assert html.index('class="err"', error_at - 200) < error_at and "is not a sub-class" not in html
+    html = login(world.agent).post("/intake/", intake_post(caller_phone="12", address="城关镇")).content.decode()
+    assert "手机号码应为11位：12" in html
+
+
 def test_phone_error_lands_on_the_phone_field(world, login, frozen, english):
     html = login(world.agent).post("/intake/", intake_post(caller_phone="12", address="城关镇"), **EN).content.decode()
     assert '<label class="field has-error">Caller phone' in html
@@ -350,6 +359,28 @@ def test_inbox_return_needs_an_allowed_reason(world, login, frozen):
     client.post(f"/inbox/{order.number}/act/", {"action": "return", "reason": "outside_area"}, **HTMX)
     order.refresh_from_db()
     assert order.state == State.RETURNED
+
+
+def test_inbox_action_without_a_reason_is_refused_in_the_users_language(world, login, frozen):
+    order = repair(world)
+    client = login(world.station_users[0])
+    html = client.post(f"/inbox/{order.number}/act/", {"action": "return", "reason": ""}, **HTMX).content.decode()
+    order.refresh_from_db()
+    assert order.state == State.DISPATCHED and "row-error" in html
+    assert "退单须填写原因" in html and "needs a reason" not in html
+    client.cookies["django_language"] = "en"
+    html = client.post(f"/inbox/{order.number}/act/", {"action": "return", "reason": ""}, **HTMX).content.decode()
+    assert "“Return” needs a reason" in html
+
+
+def test_order_page_refusal_is_shown_in_chinese(world, login, frozen):
+    order = repair(world)
+    response = login(world.agent).post(f"/orders/{order.number}/act/", {"action": "close"})
+    assert response.status_code == 409 and "工单当前状态为“已派单”，不能执行“归档”" in response.content.decode()
+    client = login(world.agent)
+    client.post(f"/orders/{order.number}/chase-up/", {"note": "客户催问何时到"})
+    again = client.post(f"/orders/{order.number}/chase-up/", {"note": "又催"})
+    assert again.status_code == 409 and "同一客户两次催办须间隔5分钟，请300秒后再试" in again.content.decode()
 
 
 def test_supervision_notice_reaches_inbox_and_board_and_is_answered(world, login, frozen, english):

@@ -100,9 +100,40 @@ def test_malformed_and_oversized_bodies(world, agent):
 def test_illegal_transition_is_409_with_reason(world, agent, frozen):
     number = post(agent, "/api/orders", {**REPAIR, "customer_id": world.customers["zhang"].id}).json()["number"]
     r = post(agent, f"/api/orders/{number}/transitions", {"action": "close"})
-    assert r.status_code == 409 and "cannot close" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"] == "工单当前状态为“已派单”，不能执行“归档”"
     r = post(agent, f"/api/orders/{number}/transitions", {"action": "cancel"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["reason"]
+    assert r.status_code == 422 and r.json()["detail"] == [{"loc": ["reason"], "msg": "撤销工单须填写原因", "type": "value_error"}]
+    agent.cookies["django_language"] = "en"
+    r = post(agent, f"/api/orders/{number}/transitions", {"action": "close"})
+    assert r.status_code == 409 and r.json()["detail"] == "cannot “Archive” an order in state “Dispatched”"
+
+
+def test_service_messages_are_chinese_unless_the_language_cookie_says_english(world, agent, frozen):
+    body = {**REPAIR, "sub_class": "nope", "caller_phone": "13800001111"}
+    r = post(agent, "/api/orders", body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"loc": ["sub_class"], "msg": "“nope”不是故障报修的业务子类，请重新选择", "type": "value_error"}]
+    # An English Accept-Language alone does not switch (ChineseByDefaultMiddleware).
+    r = post(agent, "/api/orders", body, **{"Accept-Language": "en"})
+    assert r.json()["detail"][0]["msg"] == "“nope”不是故障报修的业务子类，请重新选择"
+    agent.cookies["django_language"] = "en"
+    r = post(agent, "/api/orders", body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"loc": ["sub_class"], "msg": "“nope” is not a sub-class of 故障报修", "type": "value_error"}]
+    assert WorkOrder.objects.count() == 0
+
+
+def test_refusals_speak_the_users_language(world, agent, frozen):
+    number = post(agent, "/api/orders", {**REPAIR, "customer_id": world.customers["zhang"].id}).json()["number"]
+    _, key = issue_api_token(user=world.station_users[0], name="field app")
+    station = Client(headers={"Authorization": f"Bearer {key}"})
+    r = station.post(f"/api/orders/{number}/transitions", data={"action": "cancel", "reason": "x"}, content_type="application/json")
+    assert r.status_code == 403 and r.json()["detail"] == "只有客服中心人员可以执行此操作"
+    station.cookies["django_language"] = "en"
+    r = station.post(f"/api/orders/{number}/transitions", data={"action": "cancel", "reason": "x"}, content_type="application/json")
+    assert r.status_code == 403 and r.json()["detail"] == "only center staff can do this"
+    r = agent.get("/api/orders?phone=abc")
+    assert r.status_code == 422 and r.json()["detail"][0] == {"loc": ["phone"], "msg": "电话号码格式不正确：abc", "type": "value_error"}
 
 
 def test_unit_flow_through_the_api_with_a_token(world, agent, frozen):
@@ -153,7 +184,8 @@ def test_chase_up_and_notices_through_the_api(world, agent, frozen):
     assert notices and all(n["kind"] == "supervision" for n in notices)
     r = post(station, f"/api/notices/{notices[0]['id']}/answer", {"answer": "已派人"})
     assert r.status_code == 200 and r.json()["answer"] == "已派人"
-    assert post(station, f"/api/notices/{notices[0]['id']}/answer", {"answer": "again"}).status_code == 409
+    r = post(station, f"/api/notices/{notices[0]['id']}/answer", {"answer": "again"})
+    assert r.status_code == 409 and r.json()["detail"] == "answer: 该督办单已答复"
 
 
 def test_customer_lookup_and_openapi(world, agent):
@@ -168,6 +200,6 @@ def test_customer_lookup_and_openapi(world, agent):
 def test_handover_through_the_api(world, agent, frozen):
     number = post(agent, "/api/orders", {**REPAIR, "customer_id": world.customers["zhang"].id}).json()["number"]
     r = post(agent, f"/api/orders/{number}/handover", {"to_username": "nobody", "reason": "x"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["to_username"]
+    assert r.status_code == 422 and r.json()["detail"] == [{"loc": ["to_username"], "msg": "用户不存在", "type": "value_error"}]
     r = post(agent, f"/api/orders/{number}/handover", {"to_username": world.agent2.username, "reason": "交班"})
     assert r.status_code == 200 and r.json()["owner"] == str(world.agent2)

@@ -191,7 +191,7 @@ def test_chase_up_rules(world, frozen):
     assert chase.business_type.code == "chase_up" and chase.chased_order == repair
     assert chase.assigned_unit == repair.assigned_unit and chase.state == State.DISPATCHED
     assert Clock.objects.get(order=chase, metric="dispatch").rule.amount == 10
-    with pytest.raises(TransitionError, match="5 minutes"):
+    with pytest.raises(TransitionError, match="须间隔5分钟"):  # outside a request: the default language
         services.chase_up(order=repair, actor=world.agent, note="又催")
     for _ in range(3):  # repairs may be chased more than twice, 5 minutes apart
         frozen.advance(minutes=5)
@@ -201,7 +201,7 @@ def test_chase_up_rules(world, frozen):
     frozen.advance(minutes=6)
     services.chase_up(order=complaint, actor=world.agent, note="2")
     frozen.advance(minutes=6)
-    with pytest.raises(TransitionError, match="at most 2"):
+    with pytest.raises(TransitionError, match="最多催办2次"):
         services.chase_up(order=complaint, actor=world.agent, note="3")
     with pytest.raises(NotAllowed):
         services.chase_up(order=complaint, actor=world.station_users[0], note="x")
