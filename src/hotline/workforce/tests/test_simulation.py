@@ -249,7 +249,18 @@ def test_storm_what_if_finds_extra_agents() -> None:
     extra = answer.extra_agents
     assert np.all(extra[:8] == 0)
     assert np.all(extra[8:12] >= 20)  # tripled load needs far more than the base crew
-    # re-checked on fresh random numbers, so a single interval may land a little under 0.8
-    assert np.all(answer.service_level[8:12] >= 0.74)
-    assert answer.service_level[8:12].mean() >= 0.77
+    # Chosen on the 95 % lower confidence bound and re-checked on fresh
+    # random numbers with 4x the replications: the target holds (to within
+    # the re-check's own noise).
+    assert np.all(answer.service_level[8:12] >= 0.78)
+    assert answer.service_level[8:12].mean() >= 0.8
     assert np.all(answer.service_level_without[8:12] < 0.3)
+    # The plain-mean criterion never asks for more agents than the bound.
+    plain = sim.storm_extra_agents(model, storm, 0.8, replications=30, seed=1, confidence=0.5)
+    assert np.all(plain.extra_agents <= extra) and plain.extra_agents[8:12].sum() >= 80
+
+
+def test_storm_lower_bound_passes_rows_without_calls() -> None:
+    samples = np.array([[0.9, 0.7, np.nan], [np.nan, np.nan, np.nan], [0.8, 0.8, 0.8]])
+    bound = sim._lower_bound(samples, 1.645)
+    assert bound[0] < 0.8 and bound[1] == np.inf and bound[2] == 0.8
