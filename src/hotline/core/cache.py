@@ -36,9 +36,13 @@ def get(key: Hashable, load: Callable[[], Any], *, ttl: float | None = TTL_SECON
     hit = _entries.get(key)
     if hit is not None and (hit[0] == 0 or hit[0] > now):
         return hit[1]
+    generation = _seen["generation"]
     value = load()
     with _lock:
-        _entries[key] = (0 if ttl is None else now + ttl, value)
+        # Another thread may have seen a newer generation while this one
+        # loaded: then the value may predate the edit; use it, don't keep it.
+        if _seen["generation"] == generation:
+            _entries[key] = (0 if ttl is None else now + ttl, value)
     return value
 
 

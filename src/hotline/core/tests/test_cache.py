@@ -72,3 +72,18 @@ def test_a_revoked_token_or_deactivated_user_stops_working(world):
     world.agent.is_active = False
     world.agent.save()
     assert user_for_token(key2) is None
+
+
+def test_a_value_loaded_across_a_generation_change_is_not_kept(world):
+    from hotline.core import cache as c
+
+    c.get("warm", lambda: 1)  # the generation is known now
+    def load():
+        # While this loads, another thread sees a new generation.
+        with c._lock:
+            c._entries.clear()
+            c._seen["generation"] = (c._seen["generation"] or 0) + 1000
+        return "old"
+
+    assert c.get("k", load) == "old"
+    assert c.get("k", lambda: "new") == "new"
