@@ -6,3 +6,6 @@ class PlanningConfig(AppConfig):
     name = "hotline.planning"
     label = "planning"
     verbose_name = _("Workforce planning")
+
+    def ready(self) -> None:
+        from hotline.planning import jobs  # noqa: F401  (registers the job handlers)

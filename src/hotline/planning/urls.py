@@ -16,6 +16,7 @@ urlpatterns = [
     path("schedules/<int:pk>/resolve/", views.schedule_resolve, name="schedule-resolve"),
     path("schedules/<int:pk>/assign/", views.schedule_assign, name="schedule-assign"),
     path("schedules/<int:pk>/publish/", views.schedule_publish, name="schedule-publish"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("what-if/", views.whatif, name="whatif"),
     path("forecast/", views.forecast, name="forecast"),
 ]

@@ -8,14 +8,18 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.core import clock
+from hotline.core import clock, jobs
+from hotline.core.models import Job, JobStatus
 from hotline.organisation.models import Role
 from hotline.planning import charts, imports, selectors, services
+from hotline.planning import jobs as planning_jobs
 from hotline.planning.forms import ForecastForm, ImportForm, NewScheduleForm, QueueForm, TargetForm, WhatIfForm
 from hotline.planning.models import DAY_CHOICES, Queue, Schedule
 from hotline.web.views import roles_required
@@ -120,16 +124,39 @@ def schedule_create(request: HttpRequest) -> HttpResponse:
     form = NewScheduleForm(request.POST)
     if not form.is_valid():
         return render(request, "planning/home.html", _home_context(request, schedule_form=form), status=400)
-    try:
-        schedule = services.create_schedule(actor=request.user, week_start=form.cleaned_data["week_start"],
-                                            queue=form.cleaned_data["queue"],
-                                            interval_minutes=form.cleaned_data["interval_minutes"])
-    except services.PlanningError as exc:
-        messages.error(request, _error(exc))
-        return redirect("planning:home")
-    messages.success(request, gettext("Schedule solved (%(status)s, gap %(gap).2f%%).") % {
-        "status": schedule.solver_status, "gap": (schedule.mip_gap or 0) * 100})
-    return redirect("planning:schedule", pk=schedule.pk)
+    d = form.cleaned_data
+    job = jobs.enqueue(kind=planning_jobs.CREATE, actor=request.user, params={
+        "week_start": d["week_start"].isoformat(), "queue": d["queue"].pk if d["queue"] else None,
+        "interval_minutes": d["interval_minutes"]})
+    return redirect("planning:job", pk=job.pk)
+
+
+# What a finished job says, and where it leads (its schedule; home if none).
+_JOB_DONE = {
+    planning_jobs.CREATE: (_("Schedule solved (%(status)s, gap %(gap).2f%%)."), "planning:schedule"),
+    planning_jobs.RESOLVE: (_("Schedule solved again."), "planning:schedule-edit"),
+    planning_jobs.ASSIGN: (_("%(n)d shifts assigned to named agents."), "planning:schedule-edit"),
+}
+
+
+@require_GET
+@roles_required(*PLANNER_ROLES)
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A solve in progress; polled by the page, it forwards to the result."""
+    job = get_object_or_404(Job, pk=pk, kind__in=list(_JOB_DONE))
+    if job.finished:
+        text, target = _JOB_DONE[job.kind]
+        schedule = job.result.get("schedule") or job.params.get("schedule")
+        if job.status == JobStatus.DONE:
+            messages.success(request, str(text) % {"status": job.result.get("solver_status", ""),
+                                                   "gap": (job.result.get("mip_gap") or 0) * 100,
+                                                   "n": job.result.get("assigned", 0)})
+        else:
+            messages.error(request, gettext(job.error))
+        url = reverse(target, args=[schedule]) if schedule else reverse("planning:home")
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    template = "planning/partials/job_status.html" if request.htmx else "planning/job.html"
+    return render(request, template, {"job": job, "schedule": job.params.get("schedule")})
 
 
 def _week_chart(cov: selectors.Coverage) -> str:
@@ -237,18 +264,25 @@ def _schedule_action(request: HttpRequest, pk: int, action, done: str) -> HttpRe
     return redirect("planning:schedule-edit", pk=schedule.pk)
 
 
+def _schedule_job(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    schedule = _schedule(pk)
+    if schedule.is_published:
+        messages.error(request, gettext("A published schedule is read-only."))
+        return redirect("planning:schedule", pk=schedule.pk)
+    job = jobs.enqueue(kind=kind, actor=request.user, params={"schedule": schedule.pk})
+    return redirect("planning:job", pk=job.pk)
+
+
 @require_POST
 @roles_required(*PLANNER_ROLES)
 def schedule_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    return _schedule_action(request, pk, lambda s: services.resolve_schedule(schedule=s, actor=request.user),
-                            gettext("Schedule solved again."))
+    return _schedule_job(request, pk, planning_jobs.RESOLVE)
 
 
 @require_POST
 @roles_required(*PLANNER_ROLES)
 def schedule_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    return _schedule_action(request, pk, lambda s: services.assign_schedule_agents(schedule=s, actor=request.user),
-                            gettext("%(n)d shifts assigned to named agents."))
+    return _schedule_job(request, pk, planning_jobs.ASSIGN)
 
 
 @require_POST

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from hotline.planning import services
-from hotline.planning.models import Queue, ShiftTemplate
+from hotline.planning.models import Queue, Schedule, ShiftTemplate
 from hotline.planning.tests.conftest import WEEK
 from hotline.testing import BROWSER_MARKS, PASSWORD, SCREENSHOTS
 
@@ -47,6 +47,16 @@ def test_coverage_and_what_if_pages(page, live_server, planning):
 
     page.goto(f"{base}/planning/")
     page.screenshot(path=f"{SHOTS}/planning-home.png", full_page=True)
+    # Solving a week: the page waits on the worker's job, then moves on.
+    page.fill("#id_week_start", WEEK.isoformat())
+    page.click(".solve-form button[type=submit]")
+    expect(page.locator("#job-status")).to_be_visible()
+    page.screenshot(path=f"{SHOTS}/planning-job.png", full_page=True)
+    from hotline.core import jobs
+
+    assert jobs.run_next() is not None  # this test is the worker
+    newest = Schedule.objects.order_by("-id").first()
+    expect(page).to_have_url(f"{base}/planning/schedules/{newest.pk}/", timeout=15000)
     page.goto(f"{base}/planning/schedules/{schedule.pk}/edit/")
     page.screenshot(path=f"{SHOTS}/planning-edit.png", full_page=False)
     assert page.problems == []

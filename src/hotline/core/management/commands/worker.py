@@ -27,7 +27,8 @@ def _idle_sleep(interval: float, min_gap: float) -> float:
 
 
 class Command(BaseCommand):
-    help = "Run background work (time-limit sweep). Any number may run; they coordinate through the database."
+    help = ("Run background work: the time-limit sweep, and in a thread beside it the background jobs (schedule "
+            "solves). Any number may run; they coordinate through the database.")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="sweep until idle, then exit")
@@ -36,8 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--min-gap", type=float, default=settings.HOTLINE["WORKER_MIN_GAP_SECONDS"],
                             help="least seconds between sweeps that found less than a full batch")
         parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0: run forever)")
+        parser.add_argument("--no-jobs", action="store_true", help="sweep only; leave background jobs to other workers")
 
-    def handle(self, *args, once, interval, batch, min_gap, max_seconds, **options):
+    def handle(self, *args, once, interval, batch, min_gap, max_seconds, no_jobs, **options):
         from hotline.core.tasks import run_periodic_tasks
 
         stopping = False
@@ -49,7 +51,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         started = time.monotonic()
-        self.stdout.write(f"hotline worker: sweeping every {interval}s")
+        self.stdout.write(f"hotline worker: sweeping every {interval}s" + ("" if no_jobs else ", running background jobs"))
+        job_thread = None
+        if not no_jobs and not once:
+            from hotline.core.jobs import JobThread
+
+            job_thread = JobThread()
+            job_thread.start()
         while not stopping:
             close_old_connections()
             try:
@@ -63,3 +71,12 @@ class Command(BaseCommand):
                 break
             if handled < batch and not once:
                 time.sleep(_idle_sleep(interval, min_gap))
+        if job_thread is not None:
+            # A job in progress finishes; one cut off is taken again by a
+            # worker when its lease runs out.
+            job_thread.stopping.set()
+            job_thread.join(timeout=60)
+        elif once and not no_jobs:
+            from hotline.core.jobs import run_until_idle
+
+            run_until_idle()
