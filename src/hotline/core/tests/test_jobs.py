@@ -6,8 +6,12 @@ from hotline.core import jobs
 from hotline.core.models import Job, JobStatus
 
 
+RUNS: list = []  # every handler call, across threads
+
+
 @jobs.handler("test.echo")
 def _echo(params: dict, actor) -> dict:
+    RUNS.append(params["x"])
     return {"echo": params["x"], "by": actor.username if actor else None}
 
 
@@ -82,3 +86,27 @@ def test_the_worker_thread_runs_queued_jobs(world):
         thread.join(timeout=20)
     assert not thread.is_alive()
     assert job.status == JobStatus.DONE and job.result["echo"] == "线程"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_threads_share_the_queue_and_run_each_job_once(world):
+    import time
+
+    RUNS.clear()
+    queued = [jobs.enqueue(kind="test.echo", params={"x": i}).pk for i in range(30)]
+    threads = [jobs.JobThread(idle_seconds=0.05) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and Job.objects.filter(pk__in=queued, status=JobStatus.DONE).count() < 30:
+            time.sleep(0.1)
+    finally:
+        for t in threads:
+            t.stopping.set()
+        for t in threads:
+            t.join(timeout=20)
+    done = list(Job.objects.filter(pk__in=queued).values_list("status", "attempts", "result"))
+    assert len(done) == 30 and all(s == JobStatus.DONE and a == 1 for s, a, _ in done)
+    assert sorted(r["echo"] for _, _, r in done) == list(range(30))
+    assert sorted(RUNS) == list(range(30))  # no job ran twice
