@@ -59,9 +59,13 @@ def enqueue(*, kind: str, params: dict, actor=None) -> Job:
 def claim_next(*, now: dt.datetime | None = None) -> Job | None:
     """Take the oldest job that is queued, or running on a lapsed lease."""
     now = now or clock.now()
+    claimable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_until__lt=now)
+    # A plain read first: an idle worker polls every second, and on SQLite a
+    # claiming transaction would take the write lock each time.
+    if not Job.objects.filter(claimable).exists():
+        return None
     with transaction.atomic():
-        qs = (Job.objects.filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_until__lt=now))
-              .order_by("id"))
+        qs = Job.objects.filter(claimable).order_by("id")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         for job in qs[:5]:
