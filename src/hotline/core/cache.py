@@ -14,6 +14,7 @@ SQL edit). Published policy versions never change and are kept for good.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -50,19 +51,14 @@ def _check_generation(now: float) -> None:
     from django.db import DatabaseError, connection, transaction
 
     _seen["checked"] = now
+    # Inside a caller's transaction, a savepoint: a failed read (no table
+    # yet, during the first migrate) must not poison it. Outside, plain
+    # autocommit: a transaction of our own would take SQLite's write lock.
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        if connection.in_atomic_block:
-            # A savepoint: a failed read (no table yet, during the first
-            # migrate) must not poison the caller's transaction.
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SELECT value FROM {_TABLE} WHERE id = 1")
-                row = cursor.fetchone()
-        else:
-            # Autocommit: no transaction of our own (on SQLite that would
-            # take the write lock for a read).
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT value FROM {_TABLE} WHERE id = 1")
-                row = cursor.fetchone()
+        with guard, connection.cursor() as cursor:
+            cursor.execute(f"SELECT value FROM {_TABLE} WHERE id = 1")
+            row = cursor.fetchone()
     except DatabaseError:
         return
     generation = row[0] if row else None

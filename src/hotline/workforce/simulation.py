@@ -503,18 +503,16 @@ class WhatIfAnswer:
     service_level_without: FloatArray  # simulated mean per interval with the base staffing
 
 
-def _lower_bound(samples: NDArray[np.float64], z: float) -> NDArray[np.float64]:
-    """Per row: mean - z * standard error over the non-missing samples (an
-    interval without calls in a replication has no service level; a row
-    with no calls at all needs nobody more, so it passes)."""
-    present = ~np.isnan(samples)
-    n = present.sum(axis=1)
-    x = np.where(present, samples, 0.0)
-    mean = x.sum(axis=1) / np.maximum(n, 1)
-    squares = (np.where(present, samples - mean[:, None], 0.0) ** 2).sum(axis=1)
-    se = np.sqrt(squares / np.maximum(n - 1, 1) / np.maximum(n, 1))
-    bound = mean - z * np.where(n > 1, se, 0.0)
-    return np.where(n > 0, bound, np.inf)
+def _lower_bound(samples: NDArray[np.float64], confidence: float) -> NDArray[np.float64]:
+    """Per row: the one-sided lower confidence bound of the mean over the
+    replications that had calls (the low end of ``_estimate``'s two-sided
+    interval at ``2 * confidence - 1``). A row with no calls at all needs
+    nobody more, so it passes; a single sample is its own bound."""
+    out = np.empty(samples.shape[0])
+    for r, row in enumerate(samples):
+        e = _estimate(row, 2 * confidence - 1)
+        out[r] = np.inf if np.isnan(e.mean) else (e.mean if np.isnan(e.low) else e.low)
+    return out
 
 
 def storm_extra_agents(
@@ -533,7 +531,7 @@ def storm_extra_agents(
     """Fewest extra agents per interval keeping each interval's simulated SL >= target.
 
     "Keeping" means with ``confidence``: the one-sided lower confidence
-    bound of the mean over replications (mean - z * sd / sqrt(n)) must reach
+    bound of the mean over replications (Student t) must reach
     the target, not just the sample mean, so a fresh simulation of the
     answer lands at or above the target rather than half of the time below
     it. ``confidence=0.5`` is the plain mean.
@@ -548,7 +546,6 @@ def storm_extra_agents(
     """
     if not 0.5 <= confidence < 1:
         raise ValueError("confidence must be in [0.5, 1)")
-    z = float(stats.norm.ppf(confidence))
     rate, aht, base = model.arrays()
     k = rate.size
     factor = np.ones(k)
@@ -583,7 +580,7 @@ def storm_extra_agents(
             staffing[:, i - begin] += np.repeat(values, replications)
             res = run(staffing, i)
             sl = res.service_level_samples(definition, np.array([i - begin])).reshape(candidates, replications)
-            ok = np.flatnonzero(_lower_bound(sl, z) >= target_service_level)
+            ok = np.flatnonzero(_lower_bound(sl, confidence) >= target_service_level)
             if ok.size and (ok[0] > 0 or low == 0):
                 extra[i] = values[ok[0]]
                 break
