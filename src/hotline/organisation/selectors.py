@@ -75,6 +75,4 @@ def area_for_address(address: str) -> ServiceArea | None:
             break
         best = hit
         candidates = list(ServiceArea.objects.filter(parent=hit).only("id", "name", "full_name", "level"))
-    if best is not None:
-        best = ServiceArea.objects.select_related("unit").get(pk=best.pk)
-    return best
+    return service_area(best.pk) if best is not None else None

@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from hotline.catalog.models import BusinessType, SubClass
 from hotline.organisation.models import Customer, ServiceArea, Unit, UnitKind, User
+from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.selectors import user_scope_path
 from hotline.timelimits.models import Clock, Notice, NoticeKind
 from hotline.workorders.models import WorkOrder
@@ -38,9 +39,7 @@ def customer(customer_id: int | None) -> Customer | None:
 
 
 def service_area(area_id: int | None) -> ServiceArea | None:
-    if not area_id:
-        return None
-    return ServiceArea.objects.select_related("unit").filter(pk=area_id).first()
+    return organisation_selectors.service_area(area_id) if area_id else None
 
 
 def customer_orders(user: User, customer: Customer, *, limit: int = 8) -> list[WorkOrder]:
