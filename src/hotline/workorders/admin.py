@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from hotline.workorders.models import AuditEntry, WorkOrder, WorkOrderEvent
+from hotline.workorders.models import WorkOrder, WorkOrderEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,9 +35,3 @@ class WorkOrderAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     inlines = [EventInline]
     exclude = ("last_seq",)
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "action", "object_type", "object_id")
-    list_filter = ("action", "object_type")

@@ -175,19 +175,3 @@ class NumberCounter(models.Model):
 
     key = models.CharField(max_length=20, unique=True)
     last = models.PositiveIntegerField(default=0)
-
-
-class AuditEntry(models.Model):
-    """Who looked at or changed something sensitive (reporter identity,
-    configuration)."""
-
-    at = models.DateTimeField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
-    action = models.CharField(max_length=40)
-    object_type = models.CharField(max_length=40)
-    object_id = models.CharField(max_length=40)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]

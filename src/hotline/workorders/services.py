@@ -25,6 +25,7 @@ from hotline.catalog.lifecycle import ACTION_LABELS, REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
 from hotline.core import clock, phones
+from hotline.core.audit import record as audit
 from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.models import CENTER_ROLES, Customer, Role, ServiceArea, SpecialMark, Unit, UnitKind, User
 from hotline.organisation.selectors import area_for_address
@@ -32,7 +33,6 @@ from hotline.timelimits import services as timelimits
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import (
     TERMINAL,
-    AuditEntry,
     FaultScope,
     IdempotencyKey,
     NumberCounter,
@@ -117,9 +117,6 @@ def record_event(*, order: WorkOrder, kind: str, actor: User | None, from_state:
     return event
 
 
-def audit(*, user: User | None, action: str, obj: Any, detail: dict | None = None) -> None:
-    AuditEntry.objects.create(at=clock.now(), user=user, action=action, object_type=type(obj).__name__.lower(),
-                              object_id=str(getattr(obj, "pk", obj)), detail=detail or {})
 
 
 # --- routing -------------------------------------------------------------------

@@ -7,7 +7,8 @@ from django.urls import reverse
 from hotline.timelimits.models import Notice, NoticeKind
 from hotline.timelimits.services import sweep_until_idle
 from hotline.workorders import services
-from hotline.workorders.models import AuditEntry, State, WorkOrder, WorkOrderEvent
+from hotline.core.models import AuditEntry
+from hotline.workorders.models import State, WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from hotline.organisation.models import MarkedNumber, SpecialMark
 from hotline.timelimits.models import Clock
 from hotline.workorders import selectors, services
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
-from hotline.workorders.models import AuditEntry, ReporterIdentity, State, WorkOrder
+from hotline.core.models import AuditEntry
+from hotline.workorders.models import ReporterIdentity, State, WorkOrder
 
 pytestmark = pytest.mark.django_db
 
