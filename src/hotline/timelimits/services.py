@@ -14,15 +14,18 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from hotline.calendars.services import add_duration
+from hotline.catalog.lifecycle import TERMINAL_STATES
 from hotline.catalog.models import Responsible, TimeLimitRule
 from hotline.catalog.selectors import rules_for
 from hotline.core import clock as hclock
 from hotline.organisation.models import Unit
+from hotline.timelimits import history
+from hotline.timelimits.history import HistoryEntry
 from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
 from hotline.workorders.models import WorkOrder
 
@@ -30,6 +33,11 @@ log = logging.getLogger(__name__)
 
 STAGE_WARNED = 1
 STAGE_NOTICED = 2
+SUBJECT = "work_order"
+# History event kinds of the notices (spec D5e: every notice is an event).
+WARNING_EVENT = "warning"
+NOTICE_EVENT = "supervision"
+ESCALATION_EVENT = "escalation"
 
 
 def _responsible_unit_id(order: WorkOrder, rule: TimeLimitRule) -> int | None:
@@ -37,6 +45,11 @@ def _responsible_unit_id(order: WorkOrder, rule: TimeLimitRule) -> int | None:
     if rule.responsible == Responsible.CENTER:
         return owner_unit_id or order.scope_unit_id
     return order.assigned_unit_id or owner_unit_id
+
+
+def rules_for_order(order: WorkOrder) -> dict[str, TimeLimitRule]:
+    """The rules of the order's policy version that apply to it, by metric."""
+    return _rules(order)
 
 
 def _rules(order: WorkOrder) -> dict[str, TimeLimitRule]:
@@ -67,10 +80,16 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
         deferred = False
     # Whatever closes an order (close, cancel, merge, an inquiry answered on
     # the call) stops every clock it still has.
-    terminal = order.state in ("closed", "merged", "cancelled")
+    terminal = order.state in TERMINAL_STATES
     changed: list[Clock] = []
+    caught_up: list[Notice] = []
     for clk in clocks:
         if clk.status == ClockStatus.RUNNING and (kind in clk.rule.stop_events() or terminal):
+            if clk.pk is not None:
+                # Supervision is never lost (D5): what fell due before the stop
+                # and was not raised yet (the worker was down, or had not come
+                # round) is raised now, once, before the clock stops.
+                caught_up += _catch_up(clk, stop_at=at)
             _stop(clk, at=at, kind=kind)
             changed.append(clk)
     if kind in ("dispatch", "redispatch"):
@@ -84,19 +103,27 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
     changed = [c for c in changed if c.pk is not None]  # unsaved ones are inserted as they are
     if changed:
         Clock.objects.bulk_update(changed, ["stopped_at", "stopped_by", "elapsed_seconds", "overdue_seconds", "status",
-                                            "next_check_at", "responsible_unit"])
+                                            "next_check_at", "responsible_unit", "stage"])
+    if caught_up:
+        _raise(caught_up)
     if terminal:
         return clocks
-    latest_round: dict[str, int] = {}
+    latest: dict[str, Clock] = {}
     for clk in clocks:
-        latest_round[clk.metric] = max(latest_round.get(clk.metric, -1), clk.round)
+        if clk.metric not in latest or clk.round > latest[clk.metric].round:
+            latest[clk.metric] = clk
+    restarted_since = getattr(order, "reopened_at", None)
     new = []
     for metric, rule in _rules(order).items():
-        if rule.start_on != kind:
+        if not _starts(order, rule, kind):
             continue
-        if metric in latest_round and not rule.repeat:
-            continue  # returns and re-dispatches keep the original clock
-        new.append(_new_clock(order, rule, at=at, round_=latest_round.get(metric, -1) + 1))
+        previous = latest.get(metric)
+        if previous is not None and not rule.repeat:
+            # Returns and re-dispatches keep the original clock (D2g); only
+            # a reopen (or unmerge) after that clock started arms it again.
+            if previous.status == ClockStatus.RUNNING or restarted_since is None or previous.started_at >= restarted_since:
+                continue
+        new.append(_new_clock(order, rule, at=at, round_=previous.round + 1 if previous is not None else 0))
     if new and not deferred:
         Clock.objects.bulk_create(new)
     clocks.extend(new)  # in place: a create's list collects every clock it starts
@@ -110,15 +137,83 @@ def save_new_clocks(clocks: list[Clock]) -> None:
         Clock.objects.bulk_create(unsaved)
 
 
+def _starts(order: WorkOrder, rule: TimeLimitRule, kind: str) -> bool:
+    if rule.start_on != kind:
+        return False
+    if rule.metric == "callback" and not callback_wanted(order):
+        return False
+    return True
+
+
+def callback_wanted(order: WorkOrder) -> bool:
+    """Spec D1: a type's callback is always, if the caller wants one, or never."""
+    rule = order.business_type.callback
+    return rule == "always" or (rule == "if_wanted" and order.reply_wanted)
+
+
+def restart_for(*, order: WorkOrder, at: dt.datetime, actions: set[str]) -> list[Clock]:
+    """A reopened or unmerged order: start a new round now of every clock
+    whose stop the order still has ahead (``actions``: what its state can
+    still do) and whose start event is not also ahead (those start when it
+    happens: ``order.reopened_at`` arms them). Runs in the order's
+    transaction."""
+    existing = list(Clock.objects.filter(order=order).values_list("metric", "round", "status"))
+    rounds: dict[str, int] = {}
+    running = set()
+    for metric, round_, status in existing:
+        rounds[metric] = max(rounds.get(metric, -1), round_)
+        if status == ClockStatus.RUNNING:
+            running.add(metric)
+    new = []
+    for metric, rule in _rules(order).items():
+        if metric in running or rule.start_on in actions:
+            continue
+        if not set(rule.stop_events()) & actions:
+            continue
+        if metric == "callback" and not callback_wanted(order):
+            continue
+        new.append(_new_clock(order, rule, at=at, round_=rounds.get(metric, -1) + 1))
+    Clock.objects.bulk_create(new)
+    return new
+
+
+def start_clock(*, order: WorkOrder, metric: str, at: dt.datetime) -> Clock | None:
+    """Start one metric's clock on an order outside its own events (a merged
+    caller's callback when the master replies, D3.4c). None if the order's
+    policy has no such rule."""
+    rule = _rules(order).get(metric)
+    if rule is None:
+        return None
+    round_ = (Clock.objects.filter(order=order, metric=metric).order_by("-round").values_list("round", flat=True).first())
+    clk = _new_clock(order, rule, at=at, round_=0 if round_ is None else round_ + 1)
+    clk.save(force_insert=True)
+    return clk
+
+
 def _new_clock(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_: int) -> Clock:
     due = add_duration(at, rule.amount, rule.unit)
     span = due - at
     warn_at = at + span * float(rule.warn_share)
+    gap_minutes = getattr(rule, "escalation_gap_minutes", None)
+    # Each later breach comes one gap after the previous notice: the rule's
+    # own gap when set, else the limit's span (at least a minute).
+    gap = int(gap_minutes) * 60 if gap_minutes else max(60, int(span.total_seconds()))
     return Clock(
         order=order, metric=rule.metric, round=round_, rule=rule, responsible_unit_id=_responsible_unit_id(order, rule),
-        started_at=at, warn_at=warn_at, due_at=due, escalation_seconds=max(60, int(span.total_seconds())),
+        started_at=at, warn_at=warn_at, due_at=due, escalation_seconds=gap,
         escalation_levels=rule.escalation_levels, next_check_at=warn_at,
     )
+
+
+def _catch_up(clk: Clock, *, stop_at: dt.datetime) -> list[Notice]:
+    """Notices due strictly before ``stop_at`` that the clock has not raised.
+    A clock stopped exactly at its due time is met: no notice."""
+    units: dict[int, Unit] = {}
+    if clk.responsible_unit_id:
+        units.update({u.id: u for u in Unit.objects.filter(id=clk.responsible_unit_id)})
+    notices, stage, _next = _plan(clk, stop_at, units, strict=True)
+    clk.stage = stage
+    return notices
 
 
 def _stop(clk: Clock, *, at: dt.datetime, kind: str) -> None:
@@ -146,21 +241,28 @@ def _escalation_time(clk: Clock, k: int) -> dt.datetime:
     return clk.due_at + dt.timedelta(seconds=clk.escalation_seconds * k)
 
 
-def _plan(clk: Clock, now: dt.datetime, units: dict[int, Unit]) -> tuple[list[Notice], int, dt.datetime | None]:
-    """Notices due for this clock at ``now``, its new stage and next check."""
+def _plan(clk: Clock, now: dt.datetime, units: dict[int, Unit], *, strict: bool = False
+          ) -> tuple[list[Notice], int, dt.datetime | None]:
+    """Notices due for this clock at ``now``, its new stage and next check.
+
+    ``strict``: only what fell due before ``now`` (a clock stopping at
+    ``now``), not what falls due at that very instant."""
+    def reached(t: dt.datetime) -> bool:
+        return now > t if strict else now >= t
+
     notices: list[Notice] = []
     stage = clk.stage
     unit = units.get(clk.responsible_unit_id) if clk.responsible_unit_id else None
     ancestors = _ancestors(unit, units) if unit else []
-    if stage < STAGE_WARNED and now >= clk.warn_at:
+    if stage < STAGE_WARNED and reached(clk.warn_at):
         notices.append(Notice(clock=clk, order_id=clk.order_id, kind=NoticeKind.WARNING, level=0, metric=clk.metric,
                               unit=unit, supervisor_unit=ancestors[0] if ancestors else None, due_at=clk.warn_at, created_at=now))
         stage = STAGE_WARNED
     last_stage = STAGE_NOTICED + clk.escalation_levels
-    while stage < last_stage:
+    while STAGE_WARNED <= stage < last_stage:  # notices only after the warning
         level = stage - STAGE_WARNED + 1  # 1 = first notice
         at = clk.due_at if level == 1 else _escalation_time(clk, level - 1)
-        if now < at:
+        if not reached(at):
             break
         # Level 1 goes to the unit and its supervisor; each later breach one level further up.
         addressed = unit if level == 1 else (ancestors[level - 2] if len(ancestors) >= level - 1 else (ancestors[-1] if ancestors else unit))
@@ -194,11 +296,22 @@ def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResu
     result = SweepResult()
     with transaction.atomic():
         qs = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING).order_by("next_check_at")
-        if connection.features.has_select_for_update_skip_locked:
+        skip_locked = connection.features.has_select_for_update_skip_locked
+        if skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",), no_key=True)
         clocks = list(qs[:batch])
         if not clocks:
             return result
+        result.clocks = len(clocks)
+        if skip_locked:
+            # The notices' events go into the orders' histories, so their rows
+            # are locked too; an order a transition holds right now is left for
+            # the next sweep (SKIP LOCKED never waits, so the two cannot
+            # deadlock). Its clocks stay due and are not lost.
+            order_ids = {c.order_id for c in clocks}
+            held = set(WorkOrder.objects.select_for_update(skip_locked=True, no_key=True)
+                       .filter(id__in=order_ids).values_list("id", flat=True))
+            clocks = [c for c in clocks if c.order_id in held]
         unit_ids = {c.responsible_unit_id for c in clocks if c.responsible_unit_id}
         units = {u.id: u for u in Unit.objects.filter(id__in=unit_ids)}
         to_create: list[Notice] = []
@@ -211,13 +324,51 @@ def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResu
         # The rows are ours: FOR UPDATE SKIP LOCKED on PostgreSQL, the write
         # lock of an IMMEDIATE transaction on SQLite. The unique constraint
         # on notices is the last word if anything ever slipped through.
-        _save_stages(moved)
-        result.clocks = len(moved)
-        if to_create:
-            Notice.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=1000)
-            result.warnings = sum(1 for n in to_create if n.kind == NoticeKind.WARNING)
-            result.notices = sum(1 for n in to_create if n.kind == NoticeKind.SUPERVISION)
+        if moved:
+            _save_stages(moved)
+        created = _raise(to_create)
+        result.warnings = sum(1 for n in created if n.kind == NoticeKind.WARNING)
+        result.notices = sum(1 for n in created if n.kind == NoticeKind.SUPERVISION)
     return result
+
+
+def _raise(notices: list[Notice]) -> list[Notice]:
+    """Insert notices once each and append each new one to its order's
+    history, in the caller's transaction. Returns the notices inserted."""
+    if not notices:
+        return []
+    try:
+        with transaction.atomic():
+            created = Notice.objects.bulk_create(notices, batch_size=1000)
+    except IntegrityError:
+        # Another writer raised some of them already (the unique constraint
+        # said so): insert the rest one by one, each under its own savepoint.
+        created = []
+        for n in notices:
+            try:
+                with transaction.atomic():
+                    n.save(force_insert=True)
+                created.append(n)
+            except IntegrityError:
+                continue
+    history.append(SUBJECT, [_history_entry(n) for n in created])
+    return created
+
+
+def _history_entry(n: Notice) -> HistoryEntry:
+    if n.kind == NoticeKind.WARNING:
+        kind = WARNING_EVENT
+    elif n.kind == NoticeKind.SUPERVISION:
+        kind = NOTICE_EVENT if n.level <= 1 else ESCALATION_EVENT
+    else:
+        kind = "reminder"
+    payload = {"notice": n.pk, "notice_kind": n.kind, "level": n.level, "metric": n.metric,
+               "unit": n.unit.name if n.unit else "", "unit_id": n.unit_id,
+               "supervisor_unit": n.supervisor_unit.name if n.supervisor_unit else "",
+               "due_at": n.due_at.isoformat()}
+    if n.message:
+        payload["message"] = n.message
+    return HistoryEntry(subject_id=n.order_id, kind=kind, at=n.created_at, payload=payload, actor=n.created_by)
 
 
 def _save_stages(clocks: list[Clock]) -> None:
@@ -261,7 +412,7 @@ class NoticeError(ValueError):
 
 
 def answer_notice(*, notice: Notice, user, text: str) -> Notice:
-    from hotline.workorders import services as wo_services
+    from hotline.organisation.selectors import user_scope_path
 
     text = (text or "").strip()
     if not text:
@@ -272,8 +423,6 @@ def answer_notice(*, notice: Notice, user, text: str) -> Notice:
             raise NoticeError("answer", _("this notice has already been answered"))
         if notice.kind == NoticeKind.WARNING:
             raise NoticeError("answer", _("warnings need no answer"))
-        from hotline.organisation.selectors import user_scope_path
-
         scope = user_scope_path(user)
         if scope is not None and not (notice.unit and notice.unit.path.startswith(scope)) and not (
                 notice.supervisor_unit and notice.supervisor_unit.path.startswith(scope)):
@@ -282,6 +431,41 @@ def answer_notice(*, notice: Notice, user, text: str) -> Notice:
         notice.answered_by = user
         notice.answer = text[:500]
         notice.save(update_fields=["answered_at", "answered_by", "answer"])
-        wo_services.record_event(order=notice.order, kind="notice_answer", actor=user,
-                                 payload={"notice": notice.pk, "level": notice.level, "metric": notice.metric, "answer": notice.answer})
+        history.append(SUBJECT, [HistoryEntry(
+            subject_id=notice.order_id, kind="notice_answer", at=notice.answered_at, actor=user,
+            payload={"notice": notice.pk, "notice_kind": notice.kind, "level": notice.level, "metric": notice.metric,
+                     "answer": notice.answer})])
     return notice
+
+
+def raise_manual_notice(*, order: WorkOrder, by, text: str, at: dt.datetime) -> Notice:
+    """A manual reminder (催办, D5d) to the unit that holds the order now,
+    in the caller's transaction (which holds the order): a notice and an
+    event of the order's history."""
+    clk = (Clock.objects.filter(order=order, status=ClockStatus.RUNNING).select_related("responsible_unit")
+           .order_by("due_at").first())
+    unit = order.assigned_unit if order.assigned_unit_id else (clk.responsible_unit if clk else None)
+    unit = unit or order.scope_unit
+    supervisor = Unit.objects.filter(pk=unit.parent_id).first() if unit and unit.parent_id else None
+    notice = Notice(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, metric=clk.metric if clk else "",
+                    unit=unit, supervisor_unit=supervisor, due_at=at, created_at=at, created_by=by, message=text[:300])
+    _raise([notice])
+    return notice
+
+
+def supervision_rate(*, clocks=None) -> dict:
+    """Spec D5f: orders past a limit that received a supervision notice /
+    orders past a limit. ``clocks``: a Clock queryset to count over (a
+    period, a scope); all clocks when None. Rate None when nothing breached."""
+    from django.db.models import Exists, OuterRef
+
+    qs = Clock.objects.all() if clocks is None else clocks
+    now = hclock.now()
+    past = qs.filter(Q(status=ClockStatus.BREACHED) | Q(status=ClockStatus.RUNNING, due_at__lt=now))
+    noticed = Notice.objects.filter(clock=OuterRef("pk"), kind=NoticeKind.SUPERVISION)
+    orders_past = set(past.values_list("order_id", flat=True))
+    # An order counts as supervised when every limit it passed got its notice.
+    unsupervised = set(past.annotate(n=Exists(noticed)).filter(n=False).values_list("order_id", flat=True))
+    supervised = len(orders_past - unsupervised)
+    return {"past_limit": len(orders_past), "supervised": supervised,
+            "rate": supervised / len(orders_past) if orders_past else None}

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from hotline.catalog.lifecycle import TERMINAL_STATES
 from hotline.catalog.models import BusinessType, PolicyVersion, SubClass
 from hotline.organisation.models import Customer, ServiceArea, Unit
 
@@ -27,7 +28,8 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-TERMINAL = (State.CLOSED, State.MERGED, State.CANCELLED)
+# The one list of terminal states lives with the life-cycle vocabulary.
+TERMINAL = tuple(State(s) for s in sorted(TERMINAL_STATES))
 
 
 class FaultScope(models.TextChoices):
@@ -85,6 +87,9 @@ class WorkOrder(models.Model):
     updated_at = models.DateTimeField(_("updated at"))
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Set by a reopen or unmerge: clocks that already ran may start a new
+    # round when their start event comes again.
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -397,41 +397,140 @@ def _write(p: _Prepared) -> WorkOrder:
     return order
 
 
-def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta = dt.timedelta(hours=24)) -> list[dict]:
-    """Open repair orders that look like the same fault point (spec §3.4):
-    the same transformer area, or the same village when one caller could
-    only name the village; same fault type strengthens the match."""
+# --- duplicates (spec D3.4) -------------------------------------------------------
+
+def merge_window(bt: BusinessType) -> dt.timedelta:
+    """How far back open repair orders are compared with a new report."""
+    hours = getattr(bt, "merge_window_hours", None) or settings.HOTLINE.get("MERGE_WINDOW_HOURS", 24)
+    return dt.timedelta(hours=float(hours))
+
+
+def merge_point_level(bt: BusinessType) -> str:
+    """The fault point two reports must share to merge: the transformer area
+    (default) or, where the center configures it, the village."""
+    return getattr(bt, "merge_fault_point", "") or settings.HOTLINE.get("MERGE_FAULT_POINT", "transformer_area")
+
+
+def _village_of(area: ServiceArea | None) -> int | None:
+    if area is None:
+        return None
+    if area.level == "transformer_area":
+        return area.parent_id
+    return area.pk if area.level == "village" else None
+
+
+def same_fault_point(a: ServiceArea | None, b: ServiceArea | None, *, level: str) -> bool:
+    """D3.4d: only the same fault point merges. The same area always is one;
+    at village level, areas of one village are too. A township names no
+    point; neighbouring transformer areas are different points."""
+    if a is None or b is None:
+        return False
+    if a.pk == b.pk:
+        return a.level != "township"
+    # A caller who could only name the village may be at a transformer area
+    # of it: possibly the same point, for the agent to confirm.
+    if (a.level, b.level) == ("village", "transformer_area") and b.parent_id == a.pk:
+        return True
+    if (a.level, b.level) == ("transformer_area", "village") and a.parent_id == b.pk:
+        return True
+    if level == "village":
+        va, vb = _village_of(a), _village_of(b)
+        return va is not None and va == vb
+    return False
+
+
+def _text_similarity(a: str, b: str) -> float:
+    """Character-bigram overlap of two phenomenon texts (Chinese has no
+    spaces; bigrams need no dictionary)."""
+    def grams(text: str) -> set[str]:
+        text = "".join(ch for ch in text if ch.isalnum())
+        return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+    ga, gb = grams(a), grams(b)
+    return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
+
+
+SUGGEST_THRESHOLD = 3
+
+
+def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta | None = None) -> list[dict]:
+    """Open repair orders that may be the same fault (spec D3.4a), scored by
+    fault point, fault class, cause and phenomenon, best first. Only
+    candidates at the same fault point (D3.4d) can be merged; others are
+    not proposed."""
     if not order.business_type.mergeable or not order.service_area_id:
         return []
-    area = order.service_area
-    if area.level == "transformer_area":
-        same_point = {area.id}
-        nearby = {area.parent_id} if area.parent_id else set()
+    bt = order.business_type
+    window = window or merge_window(bt)
+    level = merge_point_level(bt)
+    area = organisation_selectors.service_area(order.service_area_id)
+    if area is None or area.level == "township":
+        return []
+    village = _village_of(area)
+    if level == "village" and village is not None:
+        areas = {village, *organisation_selectors.child_area_ids(village)}
     elif area.level == "village":
-        same_point = {area.id}
-        nearby = set(organisation_selectors.child_area_ids(area.id))
+        areas = {area.pk, *organisation_selectors.child_area_ids(area.pk)}
     else:
-        same_point, nearby = {area.id}, set()
+        areas = {area.pk, village} if village else {area.pk}
     # Index range scans on (service_area, created_at): a handful of rows per
-    # area whatever the table size. Only the columns the suggestion shows.
-    candidates = (WorkOrder.objects.filter(business_type=order.business_type, service_area_id__in=same_point | nearby,
-                                           master__isnull=True, created_at__gte=order.created_at - window)
+    # area whatever the table size. Only the columns the proposal needs.
+    candidates = (WorkOrder.objects.filter(business_type=bt, service_area_id__in=areas, master__isnull=True,
+                                           created_at__gte=order.created_at - window, created_at__lte=order.created_at)
                   .exclude(pk=order.pk).exclude(state__in=TERMINAL).order_by("created_at")
-                  .values_list("number", "service_area_id", "sub_class_id")[:10])
+                  .values_list("number", "service_area_id", "sub_class_id", "fault_scope", "description")[:20])
     out = []
-    for number, area_id, sub_class_id in candidates:
-        reasons = ["same fault point" if area_id in same_point else "same village"]
+    for number, area_id, sub_class_id, fault_scope, description in candidates:
+        other = organisation_selectors.service_area(area_id)
+        if not same_fault_point(area, other, level=level):
+            continue
+        score, reasons = (2, ["same_fault_point"]) if area_id == area.pk else (1, ["same_village"])
         if sub_class_id and sub_class_id == order.sub_class_id:
-            reasons.append("same fault type")
-        out.append({"number": number, "area": str(organisation_selectors.service_area(area_id) or ""), "reasons": reasons})
-    return out
+            score += 1
+            reasons.append("same_fault_class")
+        if fault_scope and fault_scope == order.fault_scope:
+            score += 1
+            reasons.append("same_cause")
+        similarity = _text_similarity(order.description, description)
+        if similarity >= 0.3:
+            score += 1
+            reasons.append("similar_phenomenon")
+        if score >= SUGGEST_THRESHOLD:
+            out.append({"number": number, "area": str(other or ""), "score": score, "reasons": reasons,
+                        "similarity": round(similarity, 2)})
+    out.sort(key=lambda c: -c["score"])
+    return out[:5]
 
 
 # --- transitions -----------------------------------------------------------------
+#
+# Each life-cycle action with side effects has one registered handler; the
+# life-cycle data decides where an action is allowed, the handler what it
+# does. A merged sub-order has two exits of its own whatever its type's
+# life-cycle: the merged caller's callback (D3.4c) and unmerge.
+
+MERGED_TRANSITIONS = (
+    Transition("callback", frozenset({State.MERGED.value}), None, "center"),
+    Transition("unmerge", frozenset({State.MERGED.value}), State.ACCEPTED.value, "center"),
+)
+CALLBACK_OUTCOMES = ("satisfied", "basically_satisfied", "dissatisfied", "unreachable", "not_rated")
+RETURN_REASONS_REPAIR = ("outside_area", "missing_information")
+# What a master's action passes to its sub-orders (event kind on the sub).
+PASSED_TO_SUBS = {"resolve": "restoration", "reply": "master_reply", "close": "master_close", "cancel": "master_cancel"}
+
+
+def _find(order: WorkOrder, action: str) -> Transition | None:
+    t = _lifecycle(order).find(action, order.state)
+    if t is None and order.state == State.MERGED:
+        t = next((m for m in MERGED_TRANSITIONS if m.action == action), None)
+    return t
+
 
 def allowed_actions(*, order: WorkOrder, user: User) -> list[Transition]:
     lc = _lifecycle(order)
-    return [t for t in lc.actions_from(order.state) if _permitted(user, order, t) is None]
+    candidates = lc.actions_from(order.state)
+    if order.state == State.MERGED:
+        candidates = [*candidates, *MERGED_TRANSITIONS]
+    return [t for t in candidates if _permitted(user, order, t) is None]
 
 
 def _permitted(user: User, order: WorkOrder, t: Transition) -> str | None:
@@ -475,6 +574,37 @@ def _lock(order: WorkOrder | int | str) -> WorkOrder:
     return qs.get(number=order)
 
 
+@dataclass
+class _Step:
+    """One action being applied to a locked order."""
+
+    order: WorkOrder
+    action: str
+    actor: User
+    payload: dict
+    now: dt.datetime
+    transition: Transition
+    reason: str
+    note: str
+    event_payload: dict
+    update_fields: list[str]
+    deferred: bool
+
+
+_HANDLERS: dict[str, Any] = {}
+_AFTER: dict[str, Any] = {}
+
+
+def _handles(*actions: str, after: bool = False):
+    """Register the side effect of ``actions``: before the state changes, or
+    ``after`` the event and clocks are written."""
+    def register(fn):
+        for a in actions:
+            (_AFTER if after else _HANDLERS)[a] = fn
+        return fn
+    return register
+
+
 def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt.datetime,
            clocks: list | None = None) -> WorkOrderEvent:
     """Apply one life-cycle action to a locked order.
@@ -484,10 +614,10 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
     create itself at its end (one UPDATE, one INSERT), not here.
     """
     deferred = clocks is not None
-    lc = _lifecycle(order)
-    t = lc.find(action, order.state)
+    t = _find(order, action)
     if t is None:
-        if action not in {x.action for x in lc.transitions}:
+        known = {x.action for x in _lifecycle(order).transitions} | {m.action for m in MERGED_TRANSITIONS}
+        if action not in known:
             raise TransitionError(_("%(type)s orders have no action “%(action)s”") % {
                 "type": order.business_type.name, "action": _action_label(action)})
         raise TransitionError(_("cannot “%(action)s” an order in state “%(state)s”") % {
@@ -497,7 +627,7 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         raise NotAllowed(_(denied))
     payload = dict(payload)
     reason = str(payload.get("reason", "")).strip()
-    if action in REASON_REQUIRED and not reason:
+    if (action in REASON_REQUIRED or action == "unmerge") and not reason:
         raise OrderError("reason", _("“%(action)s” needs a reason") % {"action": _action_label(action)})
     note = str(payload.get("note", "")).strip()[:2000]
     event_payload: dict[str, Any] = {}
@@ -505,83 +635,230 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         event_payload["reason"] = reason[:500]
     if note:
         event_payload["note"] = note
+    step = _Step(order=order, action=action, actor=actor, payload=payload, now=now, transition=t, reason=reason,
+                 note=note, event_payload=event_payload, update_fields=["state", "updated_at"], deferred=deferred)
     from_state = order.state
-    update_fields = ["state", "updated_at"]
-
-    if action in ("dispatch", "redispatch"):
-        unit = None
-        if payload.get("unit_id"):
-            unit = Unit.objects.filter(pk=payload["unit_id"], active=True).first()
-            if unit is None:
-                raise OrderError("unit_id", _("no such active unit"))
-            county = order.scope_unit.parent or order.scope_unit
-            if not unit.path.startswith(county.path) and not actor.is_superuser:
-                raise OrderError("unit_id", _("that unit is outside this center's county"))
-        else:
-            unit = route(order)
-        if action == "redispatch" and unit.pk == order.assigned_unit_id and not payload.get("unit_id"):
-            unit = dispatch_desk_for(order.scope_unit) or unit
-        event_payload.update({"unit_id": unit.pk, "unit": unit.name})
-        if order.assigned_unit_id:
-            event_payload["previous_unit"] = order.assigned_unit.name
-        order.assigned_unit = unit
-        order.assigned_path = unit.path
-        update_fields += ["assigned_unit", "assigned_path"]
-        if order.dispatched_at is None:
-            order.dispatched_at = now
-            update_fields.append("dispatched_at")
-    elif action == "return":
-        if reason not in ("outside_area", "missing_information") and order.business_type.code == "repair":
-            raise OrderError("reason", _("a repair order may only be returned as outside_area or missing_information"))
-        order.return_count += 1
-        update_fields.append("return_count")
-    elif action == "merge":
-        master = WorkOrder.objects.select_for_update(no_key=True).filter(number=payload.get("master", "")).first()
-        if master is None:
-            raise OrderError("master", _("no such order"))
-        if master.pk == order.pk or master.master_id:
-            raise OrderError("master", _("merge into a master order, not into itself or a sub-order"))
-        if master.business_type_id != order.business_type_id or not order.business_type.mergeable:
-            raise OrderError("master", _("only repair reports merge, into a repair report"))
-        if master.state in TERMINAL:
-            raise OrderError("master", _("the master order is already archived"))
-        order.master = master
-        update_fields.append("master")
-        event_payload["master"] = master.number
-        # Sub-orders of a merged order follow it to the new master.
-        WorkOrder.objects.filter(master=order).update(master=master)
-    elif action == "callback":
-        outcome = payload.get("outcome", "")
-        if outcome not in ("satisfied", "basically_satisfied", "dissatisfied", "unreachable", "not_rated"):
-            raise OrderError("outcome", _("one of satisfied, basically_satisfied, dissatisfied, unreachable, not_rated"))
-        if not note:
-            raise OrderError("note", _("record the customer's words"))
-        event_payload["outcome"] = outcome
-    elif action in ("arrive", "resolve") and payload.get("at"):
-        event_payload["reported_at"] = str(payload["at"])[:40]
-
+    handler = _HANDLERS.get(action)
+    if handler is not None:
+        handler(step)
     if t.target is not None:
         order.state = t.target
-    if order.state in TERMINAL:
+    if order.state in TERMINAL and from_state not in TERMINAL:
         order.closed_at = now
-        update_fields.append("closed_at")
+        step.update_fields.append("closed_at")
     order.updated_at = now
     if not deferred:
-        order.save(update_fields=update_fields)
+        order.save(update_fields=step.update_fields)
     event = record_event(order=order, kind=action, actor=actor, from_state=from_state, to_state=order.state,
                          payload=event_payload, at=now, held=deferred)
     timelimits.on_event(order=order, kind=action, at=now, known_clocks=clocks)
-    if action in ("reply", "resolve", "close", "cancel") and order.master_id is None:
-        # Sub-orders follow their master: every merged caller gets the result.
-        for sub in WorkOrder.objects.filter(master=order, state=State.MERGED):
-            record_event(order=sub, kind="master_" + action, actor=actor, payload={"master": order.number}, at=now)
+    after = _AFTER.get(action)
+    if after is not None:
+        after(step)
+    if action in PASSED_TO_SUBS and order.master_id is None:
+        _pass_to_subs(step)
     return event
+
+
+@_handles("dispatch", "redispatch")
+def _dispatch(step: _Step) -> None:
+    order, payload = step.order, step.payload
+    if payload.get("unit_id"):
+        unit = Unit.objects.filter(pk=payload["unit_id"], active=True).first()
+        if unit is None:
+            raise OrderError("unit_id", _("no such active unit"))
+        county = order.scope_unit.parent or order.scope_unit
+        if not unit.path.startswith(county.path) and not step.actor.is_superuser:
+            raise OrderError("unit_id", _("that unit is outside this center's county"))
+    else:
+        unit = route(order)
+    if step.action == "redispatch" and unit.pk == order.assigned_unit_id and not payload.get("unit_id"):
+        unit = dispatch_desk_for(order.scope_unit) or unit
+    step.event_payload.update({"unit_id": unit.pk, "unit": unit.name})
+    if order.assigned_unit_id:
+        step.event_payload["previous_unit"] = order.assigned_unit.name
+        step.event_payload["previous_unit_id"] = order.assigned_unit_id
+    order.assigned_unit = unit
+    order.assigned_path = unit.path
+    step.update_fields += ["assigned_unit", "assigned_path"]
+    if order.dispatched_at is None:
+        order.dispatched_at = step.now
+        step.update_fields.append("dispatched_at")
+
+
+def _accept_window_end(order: WorkOrder) -> dt.datetime | None:
+    """When the holding unit's accept limit ends: the accept rule's limit
+    after the order's latest dispatch to that unit. None without a rule."""
+    from hotline.calendars.services import add_duration
+
+    rule = timelimits.rules_for_order(order).get("accept")
+    if rule is None:
+        return None
+    assigned_at = (WorkOrderEvent.objects.filter(order=order, kind__in=("dispatch", "redispatch"))
+                   .order_by("-seq").values_list("at", flat=True).first())
+    if assigned_at is None:
+        return None
+    return add_duration(assigned_at, rule.amount, rule.unit)
+
+
+@_handles("return")
+def _return(step: _Step) -> None:
+    order = step.order
+    if order.business_type.code == "repair":
+        # D3.5a: a repair order comes back only as outside the unit's area
+        # or missing key information, and only within the accept limit.
+        if step.reason not in RETURN_REASONS_REPAIR:
+            raise OrderError("reason", _("a repair order may only be returned as outside_area or missing_information"))
+        end = _accept_window_end(order)
+        if end is not None and step.now > end:
+            raise TransitionError(_("the accept limit has passed (%(time)s): the order can no longer be returned") % {
+                "time": timezone.localtime(end).strftime("%H:%M:%S")})
+    order.return_count += 1
+    step.update_fields.append("return_count")
+    # D4f: returns are counted per department: the event names it.
+    step.event_payload.update({"unit_id": order.assigned_unit_id,
+                               "unit": order.assigned_unit.name if order.assigned_unit_id else ""})
+
+
+@_handles("merge")
+def _merge(step: _Step) -> None:
+    order = step.order
+    number = str(step.payload.get("master", "")).strip()
+    master = (WorkOrder.objects.select_for_update(no_key=True).select_related("business_type")
+              .filter(number=number).first()) if number else None
+    check_merge(order=order, master=master)
+    order.master = master
+    step.update_fields.append("master")
+    step.event_payload["master"] = master.number
+    decision = step.payload.get("decision")
+    if isinstance(decision, dict):
+        step.event_payload.update(decision)
+
+
+def check_merge(*, order: WorkOrder, master: WorkOrder | None) -> None:
+    """D3.4b/d: only repair reports merge, into the first accepted report of
+    the same fault point, while that one is not archived."""
+    if master is None:
+        raise OrderError("master", _("no such order"))
+    if master.pk == order.pk or master.master_id:
+        raise OrderError("master", _("merge into a master order, not into itself or a sub-order"))
+    if master.business_type_id != order.business_type_id or not order.business_type.mergeable:
+        raise OrderError("master", _("only repair reports merge, into a repair report"))
+    if master.state in TERMINAL:
+        raise OrderError("master", _("the master order is already archived"))
+    if (master.created_at, master.pk or 0) > (order.created_at, order.pk or 0):
+        raise OrderError("master", _("the first accepted report is the master: merge the later one into it"))
+    level = merge_point_level(order.business_type)
+    a = organisation_selectors.service_area(order.service_area_id) if order.service_area_id else None
+    b = organisation_selectors.service_area(master.service_area_id) if master.service_area_id else None
+    if not same_fault_point(a, b, level=level):
+        raise OrderError("master", _("%(number)s is not at the same fault point") % {"number": master.number})
+
+
+@_handles("merge", after=True)
+def _merge_after(step: _Step) -> None:
+    # A master merged into another takes its sub-orders along (D3.4b).
+    order, master = step.order, step.order.master
+    for sub in WorkOrder.objects.select_for_update(no_key=True).filter(master=order).order_by("pk"):
+        sub.master = master
+        sub.updated_at = step.now
+        sub.save(update_fields=["master", "updated_at"])
+        record_event(order=sub, kind="remerge", actor=step.actor, at=step.now,
+                     payload={"master": master.number, "previous_master": order.number})
+    record_event(order=master, kind="merged_in", actor=step.actor, at=step.now, payload={"sub": order.number})
+
+
+@_handles("unmerge")
+def _unmerge(step: _Step) -> None:
+    order = step.order
+    master = order.master
+    step.event_payload["master"] = master.number if master else ""
+    order.master = None
+    order.closed_at = None
+    order.reopened_at = step.now
+    step.update_fields += ["master", "closed_at", "reopened_at"]
+    if master is not None:
+        record_event(order=master, kind="sub_unmerged", actor=step.actor, at=step.now,
+                     payload={"sub": order.number, "reason": step.reason[:500]})
+
+
+def _ahead(order: WorkOrder) -> set[str]:
+    """Actions the order's state can still reach on its way to closure
+    (not counting returns, merges, cancels and reopens)."""
+    lc = _lifecycle(order)
+    side = {"return", "redispatch", "merge", "cancel", "reopen", "rework", "unmerge"}
+    seen_states, actions, todo = {order.state}, set(), [order.state]
+    while todo:
+        state = todo.pop()
+        for t in lc.actions_from(state):
+            if t.action in side:
+                continue
+            actions.add(t.action)
+            if t.target and t.target not in seen_states:
+                seen_states.add(t.target)
+                todo.append(t.target)
+    return actions
+
+
+@_handles("unmerge", "reopen", after=True)
+def _restart_clocks(step: _Step) -> None:
+    # Reopen and unmerge (D4, D3.4): the clocks the new state needs run again.
+    timelimits.restart_for(order=step.order, at=step.now, actions=_ahead(step.order))
+
+
+@_handles("reopen")
+def _reopen(step: _Step) -> None:
+    order = step.order
+    order.closed_at = None
+    order.reopened_at = step.now
+    step.update_fields += ["closed_at", "reopened_at"]
+
+
+@_handles("callback")
+def _callback(step: _Step) -> None:
+    outcome = step.payload.get("outcome", "")
+    if outcome not in CALLBACK_OUTCOMES:
+        raise OrderError("outcome", _("one of satisfied, basically_satisfied, dissatisfied, unreachable, not_rated"))
+    if not step.note:
+        raise OrderError("note", _("record the customer's words"))
+    step.event_payload["outcome"] = outcome
+
+
+@_handles("arrive", "resolve")
+def _field_time(step: _Step) -> None:
+    if step.payload.get("at"):
+        step.event_payload["reported_at"] = str(step.payload["at"])[:40]
+
+
+def _pass_to_subs(step: _Step) -> None:
+    """A master's restoration, reply, archive and cancel pass to every
+    merged caller (D3.4c): each sub-order gets the event; a reply starts the
+    sub's own callback clock; a cancel cancels the subs."""
+    order = step.order
+    kind = PASSED_TO_SUBS[step.action]
+    for sub in WorkOrder.objects.select_for_update(no_key=True).select_related("business_type").filter(
+            master=order, state=State.MERGED).order_by("pk"):
+        payload = {"master": order.number}
+        if step.reason:
+            payload["reason"] = step.reason[:500]
+        if step.action == "cancel":
+            sub.state = State.CANCELLED
+            sub.updated_at = step.now
+            sub.save(update_fields=["state", "updated_at"])
+            record_event(order=sub, kind=kind, actor=step.actor, from_state=State.MERGED, to_state=State.CANCELLED,
+                         payload=payload, at=step.now)
+            timelimits.on_event(order=sub, kind="cancel", at=step.now)
+            continue
+        record_event(order=sub, kind=kind, actor=step.actor, payload=payload, at=step.now)
+        if step.action == "reply" and timelimits.callback_wanted(sub):
+            timelimits.start_clock(order=sub, metric="callback", at=step.now)
 
 
 # --- chase-ups -------------------------------------------------------------------
 
 def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
-    """A chase-up (催办) order linked to the order it chases (spec §1)."""
+    """A chase-up (催办) order linked to the order it chases (spec D1h):
+    at least 5 minutes apart per customer, at most 2 per non-repair order."""
     note = (note or "").strip()
     if not note:
         raise OrderError("note", _("say what the customer is chasing"))
@@ -596,12 +873,17 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
         if target.business_type.code == "chase_up":
             raise TransitionError(_("chase the original order, not a chase-up"))
         now = clock.now()
-        previous = WorkOrder.objects.filter(chased_order=target).order_by("-created_at")
-        if target.business_type.code != "repair" and previous.count() >= CHASE_MAX_NON_REPAIR:
+        if target.business_type.code != "repair" and \
+                WorkOrder.objects.filter(chased_order=target).count() >= CHASE_MAX_NON_REPAIR:
             raise TransitionError(_("at most %(count)d chase-ups per non-repair order") % {"count": CHASE_MAX_NON_REPAIR})
-        last = previous.first()
-        if last is not None and now - last.created_at < CHASE_MIN_SPACING:
-            wait = int((CHASE_MIN_SPACING - (now - last.created_at)).total_seconds())
+        same_customer = _same_customer(target)
+        if target.customer_id:
+            # Serialise chase-ups of one customer across their orders.
+            Customer.objects.select_for_update().filter(pk=target.customer_id).exists()
+        last = (WorkOrder.objects.filter(same_customer, business_type__code="chase_up")
+                .order_by("-created_at").values_list("created_at", flat=True).first()) if same_customer else None
+        if last is not None and now - last < CHASE_MIN_SPACING:
+            wait = int((CHASE_MIN_SPACING - (now - last)).total_seconds())
             raise TransitionError(_("chase-ups for one customer are at least %(minutes)d minutes apart; wait %(seconds)d s") % {
                 "minutes": int(CHASE_MIN_SPACING.total_seconds() // 60), "seconds": wait})
         bt = catalog_selectors.business_type("chase_up")
@@ -619,6 +901,73 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
         if target.assigned_unit_id:
             _apply(order=chase, action="dispatch", actor=actor, payload={"unit_id": target.assigned_unit_id}, now=now)
         return chase
+
+
+def _same_customer(order: WorkOrder):
+    """Orders of the customer behind ``order``: the customer record, else
+    the caller's number. None when neither is known (an anonymous caller)."""
+    from django.db.models import Q
+
+    if order.customer_id:
+        return Q(customer_id=order.customer_id)
+    if order.caller_phone:
+        return Q(caller_phone=order.caller_phone)
+    return None
+
+
+# --- manual reminders (D5d) ---------------------------------------------------------
+
+REMINDER_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.DIRECTOR)
+
+
+def remind(*, order: WorkOrder | str, actor: User, text: str):
+    """A manual reminder (催办) by an agent or shift leader to the unit that
+    holds the order: a notice and an event of the order's history."""
+    from hotline.timelimits.services import raise_manual_notice
+
+    text = (text or "").strip()
+    if not text:
+        raise OrderError("text", _("say what the unit is reminded of"))
+    if actor.role not in REMINDER_ROLES and not actor.is_superuser:
+        raise NotAllowed(_("only agents and shift leaders raise reminders"))
+    with transaction.atomic():
+        target = _lock(order)
+        denied = _permitted(actor, target, Transition("remind", frozenset(), None, "center"))
+        if denied:
+            raise NotAllowed(_(denied))
+        if target.state in TERMINAL:
+            raise TransitionError(_("a closed, merged or cancelled order needs no reminder"))
+        return raise_manual_notice(order=target, by=actor, text=text, at=clock.now())
+
+
+# --- history written by the time-limit engine -----------------------------------------
+
+def append_engine_events(entries) -> None:
+    """The time-limit engine's entries (warnings, notices, escalations,
+    answers, reminders) as events of their orders, in the caller's
+    transaction: one UPDATE numbers them all, one INSERT writes them."""
+    counts: dict[int, int] = {}
+    for e in entries:
+        counts[e.subject_id] = counts.get(e.subject_id, 0) + 1
+    table = WorkOrder._meta.db_table
+    values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer))"] * len(counts))
+    params: list = []
+    for order_id, n in counts.items():
+        params += [order_id, n]
+    with connection.cursor() as cursor:
+        cursor.execute(f'WITH v(id, n) AS (VALUES {values}) UPDATE {table} SET "last_seq" = {table}."last_seq" + v.n '
+                       f'FROM v WHERE {table}."id" = v.id RETURNING {table}."id", {table}."last_seq"', params)
+        last = dict(cursor.fetchall())
+    next_seq = {order_id: last[order_id] - n + 1 for order_id, n in counts.items()}
+    rows = []
+    for e in entries:
+        seq = next_seq[e.subject_id]
+        next_seq[e.subject_id] = seq + 1
+        actor = e.actor
+        rows.append(WorkOrderEvent(order_id=e.subject_id, seq=seq, kind=e.kind, actor=actor,
+                                   actor_role=getattr(actor, "role", "") if actor else "system",
+                                   actor_unit_id=getattr(actor, "unit_id", None), at=e.at, payload=e.payload))
+    WorkOrderEvent.objects.bulk_create(rows, batch_size=1000)
 
 
 def reveal_reporter(*, order: WorkOrder, user: User) -> ReporterIdentity | None:

@@ -158,7 +158,7 @@ def test_merge_duplicate_repair_reports(world, frozen):
     assert not Clock.objects.filter(order=dup, status="running").exists()
     st = world.station_users[0]
     walk(master, [("receive", st, None), ("arrive", st, None), ("resolve", st, None)])
-    assert dup.events.filter(kind="master_resolve").exists()
+    assert dup.events.filter(kind="restoration").exists()
     with pytest.raises(OrderError):
         create(world, business_type="complaint", sub_class="service", description="x", customer_id=world.customers["li"].id,
                merge_into=master.number)
