@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 STATES = (
@@ -43,14 +44,18 @@ ACTION_LABELS = {
     "progress": _("Progress report"),
     "answer": _("Answered on the call"),
     "reopen": _("Reopen"),
+    "unmerge": _("Unmerge"),
 }
+# Events the engine records itself, not actions of a life-cycle: a time-limit
+# rule may start or stop on these as well as on the type's actions.
+SYSTEM_EVENTS = ("create",)
 ACTORS = ("center", "unit", "leader")
 # Actions that need a reason in the payload.
 REASON_REQUIRED = frozenset({"return", "cancel", "rework", "reopen"})
 
 
 class LifecycleError(ValueError):
-    pass
+    """An invalid life-cycle; the message is translated when raised."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,13 @@ class Lifecycle:
     def actions_from(self, state: str) -> list[Transition]:
         return [t for t in self.transitions if state in t.sources]
 
+    def actions(self) -> frozenset[str]:
+        return frozenset(t.action for t in self.transitions)
+
+    def events(self) -> frozenset[str]:
+        """What a time-limit rule of this type may start or stop on."""
+        return self.actions() | frozenset(SYSTEM_EVENTS)
+
     def states(self) -> list[str]:
         seen = [self.initial]
         for t in self.transitions:
@@ -85,36 +97,41 @@ class Lifecycle:
 
 
 def parse_lifecycle(data: object) -> Lifecycle:
+    # Messages are translated at the raise (gettext, named placeholders): in
+    # the admin the user's language is active.
+    _g = gettext
     if not isinstance(data, dict):
-        raise LifecycleError("life-cycle must be an object with 'initial' and 'transitions'")
+        raise LifecycleError(_g("the life-cycle must be an object with “initial” and “transitions”"))
     initial = data.get("initial", "accepted")
     if initial not in STATES:
-        raise LifecycleError(f"unknown initial state {initial!r}")
+        raise LifecycleError(_g("unknown initial state “%(state)s”") % {"state": initial})
     raw = data.get("transitions")
     if not isinstance(raw, list) or not raw:
-        raise LifecycleError("'transitions' must be a non-empty list")
+        raise LifecycleError(_g("“transitions” must be a non-empty list"))
     out = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise LifecycleError(f"transition {i} must be an object")
+            raise LifecycleError(_g("transition %(index)d must be an object") % {"index": i})
         action, sources, target, by = item.get("action"), item.get("from"), item.get("to"), item.get("by", "center")
         if action not in ACTIONS:
-            raise LifecycleError(f"transition {i}: unknown action {action!r}")
+            raise LifecycleError(_g("transition %(index)d: unknown action “%(action)s”") % {"index": i, "action": action})
         if isinstance(sources, str):
             sources = [sources]
         if not isinstance(sources, list) or not sources or any(s not in STATES for s in sources):
-            raise LifecycleError(f"transition {i}: 'from' must list known states")
+            raise LifecycleError(_g("transition %(index)d: “from” must list known states") % {"index": i})
         if any(s in TERMINAL_STATES for s in sources) and action != "reopen":
-            raise LifecycleError(f"transition {i}: only 'reopen' may leave a terminal state")
+            raise LifecycleError(_g("transition %(index)d: only “reopen” may leave a terminal state") % {"index": i})
         if target is not None and target not in STATES:
-            raise LifecycleError(f"transition {i}: unknown target state {target!r}")
+            raise LifecycleError(_g("transition %(index)d: unknown target state “%(state)s”") % {"index": i, "state": target})
         if by not in ACTORS:
-            raise LifecycleError(f"transition {i}: 'by' must be one of {', '.join(ACTORS)}")
+            raise LifecycleError(_g("transition %(index)d: “by” must be one of %(actors)s") % {
+                "index": i, "actors": ", ".join(ACTORS)})
         out.append(Transition(action, frozenset(sources), target, by))
     for t in out:
         for other in out:
             if other is not t and other.action == t.action and other.sources & t.sources and other.target != t.target:
-                raise LifecycleError(f"action {t.action!r} is ambiguous from {sorted(other.sources & t.sources)}")
+                raise LifecycleError(_g("action “%(action)s” is ambiguous from %(states)s") % {
+                    "action": t.action, "states": ", ".join(sorted(other.sources & t.sources))})
     return Lifecycle(initial, tuple(out))
 
 

@@ -1,9 +1,10 @@
-"""Reads: which time-limit rules apply to an order."""
+"""Reads: business types, life-cycles and the time-limit rules that apply
+to an order."""
 
 from __future__ import annotations
 
 from hotline.catalog.lifecycle import Lifecycle, parse_lifecycle
-from hotline.catalog.models import BusinessType, PolicyVersion, SubClass, TimeLimitRule
+from hotline.catalog.models import BusinessType, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
 from hotline.core import cache
 
 
@@ -26,6 +27,27 @@ def lifecycle(bt: BusinessType) -> Lifecycle:
     return cache.get(("lifecycle", bt.pk, repr(bt.lifecycle)), lambda: parse_lifecycle(bt.lifecycle))
 
 
+def current_lifecycle_version(bt: BusinessType) -> LifecycleVersion:
+    """The version of ``bt``'s life-cycle a new order is created under.
+
+    Admin saves and ``install_defaults`` record a version whenever the
+    life-cycle changes; one changed some other way (a shell, a script) gets
+    its version here, the first time an order needs it. Versions never
+    change, so the answer for a given life-cycle is kept for good.
+    """
+    from hotline.catalog import services
+
+    key = ("lifecycle-version", bt.pk, repr(bt.lifecycle))
+    return cache.get(key, lambda: services.record_lifecycle_version(business_type=bt), ttl=None)
+
+
+def lifecycle_of_version(version_id: int) -> Lifecycle:
+    """The parsed life-cycle of one recorded version (immutable: cached for good)."""
+    def load():
+        return parse_lifecycle(LifecycleVersion.objects.values_list("definition", flat=True).get(pk=version_id))
+    return cache.get(("lifecycle-of-version", version_id), load, ttl=None)
+
+
 def _version_rules(version_id: int, business_type_id: int) -> list[TimeLimitRule]:
     key = ("rules", version_id, business_type_id)
     def load():
@@ -38,24 +60,22 @@ def _version_rules(version_id: int, business_type_id: int) -> list[TimeLimitRule
 
 def rules_for(*, version: PolicyVersion | int, business_type: BusinessType, sub_class: SubClass | None,
               priority: str, area_class: str) -> dict[str, TimeLimitRule]:
-    """The most specific matching rule per metric.
-
-    Sub-class rules also match orders of a child sub-class; the nearest
-    ancestor wins over a farther one.
+    """The most specific matching rule per metric, by the declared order of
+    ``TimeLimitRule.specificity_key``: the nearest sub-class (a rule for a
+    parent sub-class also matches its children), then priority, then area
+    class. Duplicates are refused on save, so no two matches ever tie.
     """
     version_id = version if isinstance(version, int) else version.pk
     lineage = sub_class.lineage_ids() if sub_class is not None else []
-    candidates = _version_rules(version_id, business_type.pk)
-    best: dict[str, tuple[tuple, TimeLimitRule]] = {}
-    for rule in candidates:
+    best: dict[str, tuple[tuple[int, int, int], TimeLimitRule]] = {}
+    for rule in _version_rules(version_id, business_type.pk):
         if rule.sub_class_id and rule.sub_class_id not in lineage:
             continue
         if rule.priority and rule.priority != priority:
             continue
         if rule.area_class and rule.area_class != area_class:
             continue
-        nearness = -lineage.index(rule.sub_class_id) if rule.sub_class_id else -99
-        key = (rule.specificity(), nearness)
+        key = rule.specificity_key(lineage)
         if rule.metric not in best or key > best[rule.metric][0]:
             best[rule.metric] = (key, rule)
     return {metric: rule for metric, (_, rule) in best.items()}
