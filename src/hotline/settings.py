@@ -20,7 +20,11 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("HOTLINE_DEBUG", False)
-SECRET_KEY = os.environ.get("HOTLINE_SECRET_KEY") or "insecure-dev-key-change-me-in-production"
+# "production" (or a non-local ALLOWED_HOSTS, or `hotline serve` on a
+# non-loopback address) makes the development key an error: hotline.core.checks.
+HOTLINE_ENV = os.environ.get("HOTLINE_ENV", "").strip().lower()
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-change-me-in-production"
+SECRET_KEY = os.environ.get("HOTLINE_SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = [h for h in os.environ.get("HOTLINE_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("HOTLINE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -73,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hotline.calendars.context_processors.calendar_banner",
             ],
         },
     },

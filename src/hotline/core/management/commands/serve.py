@@ -34,6 +34,11 @@ class Command(BaseCommand):
         from django.conf import settings
         from django.db import connections
 
+        from hotline.core.checks import secret_key_problem
+
+        # System checks do not know the bind address; a public one is production.
+        if problem := secret_key_problem(host):
+            raise CommandError(problem)
         processes = processes or _default_processes()
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # before WhiteNoise looks at it
         # Forked processes open their own database connections.
