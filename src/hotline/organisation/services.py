@@ -43,13 +43,19 @@ def _set_path(unit: Unit) -> None:
 def move_unit(*, unit: Unit, new_parent: Unit | None) -> Unit:
     if new_parent is not None and new_parent.path.startswith(unit.path):
         raise ValueError("a unit cannot move under itself")
+    from hotline.organisation.signals import unit_moved
+
     old = unit.path
+    moved_ids = list(Unit.objects.filter(path__startswith=old).values_list("id", flat=True))
     unit.parent = new_parent
     unit.save(update_fields=["parent"])
     _set_path(unit)
     for child in Unit.objects.filter(path__startswith=old).exclude(pk=unit.pk).order_by("depth"):
         child.refresh_from_db()
         _set_path(child)
+    # Rows elsewhere that copy these paths (work orders) follow in this
+    # transaction; organisation does not know them.
+    unit_moved.send(sender=Unit, unit=unit, old_path=old, new_path=unit.path, unit_ids=moved_ids)
     return unit
 
 
