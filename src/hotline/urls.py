@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("planning/", include("hotline.planning.urls")),
+    path("calendars/", include("hotline.calendars.urls")),
     path("", include("hotline.web.urls")),
 ]

@@ -8,7 +8,7 @@ class CalendarsConfig(AppConfig):
     verbose_name = _("Calendars")
 
     def ready(self) -> None:
-        from hotline.calendars.models import DayOverride
+        from hotline.calendars.models import DayOverride, NoticeHoliday, NoticeWorkday, YearNotice
         from hotline.core.cache import clear_on_change
 
-        clear_on_change(DayOverride)
+        clear_on_change(DayOverride, YearNotice, NoticeHoliday, NoticeWorkday)
