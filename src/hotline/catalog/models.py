@@ -212,7 +212,7 @@ class TimeLimitRule(models.Model):
     start_on = models.CharField(_("starts on event"), max_length=30)
     stop_on = models.CharField(_("stops on events"), max_length=120, help_text=_("Comma-separated event kinds"))
     responsible = models.CharField(_("responsible"), max_length=10, choices=Responsible.choices, default=Responsible.UNIT)
-    warn_share = models.DecimalField(_("warning share"), max_digits=4, decimal_places=3, default=0.8,
+    warn_share = models.DecimalField(_("warning share"), max_digits=4, decimal_places=3, default=Decimal("0.8"),
                                      help_text=_("Share of the limit at which the warning is raised, between 0 and 1"))
     repeat = models.BooleanField(_("restarts each time"), default=False,
                                  help_text=_("A new clock each time the start event happens (e.g. re-dispatch after every return)"))
