@@ -391,6 +391,8 @@ def _write(p: _Prepared) -> WorkOrder:
     # The per-day counter row is locked from here to COMMIT only: creates of
     # one type do not queue behind each other, and numbers stay gapless.
     order.number = _next_number(bt.number_prefix, now)
+    if order.master_id:
+        record_event(order=order.master, kind="merged_in", actor=actor, at=now, payload={"sub": order.number})
     # One UPDATE carries the number, the event sequence and the dispatch.
     order.save(update_fields=["number", "last_seq", "state", "assigned_unit", "assigned_path", "dispatched_at",
                               "master", "closed_at", "updated_at"])
@@ -765,7 +767,8 @@ def _merge_after(step: _Step) -> None:
         sub.save(update_fields=["master", "updated_at"])
         record_event(order=sub, kind="remerge", actor=step.actor, at=step.now,
                      payload={"master": master.number, "previous_master": order.number})
-    record_event(order=master, kind="merged_in", actor=step.actor, at=step.now, payload={"sub": order.number})
+    if not step.deferred:  # a create records it once its number is known (_write)
+        record_event(order=master, kind="merged_in", actor=step.actor, at=step.now, payload={"sub": order.number})
 
 
 @_handles("unmerge")
