@@ -1,7 +1,6 @@
 import re
 
 import pytest
-from django.contrib.auth.signals import user_login_failed
 from django.urls import reverse
 
 from hotline.timelimits.models import Notice, NoticeKind
@@ -415,66 +414,7 @@ def test_board_sorts_by_due_time_and_colours_near_limits(world, login, frozen):
     assert "<html" not in html
 
 
-# --- login throttling ----------------------------------------------------------------------
-
-def _login_post(client, username, password, ip="10.0.0.1"):
-    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
-
-
-def test_login_throttled_after_failures_for_a_username(world, client, settings):
-    from hotline.testing import PASSWORD
-
-    user = world.agent.username
-    for _ in range(settings.HOTLINE["LOGIN_FAILURE_LIMIT"]):
-        assert _login_post(client, user, "wrong").status_code == 200
-    response = _login_post(client, user, PASSWORD, ip="10.0.0.2")  # another address, same account
-    assert response.status_code == 429 and "_auth_user_id" not in client.session
-    assert "登录失败次数过多" in response.content.decode()
-    # A refused attempt never reaches the password check.
-    checked = []
-    user_login_failed.connect(lambda **kw: checked.append(kw), weak=False, dispatch_uid="throttle-test")
-    try:
-        assert _login_post(client, user, "wrong-again").status_code == 429
-    finally:
-        user_login_failed.disconnect(dispatch_uid="throttle-test")
-    assert checked == []
-    # Other accounts from other addresses are unaffected.
-    assert _login_post(client, world.agent2.username, PASSWORD, ip="10.0.0.3").status_code == 302
-
-
-def test_login_throttled_after_failures_from_one_address(world, client):
-    from hotline.testing import PASSWORD
-
-    for i in range(5):
-        _login_post(client, f"nobody{i}", "wrong", ip="10.9.9.9")
-    assert _login_post(client, world.agent.username, PASSWORD, ip="10.9.9.9").status_code == 429
-    assert _login_post(client, world.agent.username, PASSWORD, ip="10.9.9.8").status_code == 302
-
-
-def test_success_resets_the_count_and_the_lock_is_timed(world, client):
-    from django.core.cache import cache
-    from django.test import RequestFactory
-
-    from hotline.testing import PASSWORD
-    from hotline.web import throttle
-
-    user = world.agent.username
-    for i in range(4):
-        _login_post(client, user, "wrong", ip=f"10.1.0.{i}")
-    assert _login_post(client, user, PASSWORD, ip="10.1.1.1").status_code == 302
-    client.logout()
-    for i in range(4):
-        _login_post(client, user, "wrong", ip=f"10.2.0.{i}")
-    assert _login_post(client, user, PASSWORD, ip="10.2.1.1").status_code == 302  # 4 + 4 never reached 5
-    client.logout()
-    for i in range(5):
-        _login_post(client, user, "wrong", ip=f"10.3.0.{i}")
-    assert _login_post(client, user, PASSWORD, ip="10.3.1.1").status_code == 429
-    user_key = throttle.keys(RequestFactory().post("/", REMOTE_ADDR="10.3.1.1"), user)[0]
-    assert cache.get(user_key + ":locked")
-    cache.delete(user_key + ":locked")  # what the lock's 15-minute expiry does
-    assert _login_post(client, user, PASSWORD, ip="10.3.1.1").status_code == 302
-
+# --- login throttling: test_login_throttle.py -------------------------------------------
 
 def test_login_page_renders(client, world):
     response = client.get(reverse("web:login"))
