@@ -106,7 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # A database cache so that login throttling and similar counters hold across
 # every web process (created by `hotline up` / `hotline createcachetable`).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hotline_cache"}}
+# MAX_ENTRIES: above it the database cache culls live entries too (in key
+# order), which could drop a login lock; the default 300 is too few.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hotline_cache",
+                      "OPTIONS": {"MAX_ENTRIES": 20_000}}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "organisation.User"
@@ -151,6 +154,37 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+
+def _trusted_proxies(raw: str) -> list[str]:
+    """Reverse proxies whose X-Forwarded-For names the client (addresses or CIDRs)."""
+    import ipaddress
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    out = []
+    for item in (p.strip() for p in raw.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"HOTLINE_TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
+        out.append(item)
+    return out
+
+
+def _api_rate(raw: str) -> tuple[int, int]:
+    """"600/minute" -> (600, 60): requests per window of seconds; "0" turns the limit off."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    units = {"second": 1, "minute": 60, "hour": 3600}
+    count, _, unit = raw.strip().partition("/")
+    try:
+        return int(count), units[unit.strip().lower() or "minute"]
+    except (ValueError, KeyError):
+        raise ImproperlyConfigured(f"HOTLINE_API_RATE: {raw!r} is not like 600/minute (per second, minute or hour)") from None
+
+
 # Product settings (defaults of configurable policies live in the database).
 HOTLINE = {
     "DEFAULT_AREA_CODE": os.environ.get("HOTLINE_DEFAULT_AREA_CODE", "0571"),
@@ -158,4 +192,8 @@ HOTLINE = {
     "WORKER_BATCH": int(os.environ.get("HOTLINE_WORKER_BATCH", "500")),
     "WORKER_MIN_GAP_SECONDS": float(os.environ.get("HOTLINE_WORKER_MIN_GAP", "0.5")),
     "LOGIN_FAILURE_LIMIT": int(os.environ.get("HOTLINE_LOGIN_FAILURE_LIMIT", "5")),
+    "LOGIN_ADDRESS_LIMIT": int(os.environ.get("HOTLINE_LOGIN_ADDRESS_LIMIT", "30")),
+    "LOGIN_ACCOUNT_LIMIT": int(os.environ.get("HOTLINE_LOGIN_ACCOUNT_LIMIT", "20")),
+    "TRUSTED_PROXIES": _trusted_proxies(os.environ.get("HOTLINE_TRUSTED_PROXIES", "")),
+    "API_RATE": _api_rate(os.environ.get("HOTLINE_API_RATE", "600/minute")),
 }
