@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog.lifecycle import TERMINAL_STATES
-from hotline.catalog.models import BusinessType, PolicyVersion, SubClass
+from hotline.catalog.models import BusinessType, LifecycleVersion, PolicyVersion, SubClass
 from hotline.organisation.models import Customer, ServiceArea, Unit
 
 
@@ -76,6 +76,10 @@ class WorkOrder(models.Model):
     assigned_path = models.CharField(max_length=255, blank=True, default="")
 
     policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, verbose_name=_("time-limit policy"), db_index=False)
+    # The life-cycle the order was created under (spec D0b); later edits of
+    # the type's life-cycle do not change what this order may do.
+    lifecycle_version = models.ForeignKey(LifecycleVersion, on_delete=models.PROTECT, null=True, blank=True,
+                                          verbose_name=_("life-cycle version"), db_index=False, related_name="+")
     master = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_orders", verbose_name=_("master order"))
     chased_order = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="chase_ups", verbose_name=_("chased order"))
     partner = models.CharField(_("linkage partner"), max_length=40, blank=True, default="")

@@ -53,6 +53,9 @@ CHASE_MAX_NON_REPAIR = 2
 # a request the user's language is active, elsewhere the default language.
 
 def _lifecycle(order: WorkOrder):
+    """The life-cycle the order was created under (D0b)."""
+    if order.lifecycle_version_id:
+        return catalog_selectors.lifecycle_of_version(order.lifecycle_version_id)
     return catalog_selectors.lifecycle(order.business_type)
 
 
@@ -352,7 +355,8 @@ def _write(p: _Prepared) -> WorkOrder:
         service_area=area, area_class=area.area_class if area else "", description=intake.description.strip(),
         fault_scope=intake.fault_scope if bt.code == "repair" else "", paid_service=intake.paid_service,
         anonymous=intake.anonymous, reply_wanted=intake.reply_wanted, owner=actor, scope_unit=p.center,
-        scope_path=p.center.path, policy_version=current_policy_version(), partner=intake.partner,
+        scope_path=p.center.path, policy_version=current_policy_version(),
+        lifecycle_version=catalog_selectors.current_lifecycle_version(bt), partner=intake.partner,
         partner_reference=intake.partner_reference, created_at=now, updated_at=now,
     )
     if bt.restricted_reporter:
@@ -364,6 +368,8 @@ def _write(p: _Prepared) -> WorkOrder:
         ReporterIdentity.objects.create(order=order, name=str(reporter.get("name", ""))[:100],
                                         phone=str(reporter.get("phone", ""))[:20], id_number=str(reporter.get("id_number", ""))[:30])
     payload: dict[str, Any] = {"type": bt.code, "channel": intake.channel}
+    if intake.partner:  # D1k: a linkage order names its partner and their reference
+        payload.update({"partner": intake.partner, "partner_reference": intake.partner_reference})
     if new_type:
         payload.update({"recorded_as": new_type, "requested_type": p.original_type, "reason": p.reason})
     if bt.code == "repair":
@@ -895,7 +901,8 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
             customer=target.customer, caller_name=target.caller_name, caller_phone=target.caller_phone,
             address=target.address, service_area=target.service_area, area_class=target.area_class,
             description=note[:MAX_DESCRIPTION], owner=actor, scope_unit=target.scope_unit, scope_path=target.scope_path,
-            policy_version=current_policy_version(), chased_order=target, created_at=now, updated_at=now,
+            policy_version=current_policy_version(), lifecycle_version=catalog_selectors.current_lifecycle_version(bt),
+            chased_order=target, created_at=now, updated_at=now,
         )
         record_event(order=chase, kind="create", actor=actor, to_state=State.ACCEPTED,
                      payload={"type": "chase_up", "chases": target.number}, at=now)
