@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import threading
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
+from ninja.throttling import BaseThrottle
 
+from hotline.core import clock
 from hotline.organisation.services import user_for_token
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 
 log = logging.getLogger(__name__)
+
+
+def _token_identity(request, token: str) -> None:
+    # The rate limit counts per token, not per user: a user may hold several.
+    request.hotline_rate_key = "tok:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
 class TokenAuth(HttpBearer):
@@ -21,6 +34,9 @@ class TokenAuth(HttpBearer):
         user = user_for_token(token)
         if user is not None:
             request.user = user
+            _token_identity(request, token)
+        else:
+            request.hotline_bad_token = True
         return user
 
 
@@ -31,14 +47,64 @@ class HeaderTokenAuth(APIKeyHeader):
         user = user_for_token(key) if key else None
         if user is not None:
             request.user = user
+            _token_identity(request, key)
+        elif key:
+            request.hotline_bad_token = True
         return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's log-in session. Its CSRF check only runs for a logged-in
+    user: a request with no credentials at all is told to authenticate (401),
+    not that a CSRF token is missing."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)  # unsafe methods without a CSRF token: 403
+
+    def authenticate(self, request, key):
+        request.hotline_rate_key = f"user:{request.user.pk}"
+        return request.user
+
+
+class RateLimit(BaseThrottle):
+    """HOTLINE_API_RATE requests per fixed window, per token (or per session
+    user), counted in the shared database cache so the limit holds across
+    web processes. The database cache's incr reads then writes: requests
+    landing in the same instant may be counted once, so the limit can only
+    err on the generous side."""
+
+    _wait = threading.local()  # wait() takes no request; ninja calls it right after allow_request
+
+    def allow_request(self, request) -> bool:
+        limit, window = settings.HOTLINE["API_RATE"]
+        identity = getattr(request, "hotline_rate_key", None)
+        if limit <= 0 or identity is None:
+            return True
+        ts = clock.now().timestamp()
+        number = int(ts // window)
+        key = f"hotline:api:{identity}:{number}"
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window's first request
+            count = 1 if cache.add(key, 1, window + 60) else cache.incr(key)
+        self._wait.seconds = max(1, math.ceil((number + 1) * window - ts))
+        self._wait.limit, self._wait.window = limit, window
+        return count <= limit
+
+    def wait(self):
+        return self._wait.seconds
 
 
 api = NinjaAPI(
     title="hotline API",
     version="1",
     description="Work orders, time limits and supervision of a public-service hotline.",
-    auth=[TokenAuth(), HeaderTokenAuth(), django_auth],
+    auth=[TokenAuth(), HeaderTokenAuth(), SessionAuth()],
+    throttle=[RateLimit()],
     urls_namespace="api",
 )
 
@@ -91,7 +157,21 @@ def _validation(request, exc: ValidationError):
 
 @api.exception_handler(AuthenticationError)
 def _auth(request, exc):
-    return _error(request, 401, "authentication required")
+    if getattr(request, "hotline_bad_token", False):
+        detail = _("The API token is not valid: it is mistyped, revoked, or its user is inactive.")
+    else:
+        detail = _("Authentication required: send Authorization: Bearer <token> or log in.")
+    response = _error(request, 401, detail)
+    response["WWW-Authenticate"] = 'Bearer realm="hotline"'
+    return response
+
+
+@api.exception_handler(Throttled)
+def _throttled(request, exc: Throttled):
+    wait = RateLimit._wait
+    return _error(request, 429, _("Too many requests: at most %(limit)d in %(window)d seconds. "
+                                  "Try again in %(wait)d seconds.")
+                  % {"limit": wait.limit, "window": wait.window, "wait": exc.wait or wait.seconds})
 
 
 @api.exception_handler(HttpError)
