@@ -60,6 +60,7 @@ class YearNoticeAdmin(admin.ModelAdmin):
     page (calendars:notice), all of a year at once."""
 
     list_display = ("year", "reference", "entered_by", "entered_at")
+    change_list_template = "admin/calendars/yearnotice/change_list.html"  # links to the notice page
     inlines = (NoticeHolidayInline, NoticeWorkdayInline)
     readonly_fields = ("year", "reference", "entered_by", "entered_at")
 

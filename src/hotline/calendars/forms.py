@@ -84,7 +84,7 @@ class NoticeForm(forms.Form):
                                 help_text=gettext_lazy("e.g. 国办发明电〔2026〕7号"))
     workdays = forms.CharField(
         label=gettext_lazy("Adjusted working days"), required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "2027-02-13\n2027-02-20"}),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "YYYY-MM-DD"}),
         help_text=gettext_lazy("The Saturdays and Sundays the notice makes working days, one date (YYYY-MM-DD) "
                                "a line or separated by commas."))
 

@@ -67,9 +67,11 @@ def test_override_makes_a_day_off_and_a_day_on():
     assert next_working_day(dt.date(2026, 11, 21)) == dt.date(2026, 11, 22)
 
 
-def test_year_without_library_data_falls_back_to_weekdays():
+def test_a_year_beyond_chinesecalendar_follows_the_holidays_library():
+    # 2099: no notice anywhere, the statutory festivals still known (provisional).
     assert is_working_day(dt.date(2099, 6, 1))  # a Monday
-    assert not is_working_day(dt.date(2099, 6, 6))
+    assert not is_working_day(dt.date(2099, 6, 6))  # a Saturday
+    assert not is_working_day(dt.date(2099, 1, 1))  # New Year's Day, a Thursday
 
 
 def test_bad_input_is_refused():

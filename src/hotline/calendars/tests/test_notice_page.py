@@ -95,6 +95,8 @@ def test_only_administrators_open_the_notice_form(client, world, december):
     ([("春节", "2026-12-31", "2027-02-05")], "", "holiday-0-first_day", "第1个假期的「第一天」：2026-12-31 不在2027年内"),
     ([("春节", "2027-02-05", "2027-02-12"), ("元宵", "2027-02-10", "2027-02-14")], "", "holiday-1-first_day",
      "第2个假期的「第一天」：2027-02-10 与第1个假期（春节，2027-02-05至2027-02-12）重叠"),
+    ([("春节", "2027-02-05", "2027-02-12"), ("元宵", "2027-02-12", "2027-02-14")], "", "holiday-1-first_day",
+     "第2个假期的「第一天」：2027-02-12 与第1个假期（春节，2027-02-05至2027-02-12）重叠"),
     ([("春节", "2027-02-05", "2027-02-12")], "2027-02-06", "workdays", "调休上班日：2027-02-06 在第1个假期（春节）之内"),
     ([("春节", "2027-02-05", "2027-02-12")], "2027-02-17", "workdays", "调休上班日：2027-02-17 是星期三，调休上班日应为周六或周日"),
     ([("春节", "2027-02-05", "2027-02-12")], "2028-01-08", "workdays", "调休上班日：2028-01-08 不在2027年内"),
@@ -134,11 +136,16 @@ def test_preview_shows_the_whole_year_then_save_enters_it_audited(client, world,
     assert cell(body, "2027-05-03") == "workday"  # the library's in-lieu day is not in this notice
     assert cell(body, "2027-12-31") == "workday"
     assert not YearNotice.objects.exists()  # a preview saves nothing
+    assert "通知在预览后有改动" not in body
     digest = re.search(r'name="digest" value="(\w+)"', body).group(1)
+    # Previewing again from the preview page (its digest posted along) still saves nothing.
+    assert client.post(NOTICE_URL, form_data(GOOD_ROWS, "2027-02-20", digest=digest)).status_code == 200
+    assert not YearNotice.objects.exists()
 
     # Edited after the preview: shown again, not saved.
     response = client.post(NOTICE_URL, form_data(GOOD_ROWS, "2027-02-27", action="save", digest=digest))
     assert response.status_code == 200 and 'data-testid="notice-preview"' in response.content.decode()
+    assert "通知在预览后有改动" in response.content.decode()
     assert not YearNotice.objects.exists()
 
     response = client.post(NOTICE_URL, form_data(GOOD_ROWS, "2027-02-20", action="save", digest=digest))
@@ -185,3 +192,7 @@ def test_date_overrides_made_in_the_admin_are_audited(client, world):
                                                ("calendar_override_delete", str(override.pk))]
     assert entries[1][2]["before"]["is_working_day"] is True and entries[1][2]["is_working_day"] is False
     assert all(e[2]["date"] == "2027-02-13" for e in entries)
+    # Notices are read-only in the admin, which points to the notice page.
+    body = client.get(reverse("admin:calendars_yearnotice_changelist")).content.decode()
+    assert reverse("calendars:years") in body
+    assert client.get(reverse("admin:calendars_yearnotice_add")).status_code == 403
