@@ -83,3 +83,113 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("audit entries are append-only")
+
+
+# --- outbox (core.outbox) -------------------------------------------------------
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    ACKNOWLEDGED = "acknowledged", _("acknowledged")
+    FAILED = "failed", _("failed for good")
+    DISCARDED = "discarded", _("discarded")
+
+
+class OutboxMessage(models.Model):
+    """One message to one recipient over one channel, written in the
+    transaction of the event that caused it and sent later by a worker
+    (``core.outbox``). ``dedup_key`` is unique: enqueueing it again is a
+    no-op, and the channel passes it on as the receiver's idempotency key."""
+
+    channel = models.CharField(_("channel"), max_length=40)
+    recipient = models.CharField(_("recipient"), max_length=500)
+    payload = models.JSONField(_("payload"), default=dict)
+    dedup_key = models.CharField(_("de-duplication key"), max_length=200, unique=True)
+    source = models.CharField(_("source"), max_length=200, blank=True, default="")
+    state = models.CharField(_("state"), max_length=12, choices=OutboxState.choices, default=OutboxState.PENDING)
+    # Attempts since enqueueing or the last manual retry (backoff, limit).
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Bumped on every claim and never reset: a worker whose lease lapsed
+    # cannot record an outcome over a later claim's.
+    claims = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created at"))
+    # Pending: when to try; sending: when the lease lapses. NULL once settled.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    ack = models.CharField(_("receipt"), max_length=200, blank=True, default="")
+    last_error = models.TextField(_("last error"), blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        indexes = [models.Index(fields=["channel", "next_attempt_at"], name="core_outbox_due_idx",
+                                condition=models.Q(state__in=["pending", "sending"]))]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.recipient} ({self.state})"
+
+
+class OutboxEvent(models.Model):
+    """Every state change of an outbox message, append-only."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.PROTECT, related_name="events",
+                                verbose_name=_("message"))
+    at = models.DateTimeField(_("time"))
+    from_state = models.CharField(_("from"), max_length=12, blank=True, default="")
+    to_state = models.CharField(_("to"), max_length=12)
+    attempt = models.PositiveIntegerField(_("attempt"), default=0)
+    detail = models.TextField(_("detail"), blank=True, default="")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("by"))
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.from_state or '·'} → {self.to_state}"
+
+
+class OutboxRate(models.Model):
+    """A token bucket per rate-limited channel, shared by every worker: a
+    claim locks the row, refills it for the time passed and takes what it
+    sends (``core.outbox.claim``)."""
+
+    channel = models.CharField(max_length=40, unique=True)
+    tokens = models.FloatField(default=0)
+    refilled_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "outbox rate bucket"
+
+
+# --- periodic tasks (core.periodic) ---------------------------------------------
+
+class PeriodicTaskRun(models.Model):
+    """The lease of one periodic task (one row per slot: a task that may run
+    in several workers at once has several). A worker runs the task only
+    after a compare-and-set claim of its row (``core.periodic.claim``)."""
+
+    name = models.CharField(_("task"), max_length=100)
+    slot = models.PositiveSmallIntegerField(_("slot"), default=0)
+    next_run_at = models.DateTimeField(_("next run at"))
+    lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
+    owner = models.CharField(_("worker"), max_length=100, blank=True, default="")
+    runs = models.PositiveBigIntegerField(_("runs"), default=0)
+    last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "slot"]
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="core_periodic_task_slot_unique")]
+        verbose_name = _("periodic task")
+        verbose_name_plural = _("periodic tasks")
+
+    def __str__(self) -> str:
+        return self.name if self.slot == 0 else f"{self.name} #{self.slot}"
