@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "hotline.organisation",
     "hotline.calendars",
     "hotline.catalog",
+    "hotline.contacts",
     "hotline.workorders",
     "hotline.timelimits",
     "hotline.web",

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog.lifecycle import TERMINAL_STATES
 from hotline.catalog.models import BusinessType, LifecycleVersion, PolicyVersion, SubClass
+from hotline.contacts.models import Contact
 from hotline.organisation.models import Customer, ServiceArea, Unit
 
 
@@ -155,6 +156,25 @@ class WorkOrderEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("work-order events are append-only")
+
+
+class OrderContact(models.Model):
+    """An order and a contact it came from: one call may give several orders,
+    one order may gather several calls (the first report, chase-ups)."""
+
+    class Kind(models.TextChoices):
+        ORIGIN = "origin", _("Reported in")
+        CHASE = "chase", _("Chase-up")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="contact_links", db_index=False)
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="order_links")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ORIGIN)
+    linked_at = models.DateTimeField(_("linked at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "contact"], name="order_contact_unique")]
+        verbose_name = _("order contact")
+        verbose_name_plural = _("order contacts")
 
 
 class ReporterIdentity(models.Model):

@@ -36,6 +36,7 @@ from hotline.workorders.models import (
     FaultScope,
     IdempotencyKey,
     NumberCounter,
+    OrderContact,
     ReporterIdentity,
     State,
     WorkOrder,
@@ -181,6 +182,12 @@ class Intake:
     partner: str = ""
     partner_reference: str = ""
     reporter: dict = field(default_factory=dict)
+    # The contact the order comes from: an existing one (a call the switch
+    # reported), or one described here (source, source_id, caller_number,
+    # recording_ref, started_at, queue); else the intake itself is recorded
+    # as the contact (the agent, now, the caller's number).
+    contact_id: int | None = None
+    contact: dict = field(default_factory=dict)
 
 
 def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer | None, ServiceArea | None, phones.Phone | None]:
@@ -256,6 +263,42 @@ def _intake_reclassification(intake: Intake, bt: BusinessType, customer: Custome
     return None, ""
 
 
+CONTACT_FIELDS = ("source", "source_id", "caller_number", "queue", "recording_ref", "started_at", "ended_at", "channel")
+INTAKE_CONTACT_CHANNEL = {"phone": "phone", "web": "web", "api": "api", "linkage": "partner"}
+
+
+def _contact_for(actor: User, intake: Intake, phone, now: dt.datetime):
+    """The contact an order comes from (read or described; written by
+    ``_link_contact`` inside the create's transaction)."""
+    from hotline.contacts.models import Contact
+
+    if intake.contact_id is not None:
+        contact = Contact.objects.filter(pk=intake.contact_id).first()
+        if contact is None:
+            raise OrderError("contact_id", _("no such contact"))
+        return contact
+    data = dict(intake.contact or {})
+    unknown = set(data) - set(CONTACT_FIELDS)
+    if unknown:
+        raise OrderError("contact", _("unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    data.setdefault("channel", INTAKE_CONTACT_CHANNEL.get(intake.channel, "phone"))
+    data.setdefault("source", "intake" if intake.channel in ("phone", "web") else intake.channel)
+    data.setdefault("caller_number", phone.number if phone else "")
+    data.setdefault("started_at", now)
+    return data
+
+
+def _link_contact(order: WorkOrder, contact, *, kind: str, at: dt.datetime) -> None:
+    from hotline.contacts.services import ContactError, record_contact
+
+    if isinstance(contact, dict):
+        try:
+            contact = record_contact(agent=order.owner, **contact)
+        except ContactError as exc:
+            raise OrderError(f"contact.{exc.field}", exc.message) from exc
+    OrderContact.objects.create(order=order, contact=contact, kind=kind, linked_at=at)
+
+
 def _idempotency_hash(intake: Intake) -> str:
     return hashlib.sha256(json.dumps(intake.__dict__, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -316,6 +359,7 @@ class _Prepared:
     new_type: str | None
     reason: str
     initial: str
+    contact: Any = None
 
 
 def _prepare(*, actor: User, intake: Intake) -> _Prepared:
@@ -338,9 +382,10 @@ def _prepare(*, actor: User, intake: Intake) -> _Prepared:
                     and settings.HOTLINE.get("REVIEW_LOW_STAR_AGENTS", True))
     lifecycle = catalog_selectors.lifecycle(bt)
     initial = "draft" if needs_review and lifecycle.find("approve", "draft") else lifecycle.initial
-    return _Prepared(actor=actor, intake=intake, now=clock.now(), center=center, business_type=bt, sub_class=sub,
+    now = clock.now()
+    return _Prepared(actor=actor, intake=intake, now=now, center=center, business_type=bt, sub_class=sub,
                      customer=customer, area=area, phone=phone, original_type=original_type, new_type=new_type,
-                     reason=reason, initial=initial)
+                     reason=reason, initial=initial, contact=_contact_for(actor, intake, phone, now))
 
 
 def _write(p: _Prepared) -> WorkOrder:
@@ -396,6 +441,7 @@ def _write(p: _Prepared) -> WorkOrder:
     timelimits.save_new_clocks(clocks)
     # The per-day counter row is locked from here to COMMIT only: creates of
     # one type do not queue behind each other, and numbers stay gapless.
+    _link_contact(order, p.contact, kind=OrderContact.Kind.ORIGIN, at=now)
     order.number = _next_number(bt.number_prefix, now)
     if order.master_id:
         record_event(order=order.master, kind="merged_in", actor=actor, at=now, payload={"sub": order.number})
@@ -865,7 +911,7 @@ def _pass_to_subs(step: _Step) -> None:
 
 # --- chase-ups -------------------------------------------------------------------
 
-def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
+def chase_up(*, order: WorkOrder | str, actor: User, note: str, contact_id: int | None = None) -> WorkOrder:
     """A chase-up (催办) order linked to the order it chases (spec D1h):
     at least 5 minutes apart per customer, at most 2 per non-repair order."""
     note = (note or "").strip()
@@ -908,6 +954,16 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str) -> WorkOrder:
                      payload={"type": "chase_up", "chases": target.number}, at=now)
         timelimits.on_event(order=chase, kind="create", at=now)
         record_event(order=target, kind="chased", actor=actor, payload={"chase_up": chase.number, "note": note[:500]}, at=now)
+        # The chasing call belongs to both: the chase-up and the order it chases.
+        contact = _contact_for(actor, Intake(business_type="chase_up", description=note, contact_id=contact_id,
+                                             channel=target.channel if target.channel in ("phone", "web") else "phone"),
+                               phones.normalise_or_none(target.caller_phone) if target.caller_phone else None, now)
+        if isinstance(contact, dict):
+            from hotline.contacts.services import record_contact
+
+            contact = record_contact(agent=actor, **contact)
+        _link_contact(chase, contact, kind=OrderContact.Kind.ORIGIN, at=now)
+        _link_contact(target, contact, kind=OrderContact.Kind.CHASE, at=now)
         if target.assigned_unit_id:
             _apply(order=chase, action="dispatch", actor=actor, payload={"unit_id": target.assigned_unit_id}, now=now)
         return chase
