@@ -198,3 +198,14 @@ HOTLINE = {
     "TRUSTED_PROXIES": _trusted_proxies(os.environ.get("HOTLINE_TRUSTED_PROXIES", "")),
     "API_RATE": _api_rate(os.environ.get("HOTLINE_API_RATE", "600/minute")),
 }
+
+# Outgoing mail (the outbox's e-mail channel): SMTP through Django's backend.
+EMAIL_BACKEND = os.environ.get("HOTLINE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("HOTLINE_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("HOTLINE_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("HOTLINE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("HOTLINE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("HOTLINE_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("HOTLINE_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = float(os.environ.get("HOTLINE_EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("HOTLINE_EMAIL_FROM", "hotline@localhost")

@@ -35,3 +35,97 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- outbox and periodic tasks ---------------------------------------------------
+
+from django.contrib import messages as admin_messages  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+from django.utils.translation import ngettext  # noqa: E402
+
+from hotline.core.models import OutboxEvent, OutboxMessage, PeriodicTaskRun  # noqa: E402
+
+
+class OutboxEventInline(admin.TabularInline):
+    model = OutboxEvent
+    fields = ("at", "from_state", "to_state", "attempt", "detail", "actor")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("id",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Written by services, sent by workers: administrators look, retry what
+    failed and discard what must not go; each such step is recorded."""
+
+    list_display = ("id", "channel", "recipient", "state", "attempts", "next_attempt_at", "short_error", "created_at")
+    list_filter = ("state", "channel")
+    search_fields = ("dedup_key", "recipient")
+    readonly_fields = ("channel", "recipient", "payload", "dedup_key", "source", "state", "attempts", "created_at",
+                       "next_attempt_at", "lease_until", "sent_at", "acknowledged_at", "ack", "last_error")
+    exclude = ("claims",)
+    inlines = [OutboxEventInline]
+    actions = ["retry_messages", "discard_messages"]
+    list_per_page = 100
+    show_full_result_count = False  # the outbox may hold millions of rows
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return (obj.last_error[:120] + "…") if len(obj.last_error) > 120 else obj.last_error
+
+    @admin.action(description=_("Retry the selected messages now"), permissions=["change"])
+    def retry_messages(self, request, queryset):
+        from hotline.core import outbox
+
+        n = outbox.retry(list(queryset.values_list("id", flat=True)), actor=request.user)
+        self.message_user(request, ngettext("%(n)d message will be sent again.",
+                                            "%(n)d messages will be sent again.", n) % {"n": n},
+                          admin_messages.SUCCESS if n else admin_messages.WARNING)
+
+    @admin.action(description=_("Discard the selected messages"), permissions=["change"])
+    def discard_messages(self, request, queryset):
+        from hotline.core import outbox
+
+        n = outbox.discard(list(queryset.values_list("id", flat=True)), actor=request.user)
+        self.message_user(request, ngettext("%(n)d message discarded.", "%(n)d messages discarded.", n) % {"n": n},
+                          admin_messages.SUCCESS if n else admin_messages.WARNING)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        pass  # every field is read-only; "change" is there for the actions
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(PeriodicTaskRun)
+class PeriodicTaskRunAdmin(admin.ModelAdmin):
+    """Which worker runs what, when each task last ran and why it failed."""
+
+    list_display = ("name", "slot", "next_run_at", "lease_until", "owner", "runs", "last_finished_at", "last_error")
+    list_filter = ("name",)
+    readonly_fields = [f.name for f in PeriodicTaskRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

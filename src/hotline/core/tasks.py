@@ -1,19 +1,21 @@
-"""What a worker does each round. Each task is safe to run in many
-processes at once."""
+"""One round of the registered periodic tasks, outside a worker (scripts,
+tests). The tasks themselves are registered by their apps in ``ready()``
+(``core.periodic``); core knows none of them by name."""
 
 from __future__ import annotations
 
-import logging
-
-log = logging.getLogger("hotline.worker")
+from hotline.core import periodic
 
 
-def run_periodic_tasks(*, batch: int = 500) -> int:
-    """Run one round; the number of clocks handled (a full batch means more
-    are waiting, so the worker loops at once)."""
-    from hotline.timelimits.services import sweep_once
-
-    result = sweep_once(batch=batch)
-    if result.clocks:
-        log.info("sweep: %d clocks, %d warnings, %d notices", result.clocks, result.warnings, result.notices)
-    return result.clocks
+def run_periodic_tasks(*, only: list[str] | None = None, options: dict | None = None) -> dict[str, float | None]:
+    """Run each due task once, claiming its slot as a worker would. Returns
+    the delay each task asked for (0: more work is waiting); tasks another
+    worker holds or that are not due are left out."""
+    out: dict[str, float | None] = {}
+    for task in periodic.tasks():
+        if only and task.name not in only:
+            continue
+        ran, delay = periodic.run_once(task, options=options)
+        if ran:
+            out[task.name] = delay
+    return out

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from hotline.core.management.commands.worker import _idle_sleep
+from hotline.timelimits.apps import idle_sleep as _idle_sleep
 from hotline.workorders import services
 
 pytestmark = pytest.mark.django_db
