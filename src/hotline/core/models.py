@@ -105,7 +105,7 @@ class OutboxMessage(models.Model):
     channel = models.CharField(_("channel"), max_length=40)
     recipient = models.CharField(_("recipient"), max_length=500)
     payload = models.JSONField(_("payload"), default=dict)
-    dedup_key = models.CharField(_("de-duplication key"), max_length=200, unique=True)
+    dedup_key = models.CharField(_("de-duplication key"), max_length=200)
     source = models.CharField(_("source"), max_length=200, blank=True, default="")
     state = models.CharField(_("state"), max_length=12, choices=OutboxState.choices, default=OutboxState.PENDING)
     # Attempts since enqueueing or the last manual retry (backoff, limit).
@@ -126,6 +126,9 @@ class OutboxMessage(models.Model):
         ordering = ["-id"]
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox")
+        # A constraint, not unique=True: on PostgreSQL that would add a second
+        # (LIKE-pattern) index, one more to maintain on every bulk enqueue.
+        constraints = [models.UniqueConstraint(fields=["dedup_key"], name="core_outbox_dedup_key_unique")]
         indexes = [models.Index(fields=["channel", "next_attempt_at"], name="core_outbox_due_idx",
                                 condition=models.Q(state__in=["pending", "sending"]))]
 
