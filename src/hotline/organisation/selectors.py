@@ -26,10 +26,13 @@ def subtree_unit_ids(prefix: str) -> list[int]:
     return list(Unit.objects.filter(path__startswith=prefix).values_list("id", flat=True))
 
 
-def find_customers(query: str, *, limit: int = 20) -> QuerySet[Customer]:
-    """Look a customer up by phone, account number, name or address."""
+def find_customers(query: str, *, within: QuerySet[Customer], limit: int = 20) -> QuerySet[Customer]:
+    """Look a customer up by phone, account number, name or address among
+    ``within`` — the customers the caller may see (the access policy's
+    ``workorders.access.visible_customers``; required, so no lookup forgets
+    its scope)."""
     query = (query or "").strip()
-    qs = Customer.objects.select_related("service_area", "service_area__unit").prefetch_related("phones")
+    qs = within.select_related("service_area", "service_area__unit").prefetch_related("phones")
     if not query:
         return qs.none()
     conditions = Q()

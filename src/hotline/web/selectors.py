@@ -9,8 +9,8 @@ from hotline.organisation.models import Customer, ServiceArea, Unit, UnitKind, U
 from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.selectors import user_scope_path
 from hotline.timelimits.models import Clock, Notice, NoticeKind
+from hotline.workorders import access
 from hotline.workorders.models import WorkOrder
-from hotline.workorders.selectors import visible_orders
 
 # Chase-ups are raised from the order they chase, never at intake.
 NOT_AT_INTAKE = ("chase_up",)
@@ -31,10 +31,11 @@ def sub_classes(business_type: BusinessType | None) -> QuerySet[SubClass]:
     return business_type.sub_classes.filter(active=True).select_related("parent").order_by("sort_order", "code")
 
 
-def customer(customer_id: int | None) -> Customer | None:
+def customer(user: User, customer_id: int | None) -> Customer | None:
+    """A customer the user may look up (access.visible_customers), else None."""
     if not customer_id:
         return None
-    return (Customer.objects.select_related("service_area", "service_area__unit").prefetch_related("phones")
+    return (access.visible_customers(user).select_related("service_area", "service_area__unit").prefetch_related("phones")
             .filter(pk=customer_id).first())
 
 
@@ -43,10 +44,12 @@ def service_area(area_id: int | None) -> ServiceArea | None:
 
 
 def customer_orders(user: User, customer: Customer, *, limit: int = 8) -> list[WorkOrder]:
-    """The customer's latest orders the user may see, open ones first."""
+    """The customer's latest orders the user may see, open ones first; a
+    report is never listed (its link to the customer is the reporter)."""
     from hotline.workorders.selectors import OPEN_STATES
 
-    qs = visible_orders(user).filter(customer=customer).select_related("business_type", "sub_class", "assigned_unit")
+    qs = (access.visible_orders(user).filter(customer=customer).filter(access.customer_link_visible())
+          .select_related("business_type", "sub_class", "assigned_unit"))
     open_orders = list(qs.filter(state__in=OPEN_STATES).order_by("-created_at")[:limit])
     recent = list(qs.exclude(state__in=OPEN_STATES).order_by("-created_at")[: max(0, limit - len(open_orders))])
     return open_orders + recent

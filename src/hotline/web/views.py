@@ -23,12 +23,11 @@ from hotline.timelimits.services import NoticeError, answer_notice
 from hotline.web import labels, throttle
 from hotline.web import selectors as web_selectors
 from hotline.web.forms import ActionForm, AnswerForm, IntakeForm, NoteForm, add_service_error
-from hotline.workorders import selectors, services
+from hotline.workorders import access, selectors, services
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import State, WorkOrder
 
 BOARD_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR)
-MASKED_ROLES = (Role.UNIT_STAFF, Role.INSPECTOR, Role.EXPERT)
 # Quick actions offered on an inbox row, in life-cycle order.
 INBOX_ACTIONS = ("receive", "arrive", "resolve", "reply", "return")
 INBOX_LIMIT = 100
@@ -52,10 +51,6 @@ def _service_message(exc: Exception) -> str:
     # The services raise their messages already in the request's language;
     # without the field name an OrderError or NoticeError carries.
     return exc.message if isinstance(exc, (OrderError, NoticeError)) else str(exc)
-
-
-def _masked(user) -> bool:
-    return user.role in MASKED_ROLES and not user.is_superuser
 
 
 # --- login and home ---------------------------------------------------------------
@@ -106,7 +101,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _intake_context(request: HttpRequest, form: IntakeForm) -> dict:
     value = form.data.get if form.is_bound else form.initial.get
     business_type = web_selectors.intake_type(value("business_type") or "")
-    customer = web_selectors.customer(_int(value("customer_id")))
+    customer = web_selectors.customer(request.user, _int(value("customer_id")))
     area = web_selectors.service_area(_int(value("service_area_id")))
     return {
         "form": form,
@@ -153,7 +148,8 @@ def intake(request: HttpRequest) -> HttpResponse:
 @roles_required(*CENTER_ROLES)
 def intake_customers(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
-    customers = list(find_customers(q, limit=12)) if len(q.strip()) >= 2 else []
+    within = access.visible_customers(request.user)
+    customers = list(find_customers(q, within=within, limit=12)) if len(q.strip()) >= 2 else []
     return render(request, "web/partials/customer_results.html", {"customers": customers, "q": q})
 
 
@@ -161,7 +157,7 @@ def intake_customers(request: HttpRequest) -> HttpResponse:
 @roles_required(*CENTER_ROLES)
 def intake_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Choosing a customer fills the caller fields and the service area."""
-    customer = web_selectors.customer(customer_id)
+    customer = web_selectors.customer(request.user, customer_id)
     if customer is None:
         raise Http404
     q = request.GET.get("q", "")
@@ -218,7 +214,7 @@ def intake_areas(request: HttpRequest) -> HttpResponse:
 @roles_required(*CENTER_ROLES)
 def my_orders(request: HttpRequest) -> HttpResponse:
     # The id breaks ties so that paging is stable.
-    qs = selectors.my_orders(request.user).select_related("service_area", "customer").order_by("-created_at", "-id")
+    qs = selectors.my_orders(request.user).select_related("service_area", "customer", "chased_order").order_by("-created_at", "-id")
     state = request.GET.get("state", "")
     if state == "open":
         qs = qs.filter(state__in=selectors.OPEN_STATES)
@@ -227,6 +223,9 @@ def my_orders(request: HttpRequest) -> HttpResponse:
     else:
         state = ""
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for order in page.object_list:
+        order.view = access.order_view(request.user, order)
     return render(request, "web/my_orders.html", {"page": page, "state": state, "states": State.choices})
 
 
@@ -245,14 +244,14 @@ def _order_context(request: HttpRequest, order: WorkOrder, **extra) -> dict:
     needs_units = any(t.action in ("dispatch", "redispatch") for t in actions)
     return {
         "order": order,
+        "view": access.order_view(user, order),
         "now": clock.now(),
-        "caller_phone": phones.mask(order.caller_phone) if _masked(user) else order.caller_phone,
         "clocks": web_selectors.order_clocks(order),
-        "timeline": selectors.timeline(order),
+        "timeline": selectors.timeline(order, user),
         "actions": [t.action for t in actions],
         "dispatch_units": web_selectors.dispatch_units(order) if needs_units else [],
         "can_chase": user.role in CENTER_ROLES and order.is_open and order.business_type.code != "chase_up",
-        "can_reveal": order.business_type.restricted_reporter and selectors.can_see_reporter(user, order),
+        "can_reveal": access.can_reveal(user, order),
         "repair_reasons": labels.REPAIR_RETURN_REASONS,
         "outcomes": labels.OUTCOMES,
         **extra,
@@ -327,7 +326,7 @@ def order_reporter(request: HttpRequest, number: str) -> HttpResponse:
     """Reveal a report's reporter: POST because every view is audited."""
     order = _visible_order(request, number)
     try:
-        identity = services.reveal_reporter(order=order, user=request.user)
+        identity = access.reveal_reporter(request.user, order, via="page")
     except NotAllowed:
         raise PermissionDenied from None
     if request.htmx:
@@ -343,7 +342,7 @@ def _inbox_context(request: HttpRequest, **extra) -> dict:
     for order in selectors.unit_inbox(user, limit=INBOX_LIMIT):
         allowed = {t.action for t in services.allowed_actions(order=order, user=user)}
         rows.append({"order": order, "actions": [a for a in INBOX_ACTIONS if a in allowed],
-                     "phone": phones.mask(order.caller_phone) if _masked(user) else order.caller_phone})
+                     "view": access.order_view(user, order)})
     return {"rows": rows, "total": selectors.unit_inbox_count(user), "limit": INBOX_LIMIT, "now": clock.now(),
             "notices": web_selectors.unit_open_notices(user), "repair_reasons": labels.REPAIR_RETURN_REASONS, **extra}
 

@@ -9,11 +9,10 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from hotline.core import phones
-from hotline.organisation.models import Role
 from hotline.organisation.selectors import find_customers
 from hotline.timelimits.models import Clock, Notice
 from hotline.timelimits.services import answer_notice
-from hotline.workorders import selectors, services
+from hotline.workorders import access, selectors, services
 from hotline.workorders.models import State, WorkOrder
 
 router = Router(tags=["work orders"])
@@ -79,6 +78,18 @@ class OrderOut(Schema):
     dispatched_at: dt.datetime | None
     closed_at: dt.datetime | None
     allowed_actions: list[str]
+    reporter_restricted: bool = Field(False, description="a report: the reporter's customer, name, phone and address are "
+                                                          "left out; POST …/reporter reveals them (audited)")
+
+
+class ReporterOut(Schema):
+    name: str
+    phone: str
+    id_number: str
+    customer_id: int | None
+    customer_name: str
+    account_number: str
+    address: str
 
 
 class EventOut(Schema):
@@ -158,17 +169,13 @@ class ListFilters(Schema):
     offset: int = Field(0, ge=0)
 
 
-def _masked(request: HttpRequest) -> bool:
-    return request.user.role in (Role.UNIT_STAFF, Role.INSPECTOR, Role.EXPERT) and not request.user.is_superuser
-
-
 def _order_out(request: HttpRequest, order: WorkOrder) -> dict:
-    phone = order.caller_phone
+    view = access.order_view(request.user, order)
     return {
         "number": order.number, "business_type": order.business_type.code,
         "sub_class": order.sub_class.code if order.sub_class_id else None, "priority": order.priority, "state": order.state,
-        "customer_id": order.customer_id, "caller_name": order.caller_name,
-        "caller_phone": phones.mask(phone) if _masked(request) else phone, "address": order.address,
+        "customer_id": view["customer_id"], "caller_name": view["caller_name"], "caller_phone": view["caller_phone"],
+        "address": view["address"], "reporter_restricted": view["reporter_hidden"],
         "service_area": str(order.service_area) if order.service_area_id else None, "area_class": order.area_class,
         "description": order.description, "fault_scope": order.fault_scope, "owner": str(order.owner),
         "assigned_unit": str(order.assigned_unit) if order.assigned_unit_id else None, "assigned_unit_id": order.assigned_unit_id,
@@ -257,9 +264,20 @@ def act(request: HttpRequest, number: str, payload: TransitionIn):
 @router.get("/orders/{number}/events", response=list[EventOut], summary="The order's append-only history")
 def events(request: HttpRequest, number: str):
     order = _get(request, number)
+    restricted = access.is_restricted(order)
     return [{"seq": e.seq, "kind": e.kind, "at": e.at, "actor": str(e.actor) if e.actor else None, "actor_role": e.actor_role,
-             "from_state": e.from_state, "to_state": e.to_state, "payload": e.payload}
+             "from_state": e.from_state, "to_state": e.to_state,
+             "payload": access.event_payload(request.user, order, e.payload, restricted=restricted)}
             for e in order.events.select_related("actor").order_by("seq")]
+
+
+@router.post("/orders/{number}/reporter", response=ReporterOut, summary="Reveal a report's reporter (audited)",
+             description="Directors and the discipline unit handling the report only (403 otherwise); every call is "
+                         "recorded in the audit trail.")
+def reporter(request: HttpRequest, number: str):
+    from dataclasses import asdict
+
+    return asdict(access.reveal_reporter(request.user, _get(request, number), via="api"))
 
 
 @router.get("/orders/{number}/clocks", response=list[ClockOut], summary="The order's time-limit clocks")
@@ -310,14 +328,14 @@ def answer(request: HttpRequest, notice_id: int, payload: AnswerIn):
     return _notice_out(notice)
 
 
-@router.get("/customers", response=list[CustomerOut], tags=["customers"], summary="Find customers by phone, account or address")
+@router.get("/customers", response=list[CustomerOut], tags=["customers"], summary="Find customers in your scope by phone, account or address")
 def customers(request: HttpRequest, q: str = Query(..., min_length=1, max_length=100)):
-    masked = _masked(request)
+    user = request.user
     return [{"id": c.id, "account_number": c.account_number, "name": c.name, "address": c.address,
-             "phones": [phones.mask(p.number) if masked else str(p) for p in c.phones.all()],
+             "phones": [access.mask_phone(user, str(p)) for p in c.phones.all()],
              "service_area": str(c.service_area) if c.service_area_id else None, "service_area_id": c.service_area_id,
              "unit": str(c.service_area.unit) if c.service_area_id else None, "special_mark": c.special_mark}
-            for c in find_customers(q)]
+            for c in find_customers(q, within=access.visible_customers(user))]
 
 
 class HandoverIn(Schema):

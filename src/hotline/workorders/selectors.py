@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from hotline.core import clock
-from hotline.organisation.models import Role, User
-from hotline.organisation.selectors import subtree_unit_ids, user_scope_path
+from hotline.organisation.models import User
+from hotline.workorders import access
 from hotline.workorders.models import TERMINAL, State, WorkOrder, WorkOrderEvent
 
 OPEN_STATES = [s for s in State.values if s not in TERMINAL]
@@ -14,14 +14,7 @@ INBOX_STATES = [State.DISPATCHED, State.RECEIVED, State.ON_SITE, State.RESOLVED]
 
 
 def visible_orders(user: User) -> QuerySet[WorkOrder]:
-    qs = WorkOrder.objects.all()
-    prefix = user_scope_path(user)
-    if prefix is None:
-        return qs
-    units = subtree_unit_ids(prefix)
-    if user.role == Role.UNIT_STAFF:
-        return qs.filter(assigned_unit_id__in=units)
-    return qs.filter(Q(scope_unit_id__in=units) | Q(assigned_unit_id__in=units))
+    return access.visible_orders(user)
 
 
 def get_visible_order(user: User, number: str) -> WorkOrder | None:
@@ -30,13 +23,19 @@ def get_visible_order(user: User, number: str) -> WorkOrder | None:
             .filter(number=number).first())
 
 
-def timeline(order: WorkOrder) -> list[dict]:
-    """Events and notices in time order, for the order page."""
+def timeline(order: WorkOrder, user: User | None = None) -> list[dict]:
+    """Events and notices in time order, for the order page; event payloads
+    as ``user`` may see them (access.event_payload)."""
     from hotline.timelimits.models import Notice
+
+    restricted = access.is_restricted(order)
+
+    def payload(e: WorkOrderEvent) -> dict:
+        return e.payload if user is None else access.event_payload(user, order, e.payload, restricted=restricted)
 
     items = [
         {"at": e.at, "kind": e.kind, "actor": str(e.actor) if e.actor else "system", "role": e.actor_role,
-         "from_state": e.from_state, "to_state": e.to_state, "payload": e.payload, "source": "event", "seq": e.seq}
+         "from_state": e.from_state, "to_state": e.to_state, "payload": payload(e), "source": "event", "seq": e.seq}
         for e in WorkOrderEvent.objects.filter(order=order).select_related("actor").order_by("seq")
     ]
     items += [
@@ -50,10 +49,7 @@ def timeline(order: WorkOrder) -> list[dict]:
 
 
 def can_see_reporter(user: User, order: WorkOrder) -> bool:
-    if user.is_superuser or user.role in (Role.ADMIN, Role.DIRECTOR):
-        return True
-    return user.role == Role.UNIT_STAFF and user.unit_id is not None and user.unit.function == "discipline" and \
-        bool(order.assigned_path) and order.assigned_path.startswith(user.unit.path)
+    return access.can_see_reporter(user, order)
 
 
 def unit_inbox(user: User, *, limit: int = 100) -> list[WorkOrder]:
@@ -64,15 +60,13 @@ def unit_inbox(user: User, *, limit: int = 100) -> list[WorkOrder]:
     """
     from hotline.timelimits.models import Clock, ClockStatus
 
-    prefix = user_scope_path(user) or "/"
-    units = subtree_unit_ids(prefix)
     next_due = Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING).order_by("due_at").values("due_at")[:1]
-    head = list(WorkOrder.objects.filter(assigned_unit_id__in=units, state__in=INBOX_STATES)
+    head = list(_inbox(user)
                 .annotate(next_due=Subquery(next_due)).order_by(F("next_due").asc(nulls_last=True), "created_at")
                 .values_list("id", "next_due")[:limit])
     due = dict(head)
     rows = {o.id: o for o in WorkOrder.objects.filter(id__in=due).select_related(
-        "business_type", "sub_class", "assigned_unit", "service_area", "customer")}
+        "business_type", "sub_class", "assigned_unit", "service_area", "customer", "chased_order")}
     out = []
     for order_id, _ in head:
         order = rows[order_id]
@@ -81,13 +75,18 @@ def unit_inbox(user: User, *, limit: int = 100) -> list[WorkOrder]:
     return out
 
 
+def _inbox(user: User) -> QuerySet[WorkOrder]:
+    # Orders assigned into the user's subtree (for unit staff that is all
+    # they see) still in the unit's hands.
+    return access.visible_orders(user).filter(assigned_unit__isnull=False, state__in=INBOX_STATES)
+
+
 def unit_inbox_count(user: User) -> int:
-    units = subtree_unit_ids(user_scope_path(user) or "/")
-    return WorkOrder.objects.filter(assigned_unit_id__in=units, state__in=INBOX_STATES).count()
+    return _inbox(user).count()
 
 
 def my_orders(user: User) -> QuerySet[WorkOrder]:
-    return (WorkOrder.objects.filter(owner=user).select_related("business_type", "sub_class", "assigned_unit")
+    return (access.visible_orders(user).filter(owner=user).select_related("business_type", "sub_class", "assigned_unit")
             .order_by("-created_at"))
 
 
@@ -95,14 +94,13 @@ def shift_leader_board(user: User, *, limit: int = 200) -> dict:
     """Clocks near (warned) or past their limit, and open supervision notices."""
     from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
 
-    prefix = user_scope_path(user)
+    scope = access.order_scope(user, through="order__")
     now = clock.now()
     clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now)
     notices = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)
-    if prefix is not None:
-        units = subtree_unit_ids(prefix)
-        clocks = clocks.filter(Q(order__scope_unit_id__in=units) | Q(order__assigned_unit_id__in=units))
-        notices = notices.filter(Q(order__scope_unit_id__in=units) | Q(order__assigned_unit_id__in=units))
+    if scope is not None:
+        clocks = clocks.filter(scope)
+        notices = notices.filter(scope)
     # Only what the board shows: no descriptions, no life-cycle documents.
     clocks = (clocks.select_related("order", "order__business_type", "responsible_unit")
               .only("id", "metric", "status", "stage", "started_at", "warn_at", "due_at", "responsible_unit__name",
@@ -113,3 +111,16 @@ def shift_leader_board(user: User, *, limit: int = 200) -> dict:
                      "unit__name", "supervisor_unit__name")
                .order_by("-level", "due_at")[:limit])
     return {"now": now, "clocks": list(clocks), "notices": list(notices)}
+
+
+def returns_by_unit(*, since=None, until=None) -> dict[int, int]:
+    """Spec D4f: returns counted per department (unit id → count), from the
+    return events, which name the unit that sent the order back."""
+    from collections import Counter
+
+    qs = WorkOrderEvent.objects.filter(kind="return")
+    if since is not None:
+        qs = qs.filter(at__gte=since)
+    if until is not None:
+        qs = qs.filter(at__lt=until)
+    return dict(Counter(uid for uid in qs.values_list("payload__unit_id", flat=True) if uid is not None))
