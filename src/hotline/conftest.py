@@ -6,6 +6,23 @@ import pytest
 from hotline.core import clock
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, a test database in a file of this run's own, not in memory.
+
+    Django's in-memory test database is one shared-cache connection pool:
+    SQLite locks its tables per connection and answers a second writer
+    "database table is locked" at once, without the busy timeout or the
+    IMMEDIATE transactions that queue writers on a real file. Tests whose
+    threads write (job threads, the worker loop) then fail now and then."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    test = db.setdefault("TEST", {})
+    if db["ENGINE"] == "django.db.backends.sqlite3" and not test.get("NAME"):
+        test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
 @pytest.fixture
 def world(db):
     from hotline.testing import build_world
