@@ -350,6 +350,7 @@ def _customer_surface(client: Client, customer, surface: str, expected: str) -> 
 @pytest.mark.rule("N4a")
 @pytest.mark.rule("N4b")
 @pytest.mark.rule("N4d")
+@pytest.mark.rule("N4e")
 @pytest.mark.rule("N4f")
 @pytest.mark.rule("D4d")
 @pytest.mark.parametrize("user,target,kind,surface,expected", CASES)
