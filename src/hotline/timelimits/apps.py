@@ -36,7 +36,7 @@ def sweep_task(ctx) -> float:
     if result.clocks:
         logging.getLogger("hotline.worker").info(
             "sweep: %d clocks, %d warnings, %d notices", result.clocks, result.warnings, result.notices)
-    if result.clocks >= batch:
+    if result.full:  # a full batch of orders: more are waiting
         return 0.0
     return idle_sleep(interval, min_gap)
 

@@ -235,6 +235,7 @@ class SweepResult:
     clocks: int = 0
     warnings: int = 0
     notices: int = 0
+    full: bool = False  # a full batch of orders: more are waiting
 
 
 def _escalation_time(clk: Clock, k: int) -> dt.datetime:
@@ -291,41 +292,45 @@ def _ancestors(unit: Unit, cache: dict[int, Unit]) -> list[Unit]:
 
 
 def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResult:
-    """Handle up to ``batch`` due clocks in one transaction."""
+    """Handle the due clocks of up to ``batch // 4`` orders in one
+    transaction (about ``batch`` clocks: an order has a few).
+
+    Orders are claimed first, then their due clocks, the same order of
+    locks a transition takes (order, then its clocks), so the two never
+    deadlock; the notices' events go into the orders' histories, which the
+    order lock serialises. On PostgreSQL the orders are claimed with SKIP
+    LOCKED from a window of the earliest due clocks twice the batch wide, so
+    several workers take disjoint orders from one backlog, and an order a
+    transition holds right now is left for the next sweep (it stays due).
+    """
     now = now or hclock.now()
     result = SweepResult()
+    order_limit = max(1, batch // 4)
     with transaction.atomic():
-        qs = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING).order_by("next_check_at")
-        skip_locked = connection.features.has_select_for_update_skip_locked
-        if skip_locked:
-            qs = qs.select_for_update(skip_locked=True, of=("self",), no_key=True)
-        clocks = list(qs[:batch])
+        due = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING)
+        window = due.order_by("next_check_at").values("order_id")[: batch * 2]
+        orders = WorkOrder.objects.filter(id__in=window)
+        if connection.features.has_select_for_update_skip_locked:
+            orders = orders.select_for_update(skip_locked=True, no_key=True)
+        order_ids = list(orders.values_list("id", flat=True)[:order_limit])
+        if not order_ids:
+            return result
+        clocks = list(due.filter(order_id__in=order_ids).select_for_update(of=("self",), no_key=True)
+                      if connection.features.has_select_for_update else due.filter(order_id__in=order_ids))
+        result.full = len(order_ids) >= order_limit
         if not clocks:
             return result
-        result.clocks = len(clocks)
-        if skip_locked:
-            # The notices' events go into the orders' histories, so their rows
-            # are locked too; an order a transition holds right now is left for
-            # the next sweep (SKIP LOCKED never waits, so the two cannot
-            # deadlock). Its clocks stay due and are not lost.
-            order_ids = {c.order_id for c in clocks}
-            held = set(WorkOrder.objects.select_for_update(skip_locked=True, no_key=True)
-                       .filter(id__in=order_ids).values_list("id", flat=True))
-            clocks = [c for c in clocks if c.order_id in held]
         unit_ids = {c.responsible_unit_id for c in clocks if c.responsible_unit_id}
         units = {u.id: u for u in Unit.objects.filter(id__in=unit_ids)}
         to_create: list[Notice] = []
-        moved: list[Clock] = []
         for clk in clocks:
             notices, stage, next_check = _plan(clk, now, units)
             clk.stage, clk.next_check_at = stage, next_check
-            moved.append(clk)
             to_create.extend(notices)
-        # The rows are ours: FOR UPDATE SKIP LOCKED on PostgreSQL, the write
-        # lock of an IMMEDIATE transaction on SQLite. The unique constraint
-        # on notices is the last word if anything ever slipped through.
-        if moved:
-            _save_stages(moved)
+        _save_stages(clocks)
+        result.clocks = len(clocks)
+        # The unique constraint on notices is the last word if anything ever
+        # slipped through.
         created = _raise(to_create)
         result.warnings = sum(1 for n in created if n.kind == NoticeKind.WARNING)
         result.notices = sum(1 for n in created if n.kind == NoticeKind.SUPERVISION)
@@ -395,7 +400,7 @@ def sweep_until_idle(*, now: dt.datetime | None = None, batch: int = 500, max_ro
         total.clocks += r.clocks
         total.warnings += r.warnings
         total.notices += r.notices
-        if r.clocks == 0:
+        if r.clocks == 0 and not r.full:
             break
     return total
 

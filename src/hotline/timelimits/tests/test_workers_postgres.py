@@ -93,10 +93,10 @@ def test_two_workers_raise_every_notice_exactly_once_and_survive_a_kill(transact
     rows = list(Notice.objects.exclude(kind=NoticeKind.MANUAL).values_list("clock_id", "kind", "level"))
     assert len(rows) == len(set(rows)), "a notice was raised twice"
     before_check = _expected(check_at - dt.timedelta(seconds=2))
-    assert before_check <= set(rows), f"{len(before_check - set(rows))} notices missing"
+    assert before_check <= set(rows), f"{len(before_check - set(rows))} notices missing:\n" + workers[1][1].read_text()[-3000:]
     assert len(rows) > ORDERS * 3
     logs = [path.read_text() for _, path in workers]
-    assert "sweep:" in logs[0] and "sweep:" in logs[1], "the two first workers should both have shared the catch-up"
+    assert "sweep:" in logs[0] and "sweep:" in logs[1], "the two first workers should both have shared the catch-up:\n" + logs[0][-2000:] + "\n----\n" + logs[1][-2000:]
 
 
 @pytest.mark.django_db
