@@ -21,6 +21,7 @@ urlpatterns = [
     path("orders/<str:number>/act/", views.order_act, name="order-act"),
     path("orders/<str:number>/chase-up/", views.order_chase, name="order-chase"),
     path("orders/<str:number>/reporter/", views.order_reporter, name="order-reporter"),
+    path("orders/<str:number>/remind/", views.order_remind, name="order-remind"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<str:number>/act/", views.inbox_act, name="inbox-act"),
     path("inbox/notices/<int:notice_id>/answer/", views.notice_answer, name="notice-answer"),

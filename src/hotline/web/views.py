@@ -251,6 +251,8 @@ def _order_context(request: HttpRequest, order: WorkOrder, **extra) -> dict:
         "actions": [t.action for t in actions],
         "dispatch_units": web_selectors.dispatch_units(order) if needs_units else [],
         "can_chase": user.role in CENTER_ROLES and order.is_open and order.business_type.code != "chase_up",
+        "can_remind": (user.role in services.REMINDER_ROLES or user.is_superuser) and order.is_open,
+        "record": _record(order),
         "can_reveal": access.can_reveal(user, order),
         "repair_reasons": labels.REPAIR_RETURN_REASONS,
         "outcomes": labels.OUTCOMES,
@@ -318,6 +320,37 @@ def order_chase(request: HttpRequest, number: str) -> HttpResponse:
             return redirect("web:order", number=order.number)
     return render(request, "web/order.html", _order_context(
         request, order, chase_error=error, posted=request.POST), status=status)
+
+
+def _record(order: WorkOrder):
+    from hotline.workorders.records import PROBLEMS, order_record
+
+    rec = order_record(order)
+    rec.problem_labels = [PROBLEMS[p] for p in rec.problems]
+    return rec
+
+
+@require_POST
+@roles_required(*services.REMINDER_ROLES)
+def order_remind(request: HttpRequest, number: str) -> HttpResponse:
+    """A manual reminder (催办) to the unit holding the order (D5d)."""
+    order = _visible_order(request, number)
+    text = (request.POST.get("text") or "").strip()
+    error, status = None, 400
+    try:
+        services.remind(order=order.number, actor=request.user, text=text)
+    except OrderError as exc:
+        error = _service_message(exc)
+    except NotAllowed as exc:
+        error, status = _service_message(exc), 403
+    except TransitionError as exc:
+        error, status = _service_message(exc), 409
+    else:
+        messages.success(request, gettext("Reminder sent to %(unit)s.") % {
+            "unit": order.assigned_unit.name if order.assigned_unit_id else order.scope_unit.name})
+        return redirect("web:order", number=order.number)
+    return render(request, "web/order.html", _order_context(request, order, remind_error=error, posted=request.POST),
+                  status=status)
 
 
 @require_POST

@@ -18,6 +18,18 @@ from hotline.workorders.models import State, WorkOrder
 router = Router(tags=["work orders"])
 
 
+class ContactIn(Schema):
+    """The contact an order comes from, as its source knows it."""
+
+    source: str = Field(..., min_length=1, max_length=60, description="e.g. the switch's name")
+    source_id: str = Field("", max_length=120, description="the source's id of the contact (a call's unique id)")
+    caller_number: str = Field("", max_length=40)
+    queue: str = Field("", max_length=60)
+    recording_ref: str = Field("", max_length=300)
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+
+
 class OrderIn(Schema):
     business_type: str = Field(..., max_length=30, description="repair, complaint, report, opinion, suggestion, praise, inquiry, service_request")
     sub_class: str = Field("", max_length=40)
@@ -36,6 +48,8 @@ class OrderIn(Schema):
     dispatch: bool = True
     merge_into: str = Field("", max_length=24)
     assigned_unit_id: int | None = None
+    contact_id: int | None = Field(None, description="an existing contact (e.g. the call that rang)")
+    contact: ContactIn | None = Field(None, description="or the contact described; else the request itself is recorded")
 
 
 class ClockOut(Schema):
@@ -208,7 +222,12 @@ def _get(request: HttpRequest, number: str) -> WorkOrder:
 @router.post("/orders", response={201: OrderOut}, summary="Record a work order")
 def create_order(request: HttpRequest, payload: OrderIn):
     key = request.headers.get("Idempotency-Key", "")
-    intake = services.Intake(channel="api", **payload.dict())
+    data = payload.dict()
+    contact = {k: v for k, v in (data.pop("contact") or {}).items() if v not in (None, "")}
+    if not contact and data.get("contact_id") is None and key:
+        # A retried request is one contact: the idempotency key names it.
+        contact = {"source": f"api:{request.user.pk}", "source_id": key}
+    intake = services.Intake(channel="api", contact=contact, **data)
     order = services.create_order(actor=request.user, intake=intake, idempotency_key=key)
     # The service hands back the order with everything in memory; reading it
     # again would cost a nine-table join whose planning alone is milliseconds.
@@ -354,3 +373,51 @@ def handover(request: HttpRequest, number: str, payload: HandoverIn):
         raise OrderError("to_username", _("no such user"))
     services.hand_over(order=order, actor=request.user, to_user=to_user, reason=payload.reason)
     return _order_out(request, _get(request, number))
+
+
+class ReminderIn(Schema):
+    text: str = Field(..., min_length=1, max_length=300, description="what the unit is reminded of")
+
+
+@router.post("/orders/{number}/reminders", response={201: NoticeOut}, tags=["supervision"],
+             summary="Raise a manual reminder (催办) to the unit holding the order")
+def remind(request: HttpRequest, number: str, payload: ReminderIn):
+    order = _get(request, number)
+    notice = services.remind(order=order.number, actor=request.user, text=payload.text)
+    notice = Notice.objects.select_related("order", "unit", "supervisor_unit").get(pk=notice.pk)
+    return 201, _notice_out(notice)
+
+
+class ContactOut(Schema):
+    channel: str
+    source: str
+    source_id: str
+    caller_number: str
+    queue: str
+    agent: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    recording_ref: str
+
+
+class RecordOut(Schema):
+    number: str
+    contacts: list[ContactOut]
+    satisfaction: str | None
+    complete: bool
+    problems: list[str]
+
+
+@router.get("/orders/{number}/record", response=RecordOut,
+            summary="The order's record: contacts with their recordings, satisfaction, completeness")
+def record(request: HttpRequest, number: str):
+    from hotline.workorders.records import order_record
+
+    rec = order_record(_get(request, number))
+    user = request.user
+    return {"number": rec.order.number, "satisfaction": rec.satisfaction, "complete": not rec.problems,
+            "problems": rec.problems,
+            "contacts": [{"channel": c.channel, "source": c.source, "source_id": c.source_id,
+                          "caller_number": access.mask_phone(user, c.caller_number) if c.caller_number else "",
+                          "queue": c.queue, "agent": str(c.agent) if c.agent_id else None, "started_at": c.started_at,
+                          "ended_at": c.ended_at, "recording_ref": c.recording_ref} for c in rec.contacts]}
