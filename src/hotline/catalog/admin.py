@@ -56,6 +56,8 @@ class BusinessTypeAdmin(admin.ModelAdmin):
             services.delete_business_type(business_type=obj, user=request.user)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is not SubClass:
+            return super().save_formset(request, form, formset, change)  # life-cycle versions: read-only
         _save_formset(formset, request.user, lambda o, u: services.save_sub_class(sub_class=o, user=u),
                       lambda o, u: services.delete_sub_class(sub_class=o, user=u))
 

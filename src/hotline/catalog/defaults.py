@@ -29,7 +29,9 @@ TYPES = [
      [("connection", "业扩及变更用电"), ("metering", "电能计量"), ("billing", "抄表催费"), ("service", "供电服务")]),
     ("praise", "表扬", "BY", [], "function", "marketing", "always", False, False, dict(on_site=False),
      [("service", "供电服务"), ("construction", "电网建设"), ("conduct", "行风建设")]),
-    ("inquiry", "咨询", "ZX", [], "function", "marketing", "if_wanted", False, False, dict(on_site=False, answer_on_call=True),
+    # Answered on the call, an inquiry closes at once ("answer"); one that goes
+    # to a department is called back (spec D1f: "if not answered on the call").
+    ("inquiry", "咨询", "ZX", [], "function", "marketing", "always", False, False, dict(on_site=False, answer_on_call=True),
      [("bill", "电费账单"), ("payment", "缴费"), ("tariff", "电价"), ("policy", "政策"), ("progress", "工单进度"), ("outage", "停电信息")]),
     ("service_request", "服务申请", "FW", [], "function", "marketing", "always", False, False, dict(on_site=True),
      [("reconnection", "欠费复电"), ("appliance_damage", "电器损坏核损"), ("meter_abnormal", "电能表异常"),

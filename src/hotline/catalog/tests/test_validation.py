@@ -152,7 +152,7 @@ def test_the_most_specific_rule_wins_whatever_the_insertion_order(reverse_order)
         dict(amount=90),                                         # generic
         dict(amount=45, area_class="urban"),                     # area class
         dict(amount=30, priority="urgent"),                      # priority beats area class
-        dict(amount=25, priority="urgent", area_class="urban"),  # both beat either
+        dict(amount=25, priority="normal", area_class="rural"),  # both beat either
         dict(amount=20, sub_class=hv),                           # a sub-class beats priority and area
         dict(amount=15, sub_class=child),                        # the nearer sub-class beats its parent
     ]
@@ -161,7 +161,9 @@ def test_the_most_specific_rule_wins_whatever_the_insertion_order(reverse_order)
     assert _winner(v).amount == 90
     assert _winner(v, area_class="urban").amount == 45
     assert _winner(v, priority="urgent").amount == 30
-    assert _winner(v, priority="urgent", area_class="urban").amount == 25
+    assert _winner(v, priority="urgent", area_class="urban").amount == 30  # priority and area rules both match
+    assert _winner(v, priority="normal", area_class="rural").amount == 25
+    assert _winner(v, priority="normal", area_class="urban").amount == 45
     assert _winner(v, sub_class=hv, priority="urgent", area_class="urban").amount == 20
     assert _winner(v, sub_class=child, priority="urgent", area_class="urban").amount == 15
     assert _winner(v, sub_class=SubClass.objects.get(business_type__code="repair", code="lv"), area_class="rural").amount == 90
