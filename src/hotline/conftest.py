@@ -77,3 +77,10 @@ def page(monkeypatch):
         yield page
         context.close()
         browser.close()
+        # While Playwright's event loop runs, Django keeps this thread's ORM
+        # connections apart (asgiref's Local turns context-local), where the
+        # test database teardown never sees them: close them here, or the
+        # PostgreSQL test database cannot be dropped.
+        from django.db import connections
+
+        connections.close_all()
