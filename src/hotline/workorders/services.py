@@ -30,6 +30,7 @@ from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.models import CENTER_ROLES, Customer, Role, ServiceArea, SpecialMark, Unit, UnitKind, User
 from hotline.organisation.selectors import area_for_address
 from hotline.timelimits import services as timelimits
+from hotline.workorders import access
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import (
     TERMINAL,
@@ -190,7 +191,7 @@ class Intake:
     contact: dict = field(default_factory=dict)
 
 
-def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer | None, ServiceArea | None, phones.Phone | None]:
+def _validate(intake: Intake, actor: User) -> tuple[BusinessType, SubClass | None, Customer | None, ServiceArea | None, phones.Phone | None]:
     bt = catalog_selectors.business_type(intake.business_type)
     if bt is None:
         raise OrderError("business_type", _("unknown business type “%(value)s”") % {"value": intake.business_type})
@@ -214,7 +215,8 @@ def _validate(intake: Intake) -> tuple[BusinessType, SubClass | None, Customer |
         raise OrderError("description", _("at most %(count)d characters") % {"count": MAX_DESCRIPTION})
     customer = None
     if intake.customer_id is not None:
-        customer = Customer.objects.filter(pk=intake.customer_id).first()
+        # Only a customer the agent may see: an id from elsewhere is "no such customer".
+        customer = access.visible_customers(actor).filter(pk=intake.customer_id).first()
         if customer is None:
             raise OrderError("customer_id", _("no such customer"))
     phone = None
@@ -363,7 +365,7 @@ class _Prepared:
 
 
 def _prepare(*, actor: User, intake: Intake) -> _Prepared:
-    bt, sub, customer, area, phone = _validate(intake)
+    bt, sub, customer, area, phone = _validate(intake, actor)
     center = _center_of(actor)
     original_type = bt.code
     new_type, reason = _intake_reclassification(intake, bt, customer, phone)
@@ -371,7 +373,7 @@ def _prepare(*, actor: User, intake: Intake) -> _Prepared:
         bt = catalog_selectors.business_type(new_type)
         sub = None
     if intake.merge_into:
-        master = WorkOrder.objects.filter(number=intake.merge_into).first()
+        master = access.visible_orders(actor).filter(number=intake.merge_into).first()
         if master is None:
             raise OrderError("merge_into", _("no such order"))
         if not (bt.mergeable and master.business_type_id == bt.id):
@@ -588,25 +590,9 @@ def allowed_actions(*, order: WorkOrder, user: User) -> list[Transition]:
 
 
 def _permitted(user: User, order: WorkOrder, t: Transition) -> str | None:
-    """None if allowed, else the reason (untranslated: translate it to show it)."""
-    if user.is_superuser or user.role == Role.ADMIN:
-        return None
-    if user.unit_id is None:
-        return gettext_noop("your account belongs to no unit")
-    path = user.unit.path
-    if t.by == "unit":
-        if user.role != Role.UNIT_STAFF:
-            return gettext_noop("only the handling unit's staff can do this")
-        if not order.assigned_path or not order.assigned_path.startswith(path):
-            return gettext_noop("this order is not assigned to your unit")
-        return None
-    if user.role not in CENTER_ROLES:
-        return gettext_noop("only center staff can do this")
-    if not order.scope_path.startswith(path):
-        return gettext_noop("this order belongs to another center")
-    if t.by == "leader" and user.role not in (Role.SHIFT_LEADER, Role.DIRECTOR):
-        return gettext_noop("only a shift leader can do this")
-    return None
+    """None if allowed, else the reason (untranslated: translate it to show it).
+    The access policy decides (one place for pages, API and exports)."""
+    return access.can_act(user, order, t.by)
 
 
 def transition(*, order: WorkOrder | int | str, action: str, actor: User, payload: dict | None = None) -> WorkOrder:
@@ -778,7 +764,7 @@ def _return(step: _Step) -> None:
 def _merge(step: _Step) -> None:
     order = step.order
     number = str(step.payload.get("master", "")).strip()
-    master = (WorkOrder.objects.select_for_update(no_key=True).select_related("business_type")
+    master = (access.visible_orders(step.actor).select_for_update(no_key=True).select_related("business_type")
               .filter(number=number).first()) if number else None
     check_merge(order=order, master=master)
     order.master = master
@@ -1034,17 +1020,6 @@ def append_engine_events(entries) -> None:
                                    actor_role=getattr(actor, "role", "") if actor else "system",
                                    actor_unit_id=getattr(actor, "unit_id", None), at=e.at, payload=e.payload))
     WorkOrderEvent.objects.bulk_create(rows, batch_size=1000)
-
-
-def reveal_reporter(*, order: WorkOrder, user: User) -> ReporterIdentity | None:
-    """Reporter identity for authorised roles only; every view is audited."""
-    from hotline.workorders.selectors import can_see_reporter
-
-    if not can_see_reporter(user, order):
-        raise NotAllowed(_("you may not see the reporter's identity"))
-    identity = ReporterIdentity.objects.filter(order=order).first()
-    audit(user=user, action="view_reporter", obj=order, detail={"number": order.number})
-    return identity
 
 
 def hand_over(*, order: WorkOrder | str, actor: User, to_user: User, reason: str) -> WorkOrder:

@@ -6,7 +6,7 @@ from hotline.catalog.lifecycle import LifecycleError, parse_lifecycle
 from hotline.catalog.models import BusinessType
 from hotline.organisation.models import MarkedNumber, SpecialMark
 from hotline.timelimits.models import Clock
-from hotline.workorders import selectors, services
+from hotline.workorders import access, selectors, services
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.core.models import AuditEntry
 from hotline.workorders.models import ReporterIdentity, State, WorkOrder
@@ -66,9 +66,9 @@ def test_report_hides_the_reporter_and_audits_every_view(world, frozen):
     assert ReporterIdentity.objects.get(order=order).phone == "13700001111"
     assert not selectors.can_see_reporter(world.agent, order)
     with pytest.raises(NotAllowed):
-        services.reveal_reporter(order=order, user=world.agent)
+        access.reveal_reporter(world.agent, order)
     order.refresh_from_db()
-    identity = services.reveal_reporter(order=order, user=world.discipline_user)
+    identity = access.reveal_reporter(world.discipline_user, order)
     assert identity.name == "赵六"
     assert AuditEntry.objects.filter(action="view_reporter", object_id=str(order.pk), user=world.discipline_user).count() == 1
 

@@ -474,3 +474,21 @@ def test_reopen_clears_closed_at_and_restarts_the_clocks_its_state_needs(world, 
     act(c, "review", world.agent)
     callback = clock(c, "callback")
     assert callback.round == 1 and callback.status == ClockStatus.RUNNING
+
+
+@pytest.mark.rule("N4b", "D3.4d")
+def test_intake_uses_only_customers_and_masters_within_the_agents_scope(world, frozen):
+    from hotline.testing import build_world
+
+    other = build_world(prefix="o")
+    foreign = repair(other, actor=other.agent, customer_id=other.customers["zhang"].id)
+    with pytest.raises(OrderError) as err:
+        repair(world, customer_id=other.customers["zhang"].id)
+    assert err.value.field == "customer_id"
+    with pytest.raises(OrderError) as err:
+        repair(world, customer_id=None, caller_phone="13600001234", service_area_id=world.areas["t0"].id,
+               merge_into=foreign.number)
+    assert err.value.field == "merge_into"
+    mine = repair(world, dispatch=False)
+    with pytest.raises(OrderError):
+        act(mine, "merge", world.agent, master=foreign.number)
