@@ -52,6 +52,7 @@ import io
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -89,15 +90,34 @@ def day_type(day: dt.date) -> str:
         if day.weekday() >= 5 and chinese_calendar.is_workday(day):
             return "adjusted_workday"
     except NotImplementedError:
-        return weekday
+        # A year chinese_calendar does not know yet: the statutory holidays
+        # from the ``holidays`` package (provisional: adjusted working
+        # weekends appear there only once published).
+        calendar = _provisional_year(day.year)
+        if calendar is None:
+            return weekday
+        if day in calendar:
+            return "holiday"
+        if day.weekday() >= 5 and calendar.is_working_day(day):
+            return "adjusted_workday"
     return weekday
+
+
+@functools.lru_cache(maxsize=16)
+def _provisional_year(year: int):
+    import holidays
+
+    try:
+        return holidays.country_holidays("CN", years=year)
+    except (NotImplementedError, KeyError):
+        return None
 
 
 def calendar_known(day: dt.date) -> bool:
     try:
         chinese_calendar.is_holiday(day)
     except NotImplementedError:
-        return False
+        return _provisional_year(day.year) is not None
     return True
 
 
@@ -549,7 +569,7 @@ def fit_shape(
     weekdays = [d.weekday() for d in dates]
     notes: list[str] = []
     if not all(calendar_known(d) for d in (dates[0], dates[-1])):
-        notes.append("history partly outside the years chinese_calendar knows: plain weekdays used there")
+        notes.append("history partly outside the years any holiday calendar knows: plain weekdays used there")
     totals = _daily_totals(y)
     levels = _levels(totals, types, weekdays, level_weeks)
     level_now = levels[-1]
@@ -689,7 +709,7 @@ def forecast_series(
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
     aht = (fit.aht_profile if fit is not None else fit_shape_aht(hist, level_weeks))[slot]
     if not all(calendar_known(d) for d in dates):
-        notes.append("horizon partly outside the years chinese_calendar knows: plain weekdays used there")
+        notes.append("horizon partly outside the years any holiday calendar knows: plain weekdays used there")
     offered = apply_uplifts(stamps, values, series.queue, uplifts)
     return Forecast(series.queue, method, step, stamps, offered, aht, values, types, tuple(notes))
 

@@ -244,3 +244,14 @@ def test_xlsx_loader(tmp_path) -> None:
     book.save(bad)
     with pytest.raises(fc.IntervalDataError, match=r"row 4, column C \(呼入量\)"):
         fc.load_interval_xlsx(bad)
+
+
+@pytest.mark.rule("D1m")
+def test_day_types_of_a_year_chinesecalendar_does_not_know_come_from_the_provisional_source():
+    import datetime as dt
+
+    from hotline.workforce.forecast import calendar_known, day_type
+
+    assert day_type(dt.date(2027, 2, 8)) == "holiday"  # Spring Festival 2027, a Monday
+    assert day_type(dt.date(2027, 3, 8)) == "mon"
+    assert calendar_known(dt.date(2027, 2, 8))
