@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import logging
 import math
 import threading
@@ -36,11 +37,10 @@ from hotline.core import channels, clock
 from hotline.core.channels.base import Result
 from hotline.core.models import OutboxEvent, OutboxMessage, OutboxRate, OutboxState
 from hotline.core.outbox import conf
-from hotline.core.outbox.services import ACTIVE, backoff_seconds
+from hotline.core.outbox.services import ACTIVE, TABLE, backoff_seconds
 
 log = logging.getLogger("hotline.outbox")
 _rotation = itertools.count()
-_FIELDS = ("id", "channel", "recipient", "payload", "dedup_key", "source", "state", "attempts", "claims")
 
 
 def due_exists(*, now: dt.datetime | None = None) -> bool:
@@ -49,21 +49,29 @@ def due_exists(*, now: dt.datetime | None = None) -> bool:
     return OutboxMessage.objects.filter(state__in=ACTIVE, next_attempt_at__lte=now or clock.now()).exists()
 
 
-def _take_tokens(name: str, rate: float, want: int, now: dt.datetime) -> tuple[OutboxRate, int, float]:
-    """Lock the channel's bucket and say how many may go now (and, if none,
-    seconds until one may). The caller debits what it really claimed."""
-    capacity = max(1.0, rate)  # bursts of at most one second's worth
-    OutboxRate.objects.bulk_create([OutboxRate(channel=name, tokens=capacity, refilled_at=now)], ignore_conflicts=True)
-    bucket = OutboxRate.objects.select_for_update().get(channel=name)
+def _refill(bucket: OutboxRate, rate: float, want: int, now: dt.datetime) -> tuple[int, float]:
+    """How many of the channel's messages may go now (and, if none, seconds
+    until one may). The bucket holds at most one second's worth, so a quiet
+    hour does not allow a burst of an hour's messages."""
+    capacity = max(1.0, rate)
     elapsed = max(0.0, (now - bucket.refilled_at).total_seconds())
     bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
     bucket.refilled_at = max(now, bucket.refilled_at)
     grant = min(want, math.floor(bucket.tokens + 1e-9))
-    wait = 0.0 if grant else (1.0 - bucket.tokens) / rate
-    return bucket, grant, wait
+    return grant, (0.0 if grant else (1.0 - bucket.tokens) / rate)
 
 
-def claim(*, batch: int, now: dt.datetime | None = None) -> tuple[list[OutboxMessage], float | None]:
+def _limits(names: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    rates, timeouts = {}, {}
+    for name in names:
+        try:
+            rates[name], timeouts[name] = channels.get(name).rate(), channels.get(name).timeout()
+        except channels.ConfigError:
+            rates[name], timeouts[name] = 0.0, 30.0  # its sends fail, giving the reason
+    return rates, timeouts
+
+
+def claim(*, batch: int, now: dt.datetime | None = None) -> tuple[list[Claimed], float | None]:
     """Claim up to ``batch`` due messages, channel by channel (rotating, so a
     backlog on one channel does not starve another). Returns them and, when
     a rate limit held any back, the seconds until it allows one more."""
@@ -72,26 +80,34 @@ def claim(*, batch: int, now: dt.datetime | None = None) -> tuple[list[OutboxMes
     names = channels.names()
     start = next(_rotation) % max(1, len(names))
     names = names[start:] + names[:start]
+    due = [n for n in names
+           if OutboxMessage.objects.filter(channel=n, state__in=ACTIVE, next_attempt_at__lte=now).exists()]
+    if not due:
+        return [], None
+    rates, timeouts = _limits(due)
+    limited = sorted(n for n in due if rates[n] > 0)
+    if limited:
+        # Created outside the claim (autocommit), so that two claims never
+        # insert the same bucket rows in opposite orders.
+        OutboxRate.objects.bulk_create([OutboxRate(channel=n, tokens=max(1.0, rates[n]), refilled_at=now)
+                                        for n in limited], ignore_conflicts=True)
     rate_wait: float | None = None
     with transaction.atomic():
+        # The buckets of the channels with due messages only, locked in name
+        # order: claims of other channels never wait for them.
+        buckets = {b.channel: b for b in OutboxRate.objects.select_for_update().filter(channel__in=limited)
+                   .order_by("channel")}
         picked: list[tuple[int, str, int]] = []
         timeout = 0.0
-        for name in names:
+        for name in due:
             remaining = batch - len(picked)
             if remaining <= 0:
                 break
-            channel = channels.get(name)
-            try:
-                rate, channel_timeout = channel.rate(), channel.timeout()
-            except channels.ConfigError:
-                rate, channel_timeout = 0.0, 30.0  # its sends fail with the reason
-            bucket = None
-            if rate > 0:
-                bucket, remaining, wait = _take_tokens(name, rate, remaining, now)
+            bucket = buckets.get(name)
+            if bucket is not None:
+                remaining, wait = _refill(bucket, rates[name], remaining, now)
                 if not remaining:
-                    # Only worth a wait if something of this channel is due.
-                    if OutboxMessage.objects.filter(channel=name, state__in=ACTIVE, next_attempt_at__lte=now).exists():
-                        rate_wait = wait if rate_wait is None else min(rate_wait, wait)
+                    rate_wait = wait if rate_wait is None else min(rate_wait, wait)
                     bucket.save(update_fields=["tokens", "refilled_at"])
                     continue
             qs = (OutboxMessage.objects.filter(channel=name, state__in=ACTIVE, next_attempt_at__lte=now)
@@ -103,41 +119,101 @@ def claim(*, batch: int, now: dt.datetime | None = None) -> tuple[list[OutboxMes
                 bucket.tokens -= len(rows)
                 bucket.save(update_fields=["tokens", "refilled_at"])
             if rows:
-                timeout = max(timeout, channel_timeout)
+                timeout = max(timeout, timeouts[name])
                 picked.extend(rows)
         if not picked:
             return [], rate_wait
         # A message back from a lapsed lease on its last attempt: its worker
         # died sending it as often as it may be tried. Give up on it.
-        exhausted = [(i, a) for i, s, a in picked if s == OutboxState.SENDING and a >= cfg.max_attempts]
-        send_ids = [i for i, s, a in picked if not (s == OutboxState.SENDING and a >= cfg.max_attempts)]
-        events = []
+        exhausted = [(i, a) for i, st, a in picked if st == OutboxState.SENDING and a >= cfg.max_attempts]
+        previous = {i: st for i, st, a in picked if not (st == OutboxState.SENDING and a >= cfg.max_attempts)}
+        events: list[tuple] = []
         if exhausted:
             error = _("The worker stopped during the last allowed attempt; given up after %(n)d attempts.")
             for i, a in exhausted:
                 OutboxMessage.objects.filter(pk=i).update(
                     state=OutboxState.FAILED, next_attempt_at=None, lease_until=None, last_error=error % {"n": a})
-                events.append(OutboxEvent(message_id=i, at=now, from_state=OutboxState.SENDING,
-                                          to_state=OutboxState.FAILED, attempt=a, detail=error % {"n": a}))
-        messages: list[OutboxMessage] = []
-        if send_ids:
+                events.append((i, OutboxState.SENDING, OutboxState.FAILED, a, error % {"n": a}))
+        messages: list[Claimed] = []
+        if previous:
             # The lease covers the whole batch timing out one send after another.
-            lease_until = now + dt.timedelta(seconds=cfg.lease + timeout * len(send_ids))
-            OutboxMessage.objects.filter(id__in=send_ids).update(
-                state=OutboxState.SENDING, attempts=F("attempts") + 1, claims=F("claims") + 1,
-                lease_until=lease_until, next_attempt_at=lease_until)
-            messages = list(OutboxMessage.objects.filter(id__in=send_ids).only(*_FIELDS).order_by("id"))
-            previous = {i: s for i, s, _a in picked}
-            for m in messages:
-                events.append(OutboxEvent(message_id=m.id, at=now, from_state=previous[m.id],
-                                          to_state=OutboxState.SENDING, attempt=m.attempts,
-                                          detail="" if previous[m.id] == OutboxState.PENDING
-                                          else _("the previous worker's lease lapsed")))
-        OutboxEvent.objects.bulk_create(events)
+            lease_until = now + dt.timedelta(seconds=cfg.lease + timeout * len(previous))
+            messages = _mark_sending(sorted(previous), lease_until)
+            lapsed = _("the previous worker's lease lapsed")
+            events.extend((m.id, previous[m.id], OutboxState.SENDING, m.attempts,
+                           "" if previous[m.id] == OutboxState.PENDING else lapsed) for m in messages)
+        write_events(events, at=now)
     return messages, rate_wait
 
 
-def send(message: OutboxMessage) -> Result:
+@dataclass
+class Claimed:
+    """A claimed message, as a transport reads it (``Message``)."""
+
+    id: int
+    channel: str
+    recipient: str
+    payload: object
+    dedup_key: str
+    source: str
+    attempts: int
+    claims: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+def _pg() -> bool:
+    # PostgreSQL takes a batch as arrays: a few parameters instead of
+    # hundreds, which the driver would otherwise parse out of each statement.
+    return connection.vendor == "postgresql"
+
+
+def _mark_sending(ids: list[int], lease_until: dt.datetime) -> list[Claimed]:
+    """One UPDATE … RETURNING (PostgreSQL; SQLite 3.35+) for the whole batch."""
+    lease = connection.ops.adapt_datetimefield_value(lease_until)
+    where, params = ("id = ANY(%s)", [ids]) if _pg() else (f"id IN ({_placeholders(len(ids))})", ids)
+    sql = (f"UPDATE {TABLE} SET state = 'sending', attempts = attempts + 1, claims = claims + 1, "
+           f"lease_until = %s, next_attempt_at = %s WHERE {where} "
+           "RETURNING id, channel, recipient, CAST(payload AS text), dedup_key, source, attempts, claims")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lease, lease, *params])
+        rows = cursor.fetchall()
+    return sorted((Claimed(i, ch, r, json.loads(p) if p else None, k, src, a, c) for i, ch, r, p, k, src, a, c in rows),
+                  key=lambda m: m.id)
+
+
+_EVENT_SQL = (f"INSERT INTO {OutboxEvent._meta.db_table} (message_id, at, from_state, to_state, attempt, detail, "
+              "actor_id) VALUES ")
+
+
+def write_events(events: list[tuple], *, at: dt.datetime, actor_id: int | None = None) -> None:
+    """Append (message id, from, to, attempt, detail) rows in one statement
+    (the ORM's bulk_create would cost more than the rest of a claim)."""
+    if not events:
+        return
+    ts = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        if _pg():
+            columns = list(zip(*events, strict=True))
+            cursor.execute(_EVENT_SQL.replace(" VALUES ", " ") + "SELECT m, %s, f, t, a, d, %s FROM "
+                           "unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::text[]) AS x(m, f, t, a, d)",
+                           [ts, actor_id, *[list(c) for c in columns]])
+            return
+        for i in range(0, len(events), 500):
+            chunk = events[i:i + 500]
+            params: list = []
+            for message_id, from_state, to_state, attempt, detail in chunk:
+                params.extend((message_id, ts, from_state, to_state, attempt, detail, actor_id))
+            cursor.execute(_EVENT_SQL + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk)), params)
+
+
+def send(message) -> Result:
     """One send, outside any transaction. A transport that raises is a bug
     or an outage; either way the message is retried."""
     try:
@@ -151,76 +227,82 @@ def send(message: OutboxMessage) -> Result:
 
 @dataclass
 class Outcome:
-    message: OutboxMessage
+    message: Claimed
     result: Result
 
 
 def record(outcomes: list[Outcome], *, now: dt.datetime | None = None) -> int:
     """Write how the sends ended. Only messages still ``sending`` under the
-    same claim are changed. Returns how many were."""
+    same claim are changed (the ``claims`` fence). Returns how many were."""
     if not outcomes:
         return 0
     cfg = conf.load()
     now = now or clock.now()
+    ts = connection.ops.adapt_datetimefield_value(now)
+    events: list[tuple] = []
     with transaction.atomic():
-        ids = sorted(o.message.id for o in outcomes)
-        live = dict(OutboxMessage.objects.select_for_update().filter(id__in=ids, state=OutboxState.SENDING)
-                    .order_by("id").values_list("id", "claims"))
-        mine = [o for o in outcomes if live.get(o.message.id) == o.message.claims]
-        events = []
-        plain = [o.message.id for o in mine if o.result.ok and not o.result.ack]
+        plain = sorted((o.message.id, o.message.claims) for o in outcomes if o.result.ok and not o.result.ack)
+        done: set[int] = set()
         if plain:
-            OutboxMessage.objects.filter(id__in=plain).update(
-                state=OutboxState.SENT, sent_at=now, next_attempt_at=None, lease_until=None, last_error="")
-        for o in mine:
+            if _pg():
+                pairs = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+                params = [[i for i, _c in plain], [c for _i, c in plain]]
+            else:
+                pairs = "VALUES " + ", ".join(["(%s, %s)"] * len(plain))
+                params = [v for pair in plain for v in pair]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {TABLE} SET state = 'sent', sent_at = %s, next_attempt_at = NULL, lease_until = NULL, "
+                    f"last_error = '' WHERE state = 'sending' AND (id, claims) IN ({pairs}) RETURNING id", [ts, *params])
+                done = {r[0] for r in cursor.fetchall()}
+        changed = len(done)
+        for o in sorted(outcomes, key=lambda o: o.message.id):
             m, r = o.message, o.result
+            if r.ok and not r.ack:
+                if m.id in done:
+                    events.append((m.id, OutboxState.SENDING, OutboxState.SENT, m.attempts, ""))
+                continue
+            mine = OutboxMessage.objects.filter(pk=m.id, claims=m.claims, state=OutboxState.SENDING)
             if r.ok:
-                to = OutboxState.ACKNOWLEDGED if r.ack else OutboxState.SENT
-                if r.ack:
-                    OutboxMessage.objects.filter(pk=m.id).update(
-                        state=to, sent_at=now, acknowledged_at=now, ack=r.ack[:200], next_attempt_at=None,
-                        lease_until=None, last_error="")
-                events.append(OutboxEvent(message_id=m.id, at=now, from_state=OutboxState.SENDING, to_state=to,
-                                          attempt=m.attempts, detail=r.ack[:200]))
-                continue
-            error = r.error or _("failed")
-            if r.permanent or m.attempts >= cfg.max_attempts:
-                if not r.permanent:
-                    error = _("%(error)s (given up after %(n)d attempts)") % {"error": error, "n": m.attempts}
-                OutboxMessage.objects.filter(pk=m.id).update(
-                    state=OutboxState.FAILED, next_attempt_at=None, lease_until=None, last_error=error)
-                events.append(OutboxEvent(message_id=m.id, at=now, from_state=OutboxState.SENDING,
-                                          to_state=OutboxState.FAILED, attempt=m.attempts, detail=error))
-                continue
-            delay = backoff_seconds(m.attempts, base=cfg.backoff, cap=cfg.backoff_max)
-            if r.retry_after is not None:
-                delay = max(delay, min(r.retry_after, cfg.backoff_max))
-            OutboxMessage.objects.filter(pk=m.id).update(
-                state=OutboxState.PENDING, next_attempt_at=now + dt.timedelta(seconds=delay), lease_until=None,
-                last_error=error)
-            events.append(OutboxEvent(message_id=m.id, at=now, from_state=OutboxState.SENDING,
-                                      to_state=OutboxState.PENDING, attempt=m.attempts, detail=error))
-        OutboxEvent.objects.bulk_create(events)
-    return len(mine)
+                to, detail = OutboxState.ACKNOWLEDGED, r.ack[:200]
+                n = mine.update(state=to, sent_at=now, acknowledged_at=now, ack=detail, next_attempt_at=None,
+                                lease_until=None, last_error="")
+            else:
+                detail = r.error or _("failed")
+                if r.permanent or m.attempts >= cfg.max_attempts:
+                    if not r.permanent:
+                        detail = _("%(error)s (given up after %(n)d attempts)") % {"error": detail, "n": m.attempts}
+                    to = OutboxState.FAILED
+                    n = mine.update(state=to, next_attempt_at=None, lease_until=None, last_error=detail)
+                else:
+                    delay = backoff_seconds(m.attempts, base=cfg.backoff, cap=cfg.backoff_max)
+                    if r.retry_after is not None:
+                        delay = max(delay, min(r.retry_after, cfg.backoff_max))
+                    to = OutboxState.PENDING
+                    n = mine.update(state=to, next_attempt_at=now + dt.timedelta(seconds=delay), lease_until=None,
+                                    last_error=detail)
+            if n:
+                changed += 1
+                events.append((m.id, OutboxState.SENDING, to, m.attempts, detail))
+        write_events(events, at=now)
+    return changed
 
 
-def release(messages: list[OutboxMessage], *, now: dt.datetime | None = None) -> int:
+def release(messages: list, *, now: dt.datetime | None = None) -> int:
     """Hand back claimed messages that were not tried (the worker is
     stopping): pending again at once, the attempt not counted."""
     if not messages:
         return 0
     now = now or clock.now()
+    events = []
     with transaction.atomic():
-        live = dict(OutboxMessage.objects.select_for_update().filter(
-            id__in=[m.id for m in messages], state=OutboxState.SENDING).order_by("id").values_list("id", "claims"))
-        mine = [m for m in messages if live.get(m.id) == m.claims]
-        OutboxMessage.objects.filter(id__in=[m.id for m in mine]).update(
-            state=OutboxState.PENDING, attempts=F("attempts") - 1, next_attempt_at=now, lease_until=None)
-        OutboxEvent.objects.bulk_create([
-            OutboxEvent(message_id=m.id, at=now, from_state=OutboxState.SENDING, to_state=OutboxState.PENDING,
-                        attempt=m.attempts - 1, detail=_("handed back unsent: the worker is stopping"))
-            for m in mine])
-    return len(mine)
+        for m in sorted(messages, key=lambda m: m.id):
+            if OutboxMessage.objects.filter(pk=m.id, claims=m.claims, state=OutboxState.SENDING).update(
+                    state=OutboxState.PENDING, attempts=F("attempts") - 1, next_attempt_at=now, lease_until=None):
+                events.append((m.id, OutboxState.SENDING, OutboxState.PENDING, m.attempts - 1,
+                               _("handed back unsent: the worker is stopping")))
+        write_events(events, at=now)
+    return len(events)
 
 
 @dataclass
