@@ -107,6 +107,23 @@ def sink(port_file: str) -> None:
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
 
+def cpu_seconds(pids=None, comm: str | None = None) -> float:
+    """User + system CPU of the given processes (or all named ``comm``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in (pids if pids is not None else [p for p in os.listdir("/proc") if p.isdigit()]):
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        if comm and name != comm:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def sink_stats(port: int) -> dict:
     import http.client
 
@@ -182,6 +199,8 @@ def main() -> None:
     enqueue_s = time.perf_counter() - t
     assert created == n, created
     log(f"enqueued in {enqueue_s:.2f} s ({n / enqueue_s:,.0f}/s); delivering")
+    pids = [w.pid for w in workers]
+    cpu0 = (cpu_seconds(pids), cpu_seconds([sink_proc.pid]), cpu_seconds(comm="postgres"))
     t = time.perf_counter()
     sent = 0
     try:
@@ -192,7 +211,9 @@ def main() -> None:
             if sent >= n:
                 break
         deliver_s = time.perf_counter() - t
-        log(f"{sent:,} sent in {deliver_s:.1f} s")
+        cpu1 = (cpu_seconds(pids), cpu_seconds([sink_proc.pid]), cpu_seconds(comm="postgres"))
+        cpu_ms = {k: round((b - a) / max(sent, 1) * 1000, 3) for k, a, b in zip(("workers", "sink", "postgres"), cpu0, cpu1)}
+        log(f"{sent:,} sent in {deliver_s:.1f} s; CPU ms per message: {cpu_ms}")
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
@@ -216,7 +237,7 @@ def main() -> None:
         "batch": args.batch, "enqueue_s": round(enqueue_s, 2), "deliver_s": round(deliver_s, 2),
         "rate_per_s": round(rate), "rate_first_to_last_sent_per_s": round(sent / span) if span else None,
         "lost": lost, "duplicates": stats["duplicates"], "bad_signatures": stats["bad_signatures"],
-        "sink_requests": stats["requests"], "states": states, "load_after": round(os.getloadavg()[0], 2),
+        "sink_requests": stats["requests"], "states": states, "cpu_ms_per_message": cpu_ms, "load_after": round(os.getloadavg()[0], 2),
     }
     (BENCH / "results" / "outbox.json").write_text(json.dumps(result, indent=2) + "\n")
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731

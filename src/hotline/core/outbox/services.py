@@ -33,6 +33,9 @@ def _row(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: 
         raise OutboxError("channel", _("there is no outbox channel %(name)r") % {"name": channel})
     if not isinstance(dedup_key, str) or not dedup_key.strip() or len(dedup_key) > 200:
         raise OutboxError("dedup_key", _("a de-duplication key of 1 to 200 characters is required"))
+    if not dedup_key.isprintable():
+        # It travels as a header (Idempotency-Key): no line breaks.
+        raise OutboxError("dedup_key", _("the de-duplication key may not contain line breaks or control characters"))
     if not isinstance(recipient, str) or not recipient.strip() or len(recipient) > 500:
         raise OutboxError("recipient", _("a recipient of 1 to 500 characters is required"))
     if len(source) > 200:

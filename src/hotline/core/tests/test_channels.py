@@ -310,3 +310,62 @@ def test_a_channel_rate_limit_holds_across_claims(channel_env, frozen):
     fourth, _ = outbox.claim(batch=50)
     assert len(fourth) == 5
     assert OutboxMessage.objects.filter(state=OutboxState.SENDING).count() == 12
+
+
+# --- the HTTP client's framing ------------------------------------------------------
+
+def _raw_server(answers: list[bytes]):
+    """A socket server that answers the n-th request with answers[n] (raw
+    bytes) on one connection, closing it after the last."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    seen: list[bytes] = []
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            for answer in answers:
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    buf += conn.recv(65536)
+                head, _, rest = buf.partition(b"\r\n\r\n")
+                length = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0].split(b":")[1])
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                seen.append(head)
+                conn.sendall(answer)
+        server.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}/in?x=1", seen
+
+
+def test_chunked_and_close_delimited_answers_are_read(channel_env):
+    channel_env["HOTLINE_WEBHOOK_ACK_FIELD"] = "receipt"
+    url, seen = _raw_server([
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (b'{"receipt', b'": "r1"', b"}")) + b"0\r\n\r\n",
+        b"HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n{\"receipt\":\"r2\"}",
+        b"HTTP/1.0 200 OK\r\n\r\n{\"receipt\": \"r3\"}",
+    ])
+    ms = [outbox.enqueue(channel="webhook", recipient=url, payload={}, dedup_key=f"frame-{i}") for i in range(3)]
+    _deliver()
+    for i, m in enumerate(ms, start=1):
+        m.refresh_from_db()
+        assert (m.state, m.ack) == (OutboxState.ACKNOWLEDGED, f"r{i}")
+    # All three on one kept-alive connection, to the URL's path and query.
+    assert len(seen) == 3 and all(h.startswith(b"POST /in?x=1 HTTP/1.1") for h in seen)
+
+
+def test_nothing_can_split_a_request(channel_env):
+    with pytest.raises(outbox.OutboxError) as err:
+        outbox.enqueue(channel="webhook", recipient="http://127.0.0.1:1/", payload={}, dedup_key="a\r\nX-Evil: 1")
+    assert err.value.field == "dedup_key"
+    m = outbox.enqueue(channel="webhook", recipient="http://127.0.0.1:1/a b", payload={}, dedup_key="space-url")
+    _deliver()
+    m.refresh_from_db()
+    assert m.state == OutboxState.FAILED and "recipient" in m.last_error
