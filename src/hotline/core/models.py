@@ -142,8 +142,8 @@ class OutboxEvent(models.Model):
     message = models.ForeignKey(OutboxMessage, on_delete=models.PROTECT, related_name="events",
                                 verbose_name=_("message"))
     at = models.DateTimeField(_("time"))
-    from_state = models.CharField(_("from"), max_length=12, blank=True, default="")
-    to_state = models.CharField(_("to"), max_length=12)
+    from_state = models.CharField(_("from state"), max_length=12, blank=True, default="")
+    to_state = models.CharField(_("to state"), max_length=12)
     attempt = models.PositiveIntegerField(_("attempt"), default=0)
     detail = models.TextField(_("detail"), blank=True, default="")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

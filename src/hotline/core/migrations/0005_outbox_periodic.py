@@ -60,8 +60,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField(verbose_name='time')),
-                ('from_state', models.CharField(blank=True, default='', max_length=12, verbose_name='from')),
-                ('to_state', models.CharField(max_length=12, verbose_name='to')),
+                ('from_state', models.CharField(blank=True, default='', max_length=12, verbose_name='from state')),
+                ('to_state', models.CharField(max_length=12, verbose_name='to state')),
                 ('attempt', models.PositiveIntegerField(default=0, verbose_name='attempt')),
                 ('detail', models.TextField(blank=True, default='', verbose_name='detail')),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
