@@ -3,6 +3,8 @@ showed no test checked: escalation timing and its last level, what a notice's
 event says, answers and their errors, reminders' supervisors, the supervision
 rate's counting, and what a sweep reports."""
 
+import datetime as dt
+
 import pytest
 
 from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
@@ -59,6 +61,10 @@ def test_a_late_stop_catches_up_no_further_than_the_policys_levels(world, frozen
     services.transition(order=order, action="receive", actor=world.station_users[0])
     assert levels(order) == [1, 2, 3]
     assert Clock.objects.get(order=order, metric="accept").status == ClockStatus.BREACHED
+    # Caught up or swept, each notice goes to the same units (D5b, D5c).
+    addressed = Notice.objects.filter(order=order, metric="accept", kind=NoticeKind.SUPERVISION).order_by("level")
+    assert [(n.unit, n.supervisor_unit) for n in addressed] == [
+        (world.stations[0], world.county), (world.county, world.city), (world.city, world.province)]
 
 
 # --- D5e: the event says who was addressed, above whom, and when it fell due ---------------
@@ -76,6 +82,9 @@ def test_a_notices_event_names_its_unit_supervisor_and_due_time(world, frozen):
     assert p["due_at"] == notice.due_at.isoformat()
     warning = WorkOrderEvent.objects.get(order=order, kind="warning", payload__metric="accept")
     assert warning.payload["notice_kind"] == "warning" and warning.payload["unit"] == world.stations[0].name
+    # Both belong to the accept limit's clock (D5a/D5b: the limit produces them).
+    accept = Clock.objects.get(order=order, metric="accept")
+    assert set(Notice.objects.filter(order=order, metric="accept").values_list("clock", flat=True)) == {accept.pk}
 
 
 @pytest.mark.rule("D5e")
@@ -165,3 +174,48 @@ def test_a_sweep_reports_the_clocks_warnings_and_notices_of_all_its_rounds(world
     second = sweep_until_idle(batch=4)
     assert (second.clocks, second.warnings, second.notices) == (2, 0, 2)
     assert sweep_until_idle().clocks == 0
+
+
+@pytest.mark.rule("D5b", "N3f")
+def test_a_sweep_at_a_given_time_raises_what_is_due_by_then(world, frozen):
+    # The demo builder and catch-up runs sweep "as of" a time, not the clock's now.
+    order = repair(world)
+    result = sweep_until_idle(now=frozen() + dt.timedelta(minutes=3))
+    assert levels(order) == [1] and result.notices >= 1
+    assert Notice.objects.get(order=order, metric="accept", level=1).created_at == frozen() + dt.timedelta(minutes=3)
+
+
+@pytest.mark.rule("N3g")
+def test_long_answers_and_reminders_are_cut_to_what_their_fields_hold(world, frozen):
+    order = repair(world)
+    reminder = services.remind(order=order.number, actor=world.agent, text="催" * 400)
+    assert Notice.objects.get(pk=reminder.pk).message == "催" * 300
+    frozen.advance(minutes=3)
+    sweep_until_idle()
+    notice = Notice.objects.get(order=order, metric="accept", kind=NoticeKind.SUPERVISION, level=1)
+    answer_notice(notice=notice, user=world.station_users[0], text="答" * 600)
+    notice.refresh_from_db()
+    assert notice.answer == "答" * 500
+
+
+@pytest.mark.rule("D6a", "D2a")
+def test_after_a_reopen_the_callback_clock_starts_at_the_new_completion_not_at_the_reopen(world, frozen):
+    def act(order, action, actor, **payload):
+        return services.transition(order=order.number, action=action, actor=actor, payload=payload)
+
+    order = services.create_order(actor=world.agent, intake=services.Intake(
+        business_type="complaint", sub_class="service", description="营业厅工作人员态度恶劣",
+        customer_id=world.customers["li"].id))
+    for action in ("receive", "reply"):
+        act(order, action, world.marketing_user)
+    act(order, "review", world.agent)
+    act(order, "callback", world.agent, outcome="dissatisfied", note="客户不满意处理结果")
+    act(order, "close", world.agent)
+    frozen.advance(hours=1)
+    act(order, "reopen", world.leader, reason="回访不满意，重新处理")
+    assert not Clock.objects.filter(order=order, metric="callback", status=ClockStatus.RUNNING).exists()
+    frozen.advance(hours=2)
+    act(order, "reply", world.marketing_user)
+    act(order, "review", world.agent)
+    callback = Clock.objects.get(order=order, metric="callback", status=ClockStatus.RUNNING)
+    assert callback.round == 1 and callback.started_at == frozen()
