@@ -42,9 +42,9 @@ def _row(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: 
         raise OutboxError("source", _("the source may have at most 200 characters"))
     try:
         try:
-            body = json.dumps(payload, ensure_ascii=False)
+            body = json.dumps(payload)  # ASCII escapes: the fastest encoder, the same JSON
         except TypeError:  # dates, decimals: Django's encoder (slower)
-            body = json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False)
+            body = json.dumps(payload, cls=DjangoJSONEncoder)
     except (TypeError, ValueError) as exc:
         raise OutboxError("payload", _("the payload cannot be written as JSON: %(error)s") % {"error": exc}) from None
     return (channel, recipient.strip(), body, dedup_key, source)
