@@ -116,7 +116,7 @@ def test_rest_families_keep_the_rest_between_any_two_members() -> None:
 
 @pytest.fixture(scope="module")
 def sixty_agent_week() -> sc.WeeklySchedule:
-    return sc.schedule_week(center_requirement(), sc.standard_templates(), time_limit=25.0, mip_gap=0.004)
+    return sc.schedule_week(center_requirement(), sc.standard_templates(), time_limit=180.0, mip_gap=0.004)
 
 
 @pytest.mark.slow
