@@ -72,7 +72,7 @@ def test_an_sms_to_no_phone_number_fails_for_good_without_a_request(channel_env)
         _deliver()
     assert gateway.requests == []
     m.refresh_from_db()
-    assert m.state == OutboxState.FAILED and "recipient" in m.last_error
+    assert m.state == OutboxState.FAILED and "接收方" in m.last_error
 
 
 def test_the_sms_settings_are_validated_naming_the_variable(channel_env):
@@ -151,7 +151,7 @@ def test_a_webhook_to_no_url_fails_for_good(channel_env):
     m = outbox.enqueue(channel="webhook", recipient="mailto:someone", payload={}, dedup_key="no-url")
     _deliver()
     m.refresh_from_db()
-    assert m.state == OutboxState.FAILED and "recipient" in m.last_error
+    assert m.state == OutboxState.FAILED and "接收方" in m.last_error
 
 
 def test_a_receiver_that_is_down_is_retried(channel_env, frozen):
@@ -220,7 +220,7 @@ def test_mail_to_a_refused_or_malformed_address_fails_for_good(channel_env, smtp
     refused.refresh_from_db()
     malformed.refresh_from_db()
     assert refused.state == OutboxState.FAILED and "550" in refused.last_error
-    assert malformed.state == OutboxState.FAILED and "recipient" in malformed.last_error
+    assert malformed.state == OutboxState.FAILED and "接收方" in malformed.last_error
     assert smtp.mails == []
 
 
@@ -368,4 +368,4 @@ def test_nothing_can_split_a_request(channel_env):
     m = outbox.enqueue(channel="webhook", recipient="http://127.0.0.1:1/a b", payload={}, dedup_key="space-url")
     _deliver()
     m.refresh_from_db()
-    assert m.state == OutboxState.FAILED and "recipient" in m.last_error
+    assert m.state == OutboxState.FAILED and "接收方" in m.last_error
