@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from hotline.core import checks  # noqa: F401  registers the system checks
         from hotline.core import periodic
+        from hotline.core.outbox import checks as outbox_checks  # noqa: F401  registers the settings check
         from hotline.core.outbox import conf as outbox_conf
         from hotline.core.outbox.delivery import delivery_task
 

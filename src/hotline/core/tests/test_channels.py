@@ -369,3 +369,13 @@ def test_nothing_can_split_a_request(channel_env):
     _deliver()
     m.refresh_from_db()
     assert m.state == OutboxState.FAILED and "接收方" in m.last_error
+
+
+def test_hotline_check_warns_about_wrong_channel_settings(channel_env):
+    from hotline.core.outbox.checks import outbox_settings
+
+    assert outbox_settings() == []
+    channel_env["HOTLINE_SMS_URL"] = "gateway.local/sms"
+    channel_env["HOTLINE_OUTBOX_MAX_ATTEMPTS"] = "2.5"
+    found = {w.msg.split(":")[0] for w in outbox_settings()}
+    assert found == {"HOTLINE_SMS_URL", "HOTLINE_OUTBOX_MAX_ATTEMPTS"}
