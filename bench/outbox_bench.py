@@ -44,7 +44,7 @@ TARGETS = {"enqueue_s": 5.0, "rate": 1000.0}
 
 
 def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] (load {os.getloadavg()[0]:.1f}) {msg}", flush=True)
+    print(f"[{time.strftime('%H:%M:%S', time.gmtime())}Z] (load {os.getloadavg()[0]:.1f}) {msg}", flush=True)
 
 
 # --- the sink -----------------------------------------------------------------------
@@ -139,7 +139,7 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4, help="sender threads per worker")
-    ap.add_argument("--batch", type=int, default=100, help="messages per claim")
+    ap.add_argument("--batch", type=int, default=200, help="messages per claim")
     ap.add_argument("--db", default="postgres://postgres@127.0.0.1:5432/hotline_outbox_bench")
     ap.add_argument("--sink", metavar="PORT_FILE", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -239,7 +239,7 @@ def main() -> None:
         "lost": lost, "duplicates": stats["duplicates"], "bad_signatures": stats["bad_signatures"],
         "sink_requests": stats["requests"], "states": states, "cpu_ms_per_message": cpu_ms, "load_after": round(os.getloadavg()[0], 2),
     }
-    (BENCH / "results" / "outbox.json").write_text(json.dumps(result, indent=2) + "\n")
+    (BENCH / "results" / f"outbox-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json").write_text(json.dumps(result, indent=2) + "\n")
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     print()
     print("| measure | result | target | |")
