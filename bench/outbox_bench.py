@@ -229,6 +229,10 @@ def main() -> None:
         states = dict(cur.fetchall())
     stats = sink_stats(port)
     sink_proc.terminate()
+    port_file.unlink(missing_ok=True)
+    for path in logs:  # kept only when a worker said more than its first line
+        if len(path.read_text().splitlines()) <= 1:
+            path.unlink()
     rate = sent / deliver_s
     lost = n - stats["unique"]
     result = {
