@@ -47,3 +47,60 @@ def test_working_days_between_counts_both_ends():
     monday, friday = dt.date(2026, 11, 23), dt.date(2026, 11, 27)
     assert working_days_between(monday, friday) == [monday + dt.timedelta(days=i) for i in range(5)]
     assert working_days_between(friday, friday) == [friday]
+
+
+def _notice_2027(**changes):
+    from hotline.calendars import services
+
+    data = {"year": 2027,
+            "holidays": [services.HolidayRange("元旦", dt.date(2027, 1, 1), dt.date(2027, 1, 3)),
+                         services.HolidayRange("春节", dt.date(2027, 2, 5), dt.date(2027, 2, 12))],
+            "workdays": [dt.date(2027, 2, 20)], "reference": "国办发明电〔2026〕99号"}
+    data.update(changes)
+    return services.NoticeData(**data)
+
+
+@pytest.mark.rule("D1m", "N3g", "N3h")
+def test_the_service_itself_refuses_a_wrong_notice_naming_the_field_and_saves_nothing(world):
+    from hotline.calendars import services
+    from hotline.calendars.models import YearNotice
+    from hotline.core.models import AuditEntry
+
+    wrong = _notice_2027(holidays=[services.HolidayRange("春节", dt.date(2026, 2, 5), dt.date(2027, 2, 12))])
+    with pytest.raises(services.NoticeInvalid) as refused:
+        services.save_notice(user=world.admin, data=wrong)
+    problems = refused.value.problems
+    assert [(p.field, p.index, p.part) for p in problems] == [("holidays", 0, "first_day")]
+    assert refused.value.messages == [problems[0].message] and "2026-02-05" in problems[0].message
+    assert not YearNotice.objects.exists() and not AuditEntry.objects.exists()
+
+
+@pytest.mark.rule("D1m")
+def test_an_entered_notice_reads_back_whole_and_its_audit_entry_says_what_was_entered(world):
+    from hotline.calendars import services, sources
+    from hotline.core.models import AuditEntry
+
+    was = sources.source_of(2027)
+    notice = services.save_notice(user=world.admin, data=_notice_2027())
+    assert notice.entered_by == world.admin
+    back = services.notice_data(2027)
+    assert (back.year, back.reference, back.workdays) == (2027, "国办发明电〔2026〕99号", [dt.date(2027, 2, 20)])
+    assert [(h.name, h.first_day, h.last_day) for h in back.holidays] == [
+        ("元旦", dt.date(2027, 1, 1), dt.date(2027, 1, 3)), ("春节", dt.date(2027, 2, 5), dt.date(2027, 2, 12))]
+    assert services.suggested_notice(2027) == back  # an entered year is suggested as entered
+    entry = AuditEntry.objects.get(action="calendar_notice")
+    assert entry.user == world.admin and entry.detail["was"] == was and entry.detail["replaced"] is None
+    assert {k: entry.detail[k] for k in ("year", "reference", "holidays", "workdays")} == {
+        "year": 2027, "reference": "国办发明电〔2026〕99号", "workdays": ["2027-02-20"],
+        "holidays": [{"name": "元旦", "first_day": "2027-01-01", "last_day": "2027-01-03"},
+                     {"name": "春节", "first_day": "2027-02-05", "last_day": "2027-02-12"}]}
+
+
+@pytest.mark.rule("D1m")
+def test_a_year_not_entered_is_suggested_from_the_libraries_as_whole_ranges(world):
+    from hotline.calendars import services
+
+    suggestion = services.suggested_notice(2028)
+    assert suggestion.year == 2028 and suggestion.holidays
+    assert all(h.first_day.year == h.last_day.year == 2028 and h.first_day <= h.last_day for h in suggestion.holidays)
+    assert services.validate_notice(suggestion) == []  # a start the administrator can save as it is
