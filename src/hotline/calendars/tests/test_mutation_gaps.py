@@ -19,7 +19,7 @@ def at(*args):
     return dt.datetime(*args, tzinfo=SH)
 
 
-@pytest.mark.rule("D1i", "D1m")
+@pytest.mark.rule("D1m")
 def test_a_zero_limit_is_due_at_once_or_at_the_start_of_the_next_working_day():
     friday = at(2026, 11, 20, 10, 0)
     assert add_duration(friday, 0, DurationUnit.MINUTES) == friday  # "immediate"
