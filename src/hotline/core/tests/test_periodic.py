@@ -200,6 +200,7 @@ def _db_url() -> str:
 
 
 @pytest.mark.postgres
+@pytest.mark.rule("N3e")
 def test_two_worker_processes_run_a_task_once_per_tick(transactional_db, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("multi-process periodic test needs PostgreSQL (CI runs it)")
