@@ -6,7 +6,7 @@
 | `HOTLINE_OUTBOX_BACKOFF` | `30` | seconds before the first retry; doubled each time, with jitter |
 | `HOTLINE_OUTBOX_BACKOFF_MAX` | `3600` | longest wait between two attempts |
 | `HOTLINE_OUTBOX_LEASE` | `30` | seconds a claim holds its messages beyond the sends' own timeouts |
-| `HOTLINE_OUTBOX_BATCH` | `50` | messages one sender claims at a time |
+| `HOTLINE_OUTBOX_BATCH` | `20` | messages one sender claims at a time (their lease covers all of them timing out: a killed worker's messages go again after `LEASE` + `BATCH` × the channel's timeout) |
 | `HOTLINE_OUTBOX_THREADS` | `4` | sender threads per worker |
 | `HOTLINE_OUTBOX_INTERVAL` | `1` | seconds between two looks for due messages when idle |
 """
@@ -40,5 +40,5 @@ def load() -> Config:
                   backoff=float_setting("HOTLINE_OUTBOX_BACKOFF", 30.0, minimum=0.0),
                   backoff_max=float_setting("HOTLINE_OUTBOX_BACKOFF_MAX", 3600.0, minimum=0.0),
                   lease=float_setting("HOTLINE_OUTBOX_LEASE", 30.0, minimum=1.0),
-                  batch=whole("HOTLINE_OUTBOX_BATCH", 50), threads=whole("HOTLINE_OUTBOX_THREADS", 4),
+                  batch=whole("HOTLINE_OUTBOX_BATCH", 20), threads=whole("HOTLINE_OUTBOX_THREADS", 4),
                   interval=float_setting("HOTLINE_OUTBOX_INTERVAL", 1.0, minimum=0.05))

@@ -358,11 +358,10 @@ def _sender(batch: int, budget: float, stopping: threading.Event) -> Round:
     try:
         return deliver_round(batch=batch, budget=budget, stopping=stopping)
     finally:
-        if stopping.is_set():
-            connection.close()
-        from hotline.core.channels import _http
+        if stopping.is_set():  # else the thread keeps its connections for the next round
+            from hotline.core.channels import _http
 
-        if stopping.is_set():
+            connection.close()
             _http.close_all()
 
 
