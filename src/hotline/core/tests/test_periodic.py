@@ -239,3 +239,12 @@ def test_two_worker_processes_run_a_task_once_per_tick(transactional_db, tmp_pat
     survivor = procs[1].pid
     after = [r for r in runs if r[2] > killed_at + 0.1]
     assert after and {r[1] for r in after} == {survivor}
+
+
+@pytest.mark.django_db
+def test_one_round_of_every_due_task_outside_a_worker(probe, frozen):
+    from hotline.core.tasks import run_periodic_tasks
+
+    assert run_periodic_tasks(only=["test.probe"], options={"delay": 0}) == {"test.probe": 0.0}
+    assert run_periodic_tasks(only=["test.probe"]) == {"test.probe": None}
+    assert run_periodic_tasks(only=["test.probe"]) == {}  # not due again this tick
