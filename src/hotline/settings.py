@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # ninja as an app: /api/docs serves its own Swagger UI files, not a CDN's.
+    "ninja",
     "hotline.core",
     "hotline.organisation",
     "hotline.calendars",
