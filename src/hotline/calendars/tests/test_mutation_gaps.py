@@ -104,3 +104,25 @@ def test_a_year_not_entered_is_suggested_from_the_libraries_as_whole_ranges(worl
     assert suggestion.year == 2028 and suggestion.holidays
     assert all(h.first_day.year == h.last_day.year == 2028 and h.first_day <= h.last_day for h in suggestion.holidays)
     assert services.validate_notice(suggestion) == []  # a start the administrator can save as it is
+
+
+@pytest.mark.rule("D1m", "N3g")
+def test_notice_validation_names_the_year_bounds_the_missing_list_and_the_unnamed_row():
+    from hotline.calendars import services
+
+    def problems(**changes):
+        return [(p.field, p.index, p.part, p.message) for p in services.validate_notice(_notice_2027(**changes))]
+
+    assert problems(year=2101) == [("year", None, None, "年份：请输入2000至2100之间的年份。")]
+    assert problems(year=1999) == [("year", None, None, "年份：请输入2000至2100之间的年份。")]
+    for year in (2000, 2100):  # both bounds are allowed years
+        assert [p for p in problems(year=year, holidays=[services.HolidayRange("元旦", dt.date(year, 1, 1),
+                                                                                dt.date(year, 1, 1))], workdays=[])
+                if p[0] == "year"] == []
+    assert problems(holidays=[]) == [("holidays", None, None, "假期：请至少录入一个假期（名称、第一天、最后一天）。")]
+    unnamed = [services.HolidayRange("元旦", dt.date(2027, 1, 1), dt.date(2027, 1, 1)),  # one day is a holiday
+               services.HolidayRange("  ", dt.date(2027, 2, 5), dt.date(2027, 2, 12))]
+    assert problems(holidays=unnamed) == [("holidays", 1, "name", "第2个假期的「假期名称」：请填写假期名称。")]
+    # Rows as the user numbered them, when the form says so.
+    shown = services.validate_notice(_notice_2027(holidays=unnamed), row_numbers=[3, 7])
+    assert [p.message for p in shown] == ["第7个假期的「假期名称」：请填写假期名称。"]
