@@ -33,16 +33,20 @@ def timeline(order: WorkOrder, user: User | None = None) -> list[dict]:
     def payload(e: WorkOrderEvent) -> dict:
         return e.payload if user is None else access.event_payload(user, order, e.payload, restricted=restricted)
 
+    events = list(WorkOrderEvent.objects.filter(order=order).select_related("actor").order_by("seq"))
     items = [
-        {"at": e.at, "kind": e.kind, "actor": str(e.actor) if e.actor else "system", "role": e.actor_role,
+        {"at": e.at, "kind": e.kind, "actor": str(e.actor) if e.actor else "", "role": e.actor_role,
          "from_state": e.from_state, "to_state": e.to_state, "payload": payload(e), "source": "event", "seq": e.seq}
-        for e in WorkOrderEvent.objects.filter(order=order).select_related("actor").order_by("seq")
+        for e in events
     ]
+    # Notices are events of the order too (D5e); only one raised before that
+    # (older data) is shown from the notice itself, so none appears twice.
+    recorded = {e.payload.get("notice") for e in events if e.kind in ("warning", "supervision", "escalation", "reminder")}
     items += [
-        {"at": n.created_at, "kind": n.kind, "actor": "system", "role": "", "from_state": "", "to_state": "",
+        {"at": n.created_at, "kind": n.kind, "actor": "", "role": "", "from_state": "", "to_state": "",
          "payload": {"level": n.level, "metric": n.metric, "unit": str(n.unit) if n.unit else "", "answer": n.answer},
          "source": "notice", "seq": 0}
-        for n in Notice.objects.filter(order=order).select_related("unit")
+        for n in Notice.objects.filter(order=order).select_related("unit") if n.pk not in recorded
     ]
     items.sort(key=lambda i: (i["at"], i["source"] != "event", i["seq"]))
     return items
