@@ -574,6 +574,11 @@ class History:
             yield self.wait(hours * 60, CALL_WINDOWS)
             outcome = self.pick(CALLBACK_OUTCOMES)
             order = self.act(order, "callback", owner, outcome=outcome, note=rng.choice(texts.CALLBACK[outcome]))
+            # Every merged caller is called back too (spec D3.4c).
+            for sub in WorkOrder.objects.filter(master=order, state="merged").order_by("pk"):
+                yield self.wait(rng.uniform(1, 4), CALL_WINDOWS)
+                sub_outcome = self.pick(CALLBACK_OUTCOMES)
+                self.act(sub, "callback", owner, outcome=sub_outcome, note=rng.choice(texts.CALLBACK[sub_outcome]))
         if outcome == "unreachable":
             # Further attempts within 3 working days (spec §6) before archiving.
             yield self.wait(rng.uniform(2 * 60, 30 * 60), CALL_WINDOWS)
