@@ -18,14 +18,8 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """The audit trail is written by services only: look, never touch."""
-
-    list_display = ("at", "user", "action", "object_type", "object_id")
-    list_filter = ("action", "object_type")
-    search_fields = ("object_id", "user__username")
-    readonly_fields = ("at", "user", "action", "object_type", "object_id", "detail")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History written by services only: the admin can look, not touch."""
 
     def has_add_permission(self, request):
         return False
@@ -35,6 +29,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit trail is written by services only."""
+
+    list_display = ("at", "user", "action", "object_type", "object_id")
+    list_filter = ("action", "object_type")
+    search_fields = ("object_id", "user__username")
 
 
 # --- outbox and periodic tasks ---------------------------------------------------

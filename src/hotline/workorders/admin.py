@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from hotline.core.admin import ReadOnlyAdmin
 from hotline.workorders.models import WorkOrder, WorkOrderEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is written by services only; the admin can look, not touch."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class EventInline(admin.TabularInline):
