@@ -126,3 +126,20 @@ def test_notice_validation_names_the_year_bounds_the_missing_list_and_the_unname
     # Rows as the user numbered them, when the form says so.
     shown = services.validate_notice(_notice_2027(holidays=unnamed), row_numbers=[3, 7])
     assert [p.message for p in shown] == ["第7个假期的「假期名称」：请填写假期名称。"]
+
+
+@pytest.mark.rule("D1m")
+def test_the_year_preview_says_which_source_decides_each_day_and_names_it(world):
+    from hotline.calendars import services
+
+    services.save_notice(user=world.admin, data=_notice_2027())
+    DayOverride.objects.create(date=dt.date(2027, 2, 22), is_working_day=False, name="冰冻灾害")
+    assert services.year_source(2027) == services.NOTICE
+    days = {d.day: d for d in services.days_info(dt.date(2027, 2, 19), dt.date(2027, 2, 22))}
+    assert (days[dt.date(2027, 2, 22)].working, days[dt.date(2027, 2, 22)].source, days[dt.date(2027, 2, 22)].name) == (
+        False, services.OVERRIDE, "冰冻灾害")
+    assert (days[dt.date(2027, 2, 20)].working, days[dt.date(2027, 2, 20)].source) == (True, services.NOTICE)  # worked Saturday
+    assert (days[dt.date(2027, 2, 19)].working, days[dt.date(2027, 2, 19)].source, days[dt.date(2027, 2, 19)].name) == (
+        True, services.NOTICE, "")  # an ordinary day has no holiday name
+    holiday = services.days_info(dt.date(2027, 2, 8), dt.date(2027, 2, 8))[0]
+    assert (holiday.working, holiday.source, holiday.name) == (False, services.NOTICE, "春节")
