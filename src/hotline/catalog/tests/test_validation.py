@@ -31,7 +31,7 @@ def draft() -> PolicyVersion:
     return services.draft_new_version(note="test")
 
 
-def rule(version, code="repair", **kw) -> TimeLimitRule:
+def new_rule(version, code="repair", **kw) -> TimeLimitRule:
     fields = dict(metric="arrival", amount=30, unit="minutes", start_on="dispatch", stop_on="arrive,cancel")
     fields.update(kw)
     return TimeLimitRule(version=version, business_type=bt(code), **fields)
@@ -55,37 +55,37 @@ def admin_client(world):
 def test_start_and_stop_events_must_be_actions_of_the_types_life_cycle():
     v = draft()
     # "arrive" is no action of a complaint (no on-site work); "create" is the engine's own event.
-    errs = errors_of(rule(v, "complaint", metric="review", start_on="arrive", stop_on="reply"))
+    errs = errors_of(new_rule(v, "complaint", metric="review", start_on="arrive", stop_on="reply"))
     assert "start_on" in errs and "arrive" in errs["start_on"][0]
-    errs = errors_of(rule(v, "complaint", metric="review", start_on="create", stop_on="reply,teleport"))
+    errs = errors_of(new_rule(v, "complaint", metric="review", start_on="create", stop_on="reply,teleport"))
     assert list(errs) == ["stop_on"] and "teleport" in errs["stop_on"][0]
-    errs = errors_of(rule(v, "complaint", metric="review", start_on="create", stop_on=" , "))
+    errs = errors_of(new_rule(v, "complaint", metric="review", start_on="create", stop_on=" , "))
     assert list(errs) == ["stop_on"]
     assert SYSTEM_EVENTS == ("create",)
-    services.validate_rule(rule(v, "complaint", metric="review", start_on="create", stop_on="reply,cancel"))
-    services.validate_rule(rule(v, "repair", metric="review", start_on="arrive", stop_on="resolve"))
+    services.validate_rule(new_rule(v, "complaint", metric="review", start_on="create", stop_on="reply,cancel"))
+    services.validate_rule(new_rule(v, "repair", metric="review", start_on="arrive", stop_on="resolve"))
 
 
 def test_warning_share_lies_strictly_between_0_and_1():
     v = draft()
     for bad in ("0", "1", "1.2", "-0.1"):
-        errs = errors_of(rule(v, metric="review", warn_share=Decimal(bad)))
+        errs = errors_of(new_rule(v, metric="review", warn_share=Decimal(bad)))
         assert "warn_share" in errs, bad
-    services.validate_rule(rule(v, metric="review", warn_share=Decimal("0.999")))
-    services.validate_rule(rule(v, metric="review", warn_share=Decimal("0.001")))
+    services.validate_rule(new_rule(v, metric="review", warn_share=Decimal("0.999")))
+    services.validate_rule(new_rule(v, metric="review", warn_share=Decimal("0.001")))
 
 
 def test_amount_unit_area_class_priority_and_sub_class_are_checked():
     v = draft()
-    assert "amount" in errors_of(rule(v, metric="review", amount=0))
-    assert "unit" in errors_of(rule(v, metric="review", unit="weeks"))
-    assert "area_class" in errors_of(rule(v, metric="review", area_class="urbn"))
-    assert "priority" in errors_of(rule(v, metric="review", priority="whenever"))
-    assert "priority" in errors_of(rule(v, "opinion", metric="review", start_on="create", stop_on="reply", priority="urgent"))
+    assert "amount" in errors_of(new_rule(v, metric="review", amount=0))
+    assert "unit" in errors_of(new_rule(v, metric="review", unit="weeks"))
+    assert "area_class" in errors_of(new_rule(v, metric="review", area_class="urbn"))
+    assert "priority" in errors_of(new_rule(v, metric="review", priority="whenever"))
+    assert "priority" in errors_of(new_rule(v, "opinion", metric="review", start_on="create", stop_on="reply", priority="urgent"))
     other_type_sub = SubClass.objects.get(business_type__code="complaint", code="service")
-    assert "sub_class" in errors_of(rule(v, metric="review", sub_class=other_type_sub))
-    assert "escalation_gap_minutes" in errors_of(rule(v, metric="review", escalation_gap_minutes=0))
-    services.validate_rule(rule(v, metric="review", priority="urgent", area_class="remote", unit="working_days",
+    assert "sub_class" in errors_of(new_rule(v, metric="review", sub_class=other_type_sub))
+    assert "escalation_gap_minutes" in errors_of(new_rule(v, metric="review", escalation_gap_minutes=0))
+    services.validate_rule(new_rule(v, metric="review", priority="urgent", area_class="remote", unit="working_days",
                                 escalation_gap_minutes=15))
 
 
@@ -128,7 +128,7 @@ def test_an_admin_edit_of_a_rule_is_saved_with_its_escalation_gap_and_audited(wo
 
 def test_escalation_gap_defaults_to_the_limits_span():
     v = draft()
-    r = rule(v)
+    r = new_rule(v)
     assert r.escalation_gap_minutes is None
     assert r.escalation_seconds(45 * 60) == 45 * 60
     assert r.escalation_seconds(10) == 60  # never closer than a minute
@@ -157,7 +157,7 @@ def test_the_most_specific_rule_wins_whatever_the_insertion_order(reverse_order)
         dict(amount=15, sub_class=child),                        # the nearer sub-class beats its parent
     ]
     for spec in reversed(specs) if reverse_order else specs:
-        services.save_rule(rule=rule(v, **spec), user=None)
+        services.save_rule(rule=new_rule(v, **spec), user=None)
     assert _winner(v).amount == 90
     assert _winner(v, area_class="urban").amount == 45
     assert _winner(v, priority="urgent").amount == 30
@@ -171,17 +171,17 @@ def test_the_most_specific_rule_wins_whatever_the_insertion_order(reverse_order)
 
 def test_an_ambiguous_duplicate_is_refused_with_a_clear_message():
     v = draft()
-    dupe = rule(v, area_class="urban", amount=50)
+    dupe = new_rule(v, area_class="urban", amount=50)
     with pytest.raises(ValidationError) as exc:
         services.save_rule(rule=dupe, user=None)
     assert exc.value.messages == ["本版本已有业务类型、时限指标、业务子类、紧急程度和区域类别都相同的规则：请修改那条规则"]
     # The database refuses it too, whatever path the write takes.
     with pytest.raises(IntegrityError), transaction.atomic():
-        TimeLimitRule.objects.bulk_create([rule(v, area_class="urban", amount=50)])
+        TimeLimitRule.objects.bulk_create([new_rule(v, area_class="urban", amount=50)])
     # A blank sub-class is a value like any other: two blank ones tie.
     with pytest.raises(IntegrityError), transaction.atomic():
-        TimeLimitRule.objects.bulk_create([rule(v, amount=60)])
-    services.save_rule(rule=rule(v, area_class="urban", priority="urgent", amount=50), user=None)
+        TimeLimitRule.objects.bulk_create([new_rule(v, amount=60)])
+    services.save_rule(rule=new_rule(v, area_class="urban", priority="urgent", amount=50), user=None)
 
 
 def test_the_admin_refuses_two_new_rows_that_tie(world, admin_client):
