@@ -3,6 +3,7 @@ from django.db import transaction
 
 from hotline.calendars.models import DayOverride, NoticeHoliday, NoticeWorkday, YearNotice
 from hotline.core import audit
+from hotline.core.admin import ReadOnlyAdmin
 
 
 def _override_detail(obj: DayOverride) -> dict:
@@ -55,7 +56,7 @@ class NoticeWorkdayInline(admin.TabularInline):
 
 
 @admin.register(YearNotice)
-class YearNoticeAdmin(admin.ModelAdmin):
+class YearNoticeAdmin(ReadOnlyAdmin):
     """Read-only here: a notice is entered, validated and audited on its own
     page (calendars:notice), all of a year at once."""
 
@@ -63,12 +64,3 @@ class YearNoticeAdmin(admin.ModelAdmin):
     change_list_template = "admin/calendars/yearnotice/change_list.html"  # links to the notice page
     inlines = (NoticeHolidayInline, NoticeWorkdayInline)
     readonly_fields = ("year", "reference", "entered_by", "entered_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
