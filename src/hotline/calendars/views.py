@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods
 
 from hotline.calendars import forms, selectors, services
 from hotline.core import clock
+from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import Role
-from hotline.web.views import roles_required
 
 WEEKDAY_HEADS = (pgettext_lazy("weekday", "Mon"), pgettext_lazy("weekday", "Tue"), pgettext_lazy("weekday", "Wed"),
                  pgettext_lazy("weekday", "Thu"), pgettext_lazy("weekday", "Fri"), pgettext_lazy("weekday", "Sat"),

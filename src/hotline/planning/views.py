@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hotline.core import clock, jobs
 from hotline.core.models import Job, JobStatus
+from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import Role
 from hotline.planning import charts, imports, selectors, services
 from hotline.planning import jobs as planning_jobs
 from hotline.planning.forms import ForecastForm, ImportForm, NewScheduleForm, QueueForm, TargetForm, WhatIfForm
 from hotline.planning.models import DAY_CHOICES, Queue, Schedule
-from hotline.web.views import roles_required
 
 PLANNER_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR, Role.ADMIN)
 DAY_NAMES = [label for _, label in DAY_CHOICES]
