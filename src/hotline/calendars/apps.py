@@ -12,3 +12,10 @@ class CalendarsConfig(AppConfig):
         from hotline.core.cache import clear_on_change
 
         clear_on_change(DayOverride, YearNotice, NoticeHoliday, NoticeWorkday)
+
+        from hotline.organisation.models import Role
+        from hotline.web import nav
+
+        # The calendar pages are administrators' (views: roles_required(Role.ADMIN)).
+        nav.register("calendars", _("Working-day calendars"), "calendars:years", roles=(Role.ADMIN,), order=80,
+                     active_for=("calendars:",))

@@ -8,4 +8,10 @@ class PlanningConfig(AppConfig):
     verbose_name = _("Workforce planning")
 
     def ready(self) -> None:
+        from hotline.organisation.models import Role
         from hotline.planning import jobs  # noqa: F401  (registers the job handlers)
+        from hotline.web import nav
+
+        # views.PLANNER_ROLES (web's nav test checks they agree); every planning page marks the entry.
+        nav.register("planning", _("Planning"), "planning:home", roles=(Role.SHIFT_LEADER, Role.DIRECTOR, Role.ADMIN),
+                     order=40, active_for=("planning:",))

@@ -18,3 +18,19 @@ class WorkOrdersConfig(AppConfig):
         history.register(SUBJECT, append_engine_events)
         # Orders copy unit paths; a moved unit's orders follow in its transaction.
         unit_moved.connect(follow_moved_units, dispatch_uid="workorders-follow-moved-units")
+        self._register_pages()
+
+    @staticmethod
+    def _register_pages() -> None:
+        from hotline.organisation.models import CENTER_ROLES, Role
+        from hotline.web import nav
+
+        # The roles the views let in (views.BOARD_ROLES; web's nav test checks they agree).
+        BOARD_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR)
+        nav.register("intake", _("Intake"), "workorders:intake", roles=CENTER_ROLES, order=10)
+        nav.register("my-orders", _("My orders"), "workorders:my-orders", roles=CENTER_ROLES, order=20)
+        nav.register("board", _("Supervision board"), "workorders:board", roles=BOARD_ROLES, order=30)
+        nav.register("inbox", _("Unit inbox"), "workorders:inbox", roles=[Role.UNIT_STAFF], order=50)
+        nav.register_home("workorders:intake", roles=[Role.AGENT])
+        nav.register_home("workorders:board", roles=BOARD_ROLES)
+        nav.register_home("workorders:inbox", roles=[Role.UNIT_STAFF])

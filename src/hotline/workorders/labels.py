@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog.lifecycle import ACTION_LABELS
 from hotline.catalog.models import Metric
-from hotline.organisation.models import Role
 from hotline.timelimits.models import ClockStatus, NoticeKind
 from hotline.workorders.models import FaultScope, State
 
@@ -50,7 +49,6 @@ REPAIR_RETURN_REASONS = {
 
 STATES = dict(State.choices)
 METRICS = dict(Metric.choices)
-ROLES = dict(Role.choices)
 CLOCK_STATUSES = dict(ClockStatus.choices)
 FAULT_SCOPES = [(value, label) for value, label in FaultScope.choices if value]
 

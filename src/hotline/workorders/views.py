@@ -1,29 +1,25 @@
-"""Server-rendered pages. Views parse input, call a service or selector and
+"""Work-order pages: intake, my orders, the order page, the unit inbox and
+the shift-leader board. Views parse input, call a service or selector and
 render; every rule is in the services."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline.core import clock, phones
+from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import CENTER_ROLES, Role
 from hotline.organisation.selectors import area_for_address, find_customers, find_service_areas
 from hotline.timelimits.services import NoticeError, answer_notice
-from hotline.web import labels, throttle
-from hotline.web import selectors as web_selectors
-from hotline.web.forms import ActionForm, AnswerForm, IntakeForm, NoteForm, add_service_error
-from hotline.workorders import access, selectors, services
+from hotline.workorders import access, labels, selectors, services
+from hotline.workorders.forms import ActionForm, AnswerForm, IntakeForm, NoteForm, add_service_error
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import State, WorkOrder
 
@@ -34,83 +30,27 @@ INBOX_LIMIT = 100
 PAGE_SIZE = 25
 
 
-def roles_required(*roles: str):
-    """Logged in and of one of ``roles`` (administrators pass), else 403."""
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if request.user.role not in roles and not request.user.is_superuser:
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-        return wrapped
-    return decorator
-
-
 def _service_message(exc: Exception) -> str:
     # The services raise their messages already in the request's language;
     # without the field name an OrderError or NoticeError carries.
     return exc.message if isinstance(exc, (OrderError, NoticeError)) else str(exc)
 
 
-# --- login and home ---------------------------------------------------------------
-
-class LoginView(auth_views.LoginView):
-    template_name = "web/login.html"
-    redirect_authenticated_user = True
-
-    def post(self, request, *args, **kwargs):
-        self.throttle_keys = throttle.keys(request, request.POST.get("username", ""))
-        if throttle.is_locked(self.throttle_keys):
-            # Refused before the password is even checked.
-            form = self.form_class(request, initial={"username": request.POST.get("username", "")})
-            context = self.get_context_data(form=form, refused=_("Too many failed log-in attempts. Try again in 15 minutes."))
-            return self.render_to_response(context, status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        throttle.record_failure(self.throttle_keys)
-        return super().form_invalid(form)
-
-    def form_valid(self, form):
-        throttle.record_success(self.throttle_keys)
-        return super().form_valid(form)
-
-
-HOME_BY_ROLE = {
-    Role.AGENT: "web:intake",
-    Role.SHIFT_LEADER: "web:board",
-    Role.DIRECTOR: "web:board",
-    Role.UNIT_STAFF: "web:inbox",
-    Role.ADMIN: "admin:index",
-}
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    target = HOME_BY_ROLE.get(request.user.role)
-    if target is None and request.user.is_superuser:
-        target = "admin:index"
-    if target is not None:
-        return redirect(target)
-    return render(request, "web/home.html")
-
-
 # --- intake -----------------------------------------------------------------------
 
 def _intake_context(request: HttpRequest, form: IntakeForm) -> dict:
     value = form.data.get if form.is_bound else form.initial.get
-    business_type = web_selectors.intake_type(value("business_type") or "")
-    customer = web_selectors.customer(request.user, _int(value("customer_id")))
-    area = web_selectors.service_area(_int(value("service_area_id")))
+    business_type = selectors.intake_type(value("business_type") or "")
+    customer = selectors.customer(request.user, _int(value("customer_id")))
+    area = selectors.service_area(_int(value("service_area_id")))
     return {
         "form": form,
-        "types": web_selectors.intake_types(),
+        "types": selectors.intake_types(),
         "business_type": business_type,
-        "sub_classes": web_selectors.sub_classes(business_type),
+        "sub_classes": selectors.sub_classes(business_type),
         "fault_scopes": labels.FAULT_SCOPES,
         "customer": customer,
-        "customer_orders": web_selectors.customer_orders(request.user, customer) if customer else [],
+        "customer_orders": selectors.customer_orders(request.user, customer) if customer else [],
         "area": area,
     }
 
@@ -137,11 +77,11 @@ def intake(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, gettext("Order %(number)s saved: %(state)s.") % {
                     "number": order.number, "state": labels.label(labels.STATES, order.state)})
-                return redirect("web:order", number=order.number)
+                return redirect("workorders:order", number=order.number)
         status = 400
     else:
         form = IntakeForm(initial={"reply_wanted": True, "business_type": "repair"})
-    return render(request, "web/intake.html", _intake_context(request, form), status=status)
+    return render(request, "workorders/intake.html", _intake_context(request, form), status=status)
 
 
 @require_GET
@@ -150,14 +90,14 @@ def intake_customers(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
     within = access.visible_customers(request.user)
     customers = list(find_customers(q, within=within, limit=12)) if len(q.strip()) >= 2 else []
-    return render(request, "web/partials/customer_results.html", {"customers": customers, "q": q})
+    return render(request, "workorders/partials/customer_results.html", {"customers": customers, "q": q})
 
 
 @require_GET
 @roles_required(*CENTER_ROLES)
 def intake_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Choosing a customer fills the caller fields and the service area."""
-    customer = web_selectors.customer(request.user, customer_id)
+    customer = selectors.customer(request.user, customer_id)
     if customer is None:
         raise Http404
     q = request.GET.get("q", "")
@@ -170,22 +110,22 @@ def intake_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
         caller_phone = (customer_phones[0].raw or str(customer_phones[0])) if customer_phones else ""
     form = IntakeForm(initial={"customer_id": customer.pk, "caller_name": customer.name, "caller_phone": caller_phone,
                                "address": customer.address, "service_area_id": customer.service_area_id})
-    return render(request, "web/partials/customer_chosen.html", {
+    return render(request, "workorders/partials/customer_chosen.html", {
         "form": form, "customer": customer, "area": customer.service_area,
-        "customer_orders": web_selectors.customer_orders(request.user, customer)})
+        "customer_orders": selectors.customer_orders(request.user, customer)})
 
 
 @require_GET
 @roles_required(*CENTER_ROLES)
 def intake_customer_clear(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/partials/customer_card.html", {"customer": None})
+    return render(request, "workorders/partials/customer_card.html", {"customer": None})
 
 
 @require_GET
 @roles_required(*CENTER_ROLES)
 def intake_type_fields(request: HttpRequest) -> HttpResponse:
     form = IntakeForm(initial={"business_type": request.GET.get("business_type", "")})
-    return render(request, "web/partials/type_fields.html", _intake_context(request, form))
+    return render(request, "workorders/partials/type_fields.html", _intake_context(request, form))
 
 
 @require_GET
@@ -193,19 +133,19 @@ def intake_type_fields(request: HttpRequest) -> HttpResponse:
 def intake_area(request: HttpRequest) -> HttpResponse:
     """The service area for a typed address, or the one the agent picked."""
     if request.GET.get("id"):
-        area = web_selectors.service_area(_int(request.GET["id"]))
+        area = selectors.service_area(_int(request.GET["id"]))
         looked_up = False
     else:
         area = area_for_address(request.GET.get("address", "")[:300])
         looked_up = True
-    return render(request, "web/partials/area_box.html", {"area": area, "looked_up": looked_up})
+    return render(request, "workorders/partials/area_box.html", {"area": area, "looked_up": looked_up})
 
 
 @require_GET
 @roles_required(*CENTER_ROLES)
 def intake_areas(request: HttpRequest) -> HttpResponse:
     areas = find_service_areas(request.GET.get("area_q", "")[:100], limit=12)
-    return render(request, "web/partials/area_candidates.html", {"areas": areas})
+    return render(request, "workorders/partials/area_candidates.html", {"areas": areas})
 
 
 # --- my orders ------------------------------------------------------------------------
@@ -226,7 +166,7 @@ def my_orders(request: HttpRequest) -> HttpResponse:
     page.object_list = list(page.object_list)
     for order in page.object_list:
         order.view = access.order_view(request.user, order)
-    return render(request, "web/my_orders.html", {"page": page, "state": state, "states": State.choices})
+    return render(request, "workorders/my_orders.html", {"page": page, "state": state, "states": State.choices})
 
 
 # --- order page -------------------------------------------------------------------------
@@ -246,10 +186,10 @@ def _order_context(request: HttpRequest, order: WorkOrder, **extra) -> dict:
         "order": order,
         "view": access.order_view(user, order),
         "now": clock.now(),
-        "clocks": web_selectors.order_clocks(order),
+        "clocks": selectors.order_clocks(order),
         "timeline": selectors.timeline(order, user),
         "actions": [t.action for t in actions],
-        "dispatch_units": web_selectors.dispatch_units(order) if needs_units else [],
+        "dispatch_units": selectors.dispatch_units(order) if needs_units else [],
         "can_chase": user.role in CENTER_ROLES and order.is_open and order.business_type.code != "chase_up",
         "can_remind": (user.role in services.REMINDER_ROLES or user.is_superuser) and order.is_open,
         "record": _record(order),
@@ -264,7 +204,7 @@ def _order_context(request: HttpRequest, order: WorkOrder, **extra) -> dict:
 @login_required
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = _visible_order(request, number)
-    return render(request, "web/order.html", _order_context(request, order))
+    return render(request, "workorders/order.html", _order_context(request, order))
 
 
 def _transition(request: HttpRequest, order: WorkOrder, form: ActionForm) -> tuple[str | None, int]:
@@ -291,9 +231,9 @@ def order_act(request: HttpRequest, number: str) -> HttpResponse:
     if error is None:
         action = form.cleaned_data["action"]
         messages.success(request, gettext("%(action)s: done.") % {"action": labels.label(labels.ACTIONS, action)})
-        return redirect("web:order", number=order.number)
+        return redirect("workorders:order", number=order.number)
     order = _visible_order(request, number)
-    return render(request, "web/order.html", _order_context(
+    return render(request, "workorders/order.html", _order_context(
         request, order, action_error=error, failed_action=request.POST.get("action", ""), posted=request.POST),
         status=status)
 
@@ -317,8 +257,8 @@ def order_chase(request: HttpRequest, number: str) -> HttpResponse:
             error, status = _service_message(exc), 409
         else:
             messages.success(request, gettext("Chase-up %(number)s raised.") % {"number": chase.number})
-            return redirect("web:order", number=order.number)
-    return render(request, "web/order.html", _order_context(
+            return redirect("workorders:order", number=order.number)
+    return render(request, "workorders/order.html", _order_context(
         request, order, chase_error=error, posted=request.POST), status=status)
 
 
@@ -348,8 +288,8 @@ def order_remind(request: HttpRequest, number: str) -> HttpResponse:
     else:
         messages.success(request, gettext("Reminder sent to %(unit)s.") % {
             "unit": order.assigned_unit.name if order.assigned_unit_id else order.scope_unit.name})
-        return redirect("web:order", number=order.number)
-    return render(request, "web/order.html", _order_context(request, order, remind_error=error, posted=request.POST),
+        return redirect("workorders:order", number=order.number)
+    return render(request, "workorders/order.html", _order_context(request, order, remind_error=error, posted=request.POST),
                   status=status)
 
 
@@ -363,8 +303,8 @@ def order_reporter(request: HttpRequest, number: str) -> HttpResponse:
     except NotAllowed:
         raise PermissionDenied from None
     if request.htmx:
-        return render(request, "web/partials/reporter.html", {"identity": identity, "revealed": True})
-    return render(request, "web/order.html", _order_context(request, order, identity=identity, revealed=True))
+        return render(request, "workorders/partials/reporter.html", {"identity": identity, "revealed": True})
+    return render(request, "workorders/order.html", _order_context(request, order, identity=identity, revealed=True))
 
 
 # --- unit inbox -------------------------------------------------------------------------
@@ -377,13 +317,13 @@ def _inbox_context(request: HttpRequest, **extra) -> dict:
         rows.append({"order": order, "actions": [a for a in INBOX_ACTIONS if a in allowed],
                      "view": access.order_view(user, order)})
     return {"rows": rows, "total": selectors.unit_inbox_count(user), "limit": INBOX_LIMIT, "now": clock.now(),
-            "notices": web_selectors.unit_open_notices(user), "repair_reasons": labels.REPAIR_RETURN_REASONS, **extra}
+            "notices": selectors.unit_open_notices(user), "repair_reasons": labels.REPAIR_RETURN_REASONS, **extra}
 
 
 @require_GET
 @roles_required(Role.UNIT_STAFF)
 def inbox(request: HttpRequest) -> HttpResponse:
-    template = "web/partials/inbox_live.html" if request.htmx else "web/inbox.html"
+    template = "workorders/partials/inbox_live.html" if request.htmx else "workorders/inbox.html"
     return render(request, template, _inbox_context(request))
 
 
@@ -402,17 +342,17 @@ def inbox_act(request: HttpRequest, number: str) -> HttpResponse:
             messages.error(request, f"{order.number}: {error}")
         else:
             messages.success(request, done)
-        return redirect("web:inbox")
+        return redirect("workorders:inbox")
     # htmx swaps only 2xx answers, so a refusal comes back as 200 with the
     # message next to the row.
     context = _inbox_context(request, done=done, row_error=error, error_number=order.number, posted=request.POST)
-    return render(request, "web/partials/inbox_live.html", context)
+    return render(request, "workorders/partials/inbox_live.html", context)
 
 
 @require_POST
 @roles_required(Role.UNIT_STAFF)
 def notice_answer(request: HttpRequest, notice_id: int) -> HttpResponse:
-    notice = web_selectors.unit_open_notice(request.user, notice_id)
+    notice = selectors.unit_open_notice(request.user, notice_id)
     if notice is None:
         raise Http404
     form = AnswerForm(request.POST)
@@ -430,9 +370,9 @@ def notice_answer(request: HttpRequest, notice_id: int) -> HttpResponse:
             messages.error(request, error)
         else:
             messages.success(request, done)
-        return redirect("web:inbox")
+        return redirect("workorders:inbox")
     context = _inbox_context(request, done=done, notice_error=error, error_notice=notice.pk, posted=request.POST)
-    return render(request, "web/partials/inbox_live.html", context)
+    return render(request, "workorders/partials/inbox_live.html", context)
 
 
 # --- shift-leader board -----------------------------------------------------------------
@@ -446,5 +386,5 @@ def board(request: HttpRequest) -> HttpResponse:
         levels.setdefault(notice.level, []).append(notice)
     context = {"now": data["now"], "clocks": data["clocks"], "notice_levels": sorted(levels.items(), reverse=True),
                "notice_count": len(data["notices"])}
-    template = "web/partials/board_live.html" if request.htmx else "web/board.html"
+    template = "workorders/partials/board_live.html" if request.htmx else "workorders/board.html"
     return render(request, template, context)

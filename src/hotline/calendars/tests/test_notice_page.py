@@ -49,7 +49,7 @@ def cell(html, day):
 
 @pytest.mark.rule("D1m")
 def test_the_banner_shows_for_shift_leaders_and_administrators_not_agents(client, world, december):
-    page = reverse("web:my-orders")
+    page = reverse("workorders:my-orders")
     body = login(client, world.leader).get(page).content.decode()
     assert 'data-testid="calendar-banner"' in body and "2027" in body
     assert NOTICE_URL not in body  # shift leaders are told to ask an administrator
@@ -70,7 +70,7 @@ def test_the_banner_shows_for_shift_leaders_and_administrators_not_agents(client
 @pytest.mark.rule("D1m")
 def test_no_banner_while_next_year_is_more_than_60_days_away(client, world):
     with clock.frozen(dt.datetime(2026, 11, 1, 9, 0, tzinfo=SH)):
-        body = login(client, world.leader).get(reverse("web:my-orders")).content.decode()
+        body = login(client, world.leader).get(reverse("workorders:my-orders")).content.decode()
     assert 'data-testid="calendar-banner"' not in body
 
 

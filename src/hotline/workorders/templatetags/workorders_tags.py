@@ -1,5 +1,5 @@
-"""Display helpers for the pages: labels for stored codes, clock colours,
-durations."""
+"""Display helpers for the work-order pages: labels for stored codes, clock
+colours, durations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from hotline.timelimits.models import Clock, ClockStatus
-from hotline.web import labels
+from hotline.workorders import labels
 
 register = template.Library()
 
@@ -32,11 +32,6 @@ def event_label(code: str) -> str:
 @register.filter
 def metric_label(code: str) -> str:
     return labels.label(labels.METRICS, code)
-
-
-@register.filter
-def role_label(code: str) -> str:
-    return labels.label(labels.ROLES, code)
 
 
 @register.filter
