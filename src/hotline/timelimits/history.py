@@ -2,9 +2,10 @@
 
 Every warning, supervision notice, escalation and answer is also an event
 of the subject it concerns, written in the same transaction. The engine does
-not know how a subject keeps its history: the app owning the subject
-registers a writer at start-up (``workorders.apps``), so this engine imports
-no domain's services.
+not know how a subject keeps its history: the app owning the subject type
+subscribes a writer to the ``timelimits.history`` topic of the core
+dispatcher, keyed by the subject type (``workorders.apps`` for work orders),
+so this engine imports no domain app.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from hotline.core import dispatch
+
+TOPIC = "timelimits.history"
 
 
 @dataclass
@@ -25,20 +30,19 @@ class HistoryEntry:
 
 
 Writer = Callable[[list[HistoryEntry]], None]
-_writers: dict[str, Writer] = {}
 
 
-def register(subject: str, writer: Writer) -> None:
-    """``writer`` appends the entries, in order, in the caller's transaction."""
-    _writers[subject] = writer
+def register(subject_type: str, writer: Writer) -> None:
+    """``writer(entries)`` appends the entries, in order, in the caller's
+    transaction; one writer per subject type."""
+    dispatch.subscribe(TOPIC, lambda entries: writer(entries), key=subject_type)
 
 
-def append(subject: str, entries: list[HistoryEntry]) -> None:
+def append(subject_type: str, entries: list[HistoryEntry]) -> None:
     if not entries:
         return
     try:
-        writer = _writers[subject]
-    except KeyError:
+        dispatch.publish(TOPIC, key=subject_type, required=True, entries=entries)
+    except LookupError:
         # Losing supervision history silently would be worse than failing.
-        raise RuntimeError(f"no history writer registered for {subject!r}") from None
-    writer(entries)
+        raise RuntimeError(f"no history writer registered for {subject_type!r}") from None

@@ -1,4 +1,10 @@
-"""One clock per order and metric, and the notices the sweep raises."""
+"""Clocks on any subject (a work order, a callback task, an outage
+publication, …) and the notices the sweep raises.
+
+A clock names its subject by ``subject_type`` and ``subject_id``. Work
+orders, by far the commonest subject, also carry a foreign key (``order``)
+so that inboxes and boards join clocks to orders by key; the engine itself
+never needs it."""
 
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog.models import TimeLimitRule
 from hotline.organisation.models import Unit
-from hotline.workorders.models import WorkOrder
+
+WORK_ORDER = "work_order"
 
 
 class ClockStatus(models.TextChoices):
@@ -20,11 +27,16 @@ class ClockStatus(models.TextChoices):
 
 
 class Clock(models.Model):
+    subject_type = models.CharField(_("subject type"), max_length=30, default=WORK_ORDER)
+    subject_id = models.BigIntegerField(_("subject"))
     # Indexed by clock_unique / clock_unit_status_idx, which lead with them.
-    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="clocks", db_index=False)
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.PROTECT, related_name="clocks", db_index=False,
+                              null=True, blank=True)
     metric = models.CharField(_("metric"), max_length=20)
     round = models.PositiveSmallIntegerField(default=0)
-    rule = models.ForeignKey(TimeLimitRule, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The policy rule a work-order clock was started from; other subjects'
+    # clocks carry their limit in their own columns.
+    rule = models.ForeignKey(TimeLimitRule, on_delete=models.PROTECT, related_name="+", db_index=False, null=True, blank=True)
     responsible_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="clocks", null=True, blank=True, db_index=False)
     started_at = models.DateTimeField(_("started"))
     warn_at = models.DateTimeField(_("warning at"))
@@ -42,7 +54,15 @@ class Clock(models.Model):
 
     class Meta:
         ordering = ["due_at"]
-        constraints = [models.UniqueConstraint(fields=["order", "metric", "round"], name="clock_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "metric", "round"], name="clock_unique"),
+            # Other subjects: the same uniqueness on the subject columns (work
+            # orders' is the one above, so their rows carry no second index).
+            models.UniqueConstraint(fields=["subject_type", "subject_id", "metric", "round"], name="clock_subject_unique",
+                                    condition=Q(order__isnull=True)),
+            models.CheckConstraint(condition=Q(order__isnull=True) | Q(subject_type=WORK_ORDER, subject_id=F("order_id")),
+                                   name="clock_order_is_subject"),
+        ]
         indexes = [
             # The sweep reads only clocks with something still to raise.
             models.Index(fields=["next_check_at"], name="clock_due_sweep_idx", condition=Q(next_check_at__isnull=False)),
@@ -55,7 +75,7 @@ class Clock(models.Model):
         verbose_name_plural = _("clocks")
 
     def __str__(self) -> str:
-        return f"{self.order_id}/{self.metric}"
+        return f"{self.subject_type}:{self.subject_id}/{self.metric}"
 
     @property
     def breached(self) -> bool:
@@ -73,7 +93,9 @@ class Notice(models.Model):
     unit's answer is recorded on it once and as an order event."""
 
     clock = models.ForeignKey(Clock, on_delete=models.PROTECT, null=True, blank=True, related_name="notices")
-    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="notices")
+    subject_type = models.CharField(_("subject type"), max_length=30, default=WORK_ORDER)
+    subject_id = models.BigIntegerField(_("subject"))
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.PROTECT, related_name="notices", null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=NoticeKind.choices)
     level = models.PositiveSmallIntegerField(_("level"), default=0)
     metric = models.CharField(_("metric"), max_length=20, blank=True, default="")
@@ -92,10 +114,13 @@ class Notice(models.Model):
         constraints = [
             # Exactly once, whatever the number of workers: the database refuses a second copy.
             models.UniqueConstraint(fields=["clock", "kind", "level"], name="notice_once", condition=~Q(kind="manual")),
+            models.CheckConstraint(condition=Q(order__isnull=True) | Q(subject_type=WORK_ORDER, subject_id=F("order_id")),
+                                   name="notice_order_is_subject"),
         ]
         indexes = [
             models.Index(fields=["unit", "answered_at"], name="notice_unit_open_idx"),
             models.Index(fields=["kind", "answered_at"], name="notice_kind_open_idx"),
+            models.Index(fields=["subject_type", "subject_id"], name="notice_subject_idx", condition=Q(order__isnull=True)),
             # Open supervision notices are few among millions of answered ones and warnings.
             models.Index(F("level").desc(), "due_at", name="notice_open_sup_idx",
                          condition=Q(kind="supervision", answered_at__isnull=True)),
@@ -104,4 +129,4 @@ class Notice(models.Model):
         verbose_name_plural = _("notices")
 
     def __str__(self) -> str:
-        return f"{self.kind} L{self.level} {self.order_id}"
+        return f"{self.kind} L{self.level} {self.subject_type}:{self.subject_id}"

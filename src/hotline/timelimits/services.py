@@ -1,211 +1,150 @@
-"""The time-limit engine.
+"""The time-limit engine: clocks on any subject.
 
-Clocks start and stop on order events (called inside the order's
-transaction). The sweep raises warnings and supervision notices: it takes due
-clocks with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL) so workers share
-the work, and the unique constraint on (clock, kind, level) makes every notice
-exist once even if two workers ever raced. Catch-up after downtime falls out
-of the design: a clock's ``next_check_at`` stays in the past until handled.
+A subject is anything with a time limit — a work order, a callback task, an
+expert escalation, an outage publication, a partner's receipt — named by a
+type and an id. Its owning app starts and stops clocks on the subject's
+events, inside the subject's transaction (``start``/``stop`` here; work
+orders use the same parts through ``workorders.clocks``, which picks rules
+from the order's policy). The sweep raises warnings and supervision notices
+and escalates up the unit tree: it takes due clocks with ``SELECT … FOR
+UPDATE SKIP LOCKED`` (PostgreSQL) so workers share the work, and the unique
+constraint on (clock, kind, level) makes every notice exist once even if two
+workers ever raced. Catch-up after downtime falls out of the design: a
+clock's ``next_check_at`` stays in the past until handled, and a clock
+stopped late first raises what fell due before its stop. Every notice is
+appended to its subject's history through ``timelimits.history``.
+
+This module imports no domain app.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from hotline.calendars.services import add_duration
-from hotline.catalog.lifecycle import TERMINAL_STATES
-from hotline.catalog.models import Responsible, TimeLimitRule
-from hotline.catalog.selectors import rules_for
 from hotline.core import clock as hclock
 from hotline.organisation.models import Unit
 from hotline.timelimits import history
 from hotline.timelimits.history import HistoryEntry
-from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
-from hotline.workorders.models import WorkOrder
+from hotline.timelimits.models import WORK_ORDER, Clock, ClockStatus, Notice, NoticeKind
 
 log = logging.getLogger(__name__)
 
 STAGE_WARNED = 1
 STAGE_NOTICED = 2
-SUBJECT = "work_order"
 # History event kinds of the notices (spec D5e: every notice is an event).
 WARNING_EVENT = "warning"
 NOTICE_EVENT = "supervision"
 ESCALATION_EVENT = "escalation"
+DEFAULT_WARN_SHARE = 0.8
 
 
-def _responsible_unit_id(order: WorkOrder, rule: TimeLimitRule) -> int | None:
-    owner_unit_id = order.owner.unit_id if order.owner_id else None
-    if rule.responsible == Responsible.CENTER:
-        return owner_unit_id or order.scope_unit_id
-    return order.assigned_unit_id or owner_unit_id
+# --- subject types -------------------------------------------------------------
+
+Claimer = Callable[[list[int], int], list[int]]
+_claimers: dict[str, Claimer] = {}
 
 
-def rules_for_order(order: WorkOrder) -> dict[str, TimeLimitRule]:
-    """The rules of the order's policy version that apply to it, by metric."""
-    return _rules(order)
-
-
-def _rules(order: WorkOrder) -> dict[str, TimeLimitRule]:
-    return rules_for(version=order.policy_version_id, business_type=order.business_type, sub_class=order.sub_class,
-                     priority=order.priority, area_class=order.area_class)
-
-
-def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = False,
-             known_clocks: list[Clock] | None = None) -> list[Clock]:
-    """Stop the clocks this event stops, then start the ones it starts.
-
-    Runs in the order's transaction: one read of the order's clocks (none
-    for a new order, none when the caller passes them in), one batched
-    update and one batched insert. Returns all of the order's clocks.
-
-    When the caller has the clocks in hand (``new_order`` or
-    ``known_clocks``: a create in progress), new clocks are returned unsaved
-    and the caller inserts them once with ``save_new_clocks``.
-    """
-    if new_order:
-        clocks: list[Clock] = []
-        deferred = True
-    elif known_clocks is not None:
-        clocks = known_clocks
-        deferred = True
+def register_subject(subject_type: str, *, claim: Claimer | None = None) -> None:
+    """``claim(ids, limit)``: lock up to ``limit`` of the subjects ``ids``
+    with SKIP LOCKED and return the ids locked. A subject type whose
+    transitions lock the subject row before its clocks (work orders) must
+    register one, so that the sweep takes locks in the same order and the
+    two never deadlock. Without one the sweep locks the clocks themselves."""
+    if claim is not None:
+        _claimers[subject_type] = claim
     else:
-        clocks = list(Clock.objects.select_for_update(of=("self",), no_key=True).filter(order=order).select_related("rule"))
-        deferred = False
-    # Whatever closes an order (close, cancel, merge, an inquiry answered on
-    # the call) stops every clock it still has.
-    terminal = order.state in TERMINAL_STATES
-    changed: list[Clock] = []
-    caught_up: list[Notice] = []
-    for clk in clocks:
-        if clk.status == ClockStatus.RUNNING and (kind in clk.rule.stop_events() or terminal):
-            if clk.pk is not None:
-                # Supervision is never lost (D5): what fell due before the stop
-                # and was not raised yet (the worker was down, or had not come
-                # round) is raised now, once, before the clock stops.
-                caught_up += _catch_up(clk, stop_at=at)
-            _stop(clk, at=at, kind=kind)
-            changed.append(clk)
-    if kind in ("dispatch", "redispatch"):
-        # A unit-responsible clock follows the order to its new unit.
-        for clk in clocks:
-            if clk.status == ClockStatus.RUNNING and clk.rule.responsible == Responsible.UNIT \
-                    and clk.responsible_unit_id != order.assigned_unit_id:
-                clk.responsible_unit_id = order.assigned_unit_id
-                if clk not in changed:
-                    changed.append(clk)
-    changed = [c for c in changed if c.pk is not None]  # unsaved ones are inserted as they are
-    if changed:
-        Clock.objects.bulk_update(changed, ["stopped_at", "stopped_by", "elapsed_seconds", "overdue_seconds", "status",
-                                            "next_check_at", "responsible_unit", "stage"])
-    if caught_up:
-        _raise(caught_up)
-    if terminal:
-        return clocks
-    latest: dict[str, Clock] = {}
-    for clk in clocks:
-        if clk.metric not in latest or clk.round > latest[clk.metric].round:
-            latest[clk.metric] = clk
-    restarted_since = getattr(order, "reopened_at", None)
-    new = []
-    for metric, rule in _rules(order).items():
-        if not _starts(order, rule, kind):
-            continue
-        previous = latest.get(metric)
-        if previous is not None and not rule.repeat:
-            # Returns and re-dispatches keep the original clock (D2g); only
-            # a reopen (or unmerge) after that clock started arms it again.
-            if previous.status == ClockStatus.RUNNING or restarted_since is None or previous.started_at >= restarted_since:
-                continue
-        new.append(_new_clock(order, rule, at=at, round_=previous.round + 1 if previous is not None else 0))
-    if new and not deferred:
-        Clock.objects.bulk_create(new)
-    clocks.extend(new)  # in place: a create's list collects every clock it starts
-    return clocks
+        _claimers.pop(subject_type, None)
 
 
-def save_new_clocks(clocks: list[Clock]) -> None:
-    """Insert the clocks a create kept in memory (see ``on_event``)."""
-    unsaved = [c for c in clocks if c.pk is None]
-    if unsaved:
-        Clock.objects.bulk_create(unsaved)
+# --- starting and stopping ----------------------------------------------------------
+
+def build_clock(*, subject_type: str, subject_id: int, metric: str, started_at: dt.datetime, due_at: dt.datetime,
+                round_: int = 0, warn_share: float = DEFAULT_WARN_SHARE, escalation_seconds: int | None = None,
+                escalation_levels: int = 2, responsible_unit_id: int | None = None, rule=None,
+                order_id: int | None = None) -> Clock:
+    """An unsaved clock. The warning falls at ``warn_share`` of the span;
+    each later breach one ``escalation_seconds`` after the previous notice
+    (default: the limit's own span, at least a minute). A clock already past
+    its due time when it starts (a limit counted back from a planned time)
+    warns and notices at once."""
+    span = due_at - started_at
+    warn_at = started_at + span * float(warn_share) if span.total_seconds() > 0 else due_at
+    gap = int(escalation_seconds) if escalation_seconds else max(60, int(span.total_seconds()))
+    return Clock(
+        subject_type=subject_type, subject_id=subject_id, order_id=order_id, metric=metric, round=round_, rule=rule,
+        responsible_unit_id=responsible_unit_id, started_at=started_at, warn_at=warn_at, due_at=due_at,
+        escalation_seconds=gap, escalation_levels=escalation_levels, next_check_at=warn_at,
+    )
 
 
-def _starts(order: WorkOrder, rule: TimeLimitRule, kind: str) -> bool:
-    if rule.start_on != kind:
-        return False
-    if rule.metric == "callback" and not callback_wanted(order):
-        return False
-    return True
+def _subject_filter(subject_type: str, subject_id: int) -> Q:
+    if subject_type == WORK_ORDER:
+        return Q(order_id=subject_id)  # the work-order key carries the indexes
+    return Q(subject_type=subject_type, subject_id=subject_id, order__isnull=True)
 
 
-def callback_wanted(order: WorkOrder) -> bool:
-    """Spec D1: a type's callback is always, if the caller wants one, or never."""
-    rule = order.business_type.callback
-    return rule == "always" or (rule == "if_wanted" and order.reply_wanted)
-
-
-def restart_for(*, order: WorkOrder, at: dt.datetime, actions: set[str]) -> list[Clock]:
-    """A reopened or unmerged order: start a new round now of every clock
-    whose stop the order still has ahead (``actions``: what its state can
-    still do) and whose start event is not also ahead (those start when it
-    happens: ``order.reopened_at`` arms them). Runs in the order's
-    transaction."""
-    existing = list(Clock.objects.filter(order=order).values_list("metric", "round", "status"))
-    rounds: dict[str, int] = {}
-    running = set()
-    for metric, round_, status in existing:
-        rounds[metric] = max(rounds.get(metric, -1), round_)
-        if status == ClockStatus.RUNNING:
-            running.add(metric)
-    new = []
-    for metric, rule in _rules(order).items():
-        if metric in running or rule.start_on in actions:
-            continue
-        if not set(rule.stop_events()) & actions:
-            continue
-        if metric == "callback" and not callback_wanted(order):
-            continue
-        new.append(_new_clock(order, rule, at=at, round_=rounds.get(metric, -1) + 1))
-    Clock.objects.bulk_create(new)
-    return new
-
-
-def start_clock(*, order: WorkOrder, metric: str, at: dt.datetime) -> Clock | None:
-    """Start one metric's clock on an order outside its own events (a merged
-    caller's callback when the master replies, D3.4c). None if the order's
-    policy has no such rule."""
-    rule = _rules(order).get(metric)
-    if rule is None:
-        return None
-    round_ = (Clock.objects.filter(order=order, metric=metric).order_by("-round").values_list("round", flat=True).first())
-    clk = _new_clock(order, rule, at=at, round_=0 if round_ is None else round_ + 1)
+def start(*, subject_type: str, subject_id: int, metric: str, at: dt.datetime, due_at: dt.datetime,
+          responsible_unit_id: int | None = None, warn_share: float = DEFAULT_WARN_SHARE,
+          escalation_seconds: int | None = None, escalation_levels: int = 2) -> Clock:
+    """Start a clock of ``metric`` on a subject, in the subject's
+    transaction. A clock of that metric still running is kept and returned
+    (a repeated start is not a second limit); after a stop, a new round."""
+    if subject_type == WORK_ORDER:
+        raise ValueError("work-order clocks follow the order's policy: use workorders.clocks")
+    existing = list(Clock.objects.select_for_update().filter(_subject_filter(subject_type, subject_id), metric=metric)
+                    .order_by("-round"))
+    if existing and existing[0].status == ClockStatus.RUNNING:
+        return existing[0]
+    clk = build_clock(subject_type=subject_type, subject_id=subject_id, metric=metric, started_at=at, due_at=due_at,
+                      round_=existing[0].round + 1 if existing else 0, warn_share=warn_share,
+                      escalation_seconds=escalation_seconds, escalation_levels=escalation_levels,
+                      responsible_unit_id=responsible_unit_id)
     clk.save(force_insert=True)
     return clk
 
 
-def _new_clock(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_: int) -> Clock:
-    due = add_duration(at, rule.amount, rule.unit)
-    span = due - at
-    warn_at = at + span * float(rule.warn_share)
-    gap_minutes = getattr(rule, "escalation_gap_minutes", None)
-    # Each later breach comes one gap after the previous notice: the rule's
-    # own gap when set, else the limit's span (at least a minute).
-    gap = int(gap_minutes) * 60 if gap_minutes else max(60, int(span.total_seconds()))
-    return Clock(
-        order=order, metric=rule.metric, round=round_, rule=rule, responsible_unit_id=_responsible_unit_id(order, rule),
-        started_at=at, warn_at=warn_at, due_at=due, escalation_seconds=gap,
-        escalation_levels=rule.escalation_levels, next_check_at=warn_at,
-    )
+def stop(*, subject_type: str, subject_id: int, at: dt.datetime, kind: str, metrics: Iterable[str] | None = None,
+         cancel: bool = False) -> list[Clock]:
+    """Stop the subject's running clocks (those of ``metrics``, or all) at
+    ``at``, in the subject's transaction: met when ``at`` is not after the
+    due time, breached when it is, cancelled with ``cancel`` (not counted).
+    What fell due before the stop and was not raised yet is raised first,
+    once (D5). Returns the clocks stopped."""
+    if subject_type == WORK_ORDER:
+        raise ValueError("work-order clocks stop on the order's events: use workorders.clocks")
+    qs = Clock.objects.select_for_update().filter(_subject_filter(subject_type, subject_id), status=ClockStatus.RUNNING)
+    if metrics is not None:
+        qs = qs.filter(metric__in=list(metrics))
+    clocks = list(qs)
+    notices: list[Notice] = []
+    for clk in clocks:
+        notices += catch_up(clk, stop_at=at)
+        mark_stopped(clk, at=at, kind=kind, cancel=cancel)
+    if clocks:
+        Clock.objects.bulk_update(clocks, ["stopped_at", "stopped_by", "elapsed_seconds", "overdue_seconds", "status",
+                                           "next_check_at", "stage"])
+    raise_notices(notices)
+    return clocks
 
 
-def _catch_up(clk: Clock, *, stop_at: dt.datetime) -> list[Notice]:
+def clocks_of(subject_type: str, subject_id: int):
+    return Clock.objects.filter(_subject_filter(subject_type, subject_id)).order_by("metric", "round")
+
+
+def notices_of(subject_type: str, subject_id: int):
+    if subject_type == WORK_ORDER:
+        return Notice.objects.filter(order_id=subject_id)
+    return Notice.objects.filter(subject_type=subject_type, subject_id=subject_id, order__isnull=True)
+
+
+def catch_up(clk: Clock, *, stop_at: dt.datetime) -> list[Notice]:
     """Notices due strictly before ``stop_at`` that the clock has not raised.
     A clock stopped exactly at its due time is met: no notice."""
     units: dict[int, Unit] = {}
@@ -216,12 +155,14 @@ def _catch_up(clk: Clock, *, stop_at: dt.datetime) -> list[Notice]:
     return notices
 
 
-def _stop(clk: Clock, *, at: dt.datetime, kind: str) -> None:
+def mark_stopped(clk: Clock, *, at: dt.datetime, kind: str, cancel: bool = False) -> None:
+    """Stop ``clk`` in memory (the caller saves it): met when ``at`` is not
+    after the due time (a clock stopped exactly at its due time is met)."""
     clk.stopped_at = at
     clk.stopped_by = kind
     clk.elapsed_seconds = max(0, int((at - clk.started_at).total_seconds()))
     clk.overdue_seconds = max(0, int((at - clk.due_at).total_seconds()))
-    if kind == "cancel":
+    if cancel or kind == "cancel":
         clk.status = ClockStatus.CANCELLED
     else:
         clk.status = ClockStatus.MET if at <= clk.due_at else ClockStatus.BREACHED
@@ -235,7 +176,11 @@ class SweepResult:
     clocks: int = 0
     warnings: int = 0
     notices: int = 0
-    full: bool = False  # a full batch of orders: more are waiting
+    full: bool = False  # a full batch of subjects: more are waiting
+
+
+def _subject_of(clk: Clock) -> dict:
+    return {"subject_type": clk.subject_type, "subject_id": clk.subject_id, "order_id": clk.order_id}
 
 
 def _escalation_time(clk: Clock, k: int) -> dt.datetime:
@@ -256,7 +201,7 @@ def _plan(clk: Clock, now: dt.datetime, units: dict[int, Unit], *, strict: bool 
     unit = units.get(clk.responsible_unit_id) if clk.responsible_unit_id else None
     ancestors = _ancestors(unit, units) if unit else []
     if stage < STAGE_WARNED and reached(clk.warn_at):
-        notices.append(Notice(clock=clk, order_id=clk.order_id, kind=NoticeKind.WARNING, level=0, metric=clk.metric,
+        notices.append(Notice(clock=clk, **_subject_of(clk), kind=NoticeKind.WARNING, level=0, metric=clk.metric,
                               unit=unit, supervisor_unit=ancestors[0] if ancestors else None, due_at=clk.warn_at, created_at=now))
         stage = STAGE_WARNED
     last_stage = STAGE_NOTICED + clk.escalation_levels
@@ -268,7 +213,7 @@ def _plan(clk: Clock, now: dt.datetime, units: dict[int, Unit], *, strict: bool 
         # Level 1 goes to the unit and its supervisor; each later breach one level further up.
         addressed = unit if level == 1 else (ancestors[level - 2] if len(ancestors) >= level - 1 else (ancestors[-1] if ancestors else unit))
         above = ancestors[level - 1] if len(ancestors) >= level else None
-        notices.append(Notice(clock=clk, order_id=clk.order_id, kind=NoticeKind.SUPERVISION, level=level, metric=clk.metric,
+        notices.append(Notice(clock=clk, **_subject_of(clk), kind=NoticeKind.SUPERVISION, level=level, metric=clk.metric,
                               unit=addressed, supervisor_unit=above, due_at=at, created_at=now))
         stage += 1
     if stage < STAGE_WARNED:
@@ -292,32 +237,57 @@ def _ancestors(unit: Unit, cache: dict[int, Unit]) -> list[Unit]:
 
 
 def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResult:
-    """Handle the due clocks of up to ``batch // 4`` orders in one
-    transaction (about ``batch`` clocks: an order has a few).
+    """Handle the due clocks of up to ``batch // 4`` subjects in one
+    transaction (about ``batch`` clocks: a work order has a few).
 
-    Orders are claimed first, then their due clocks, the same order of
-    locks a transition takes (order, then its clocks), so the two never
-    deadlock; the notices' events go into the orders' histories, which the
-    order lock serialises. On PostgreSQL the orders are claimed with SKIP
-    LOCKED from a window of the earliest due clocks twice the batch wide, so
-    several workers take disjoint orders from one backlog, and an order a
-    transition holds right now is left for the next sweep (it stays due).
+    Subjects whose type registered a claimer (work orders) are claimed
+    first, then their due clocks: the same order of locks a transition
+    takes (order, then its clocks), so the two never deadlock; the notices'
+    events go into the subjects' histories, which that lock serialises.
+    Other subjects' clocks are locked directly. On PostgreSQL both are taken
+    with SKIP LOCKED from a window of the earliest due clocks twice the
+    batch wide, so several workers take disjoint subjects from one backlog,
+    and a subject a transition holds right now is left for the next sweep
+    (it stays due).
     """
     now = now or hclock.now()
     result = SweepResult()
-    order_limit = max(1, batch // 4)
+    limit = max(1, batch // 4)
+    skip_locked = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
         due = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING)
-        window = due.order_by("next_check_at").values("order_id")[: batch * 2]
-        orders = WorkOrder.objects.filter(id__in=window)
-        if connection.features.has_select_for_update_skip_locked:
-            orders = orders.select_for_update(skip_locked=True, no_key=True)
-        order_ids = list(orders.values_list("id", flat=True)[:order_limit])
-        if not order_ids:
+        window: dict[str, list[int]] = {}
+        for subject_type, subject_id in due.order_by("next_check_at").values_list("subject_type", "subject_id")[: batch * 2]:
+            ids = window.setdefault(subject_type, [])
+            if subject_id not in ids:
+                ids.append(subject_id)
+        if not window:
             return result
-        clocks = list(due.filter(order_id__in=order_ids).select_for_update(of=("self",), no_key=True)
-                      if connection.features.has_select_for_update else due.filter(order_id__in=order_ids))
-        result.full = len(order_ids) >= order_limit
+        clocks: list[Clock] = []
+        claimed = 0
+        for subject_type, ids in window.items():
+            room = limit - claimed
+            if room <= 0:
+                result.full = True
+                break
+            claimer = _claimers.get(subject_type)
+            if claimer is not None:
+                taken = claimer(ids, room)
+                claimed += len(taken)
+                if not taken:
+                    continue
+                mine = due.filter(_subjects_filter(subject_type, taken))
+                if connection.features.has_select_for_update:
+                    mine = mine.select_for_update(of=("self",), no_key=True)
+                clocks += list(mine)
+            else:
+                mine = due.filter(_subjects_filter(subject_type, ids[:room]))
+                if skip_locked:
+                    mine = mine.select_for_update(skip_locked=True, no_key=True)
+                got = list(mine)
+                claimed += len({c.subject_id for c in got})
+                clocks += got
+        result.full = result.full or claimed >= limit
         if not clocks:
             return result
         unit_ids = {c.responsible_unit_id for c in clocks if c.responsible_unit_id}
@@ -331,14 +301,20 @@ def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResu
         result.clocks = len(clocks)
         # The unique constraint on notices is the last word if anything ever
         # slipped through.
-        created = _raise(to_create)
+        created = raise_notices(to_create)
         result.warnings = sum(1 for n in created if n.kind == NoticeKind.WARNING)
         result.notices = sum(1 for n in created if n.kind == NoticeKind.SUPERVISION)
     return result
 
 
-def _raise(notices: list[Notice]) -> list[Notice]:
-    """Insert notices once each and append each new one to its order's
+def _subjects_filter(subject_type: str, ids: list[int]) -> Q:
+    if subject_type == WORK_ORDER:
+        return Q(order_id__in=ids)
+    return Q(subject_type=subject_type, subject_id__in=ids, order__isnull=True)
+
+
+def raise_notices(notices: list[Notice]) -> list[Notice]:
+    """Insert notices once each and append each new one to its subject's
     history, in the caller's transaction. Returns the notices inserted."""
     if not notices:
         return []
@@ -356,7 +332,11 @@ def _raise(notices: list[Notice]) -> list[Notice]:
                 created.append(n)
             except IntegrityError:
                 continue
-    history.append(SUBJECT, [_history_entry(n) for n in created])
+    by_type: dict[str, list[HistoryEntry]] = {}
+    for n in created:
+        by_type.setdefault(n.subject_type, []).append(_history_entry(n))
+    for subject_type, entries in by_type.items():
+        history.append(subject_type, entries)
     return created
 
 
@@ -373,7 +353,7 @@ def _history_entry(n: Notice) -> HistoryEntry:
                "due_at": n.due_at.isoformat()}
     if n.message:
         payload["message"] = n.message
-    return HistoryEntry(subject_id=n.order_id, kind=kind, at=n.created_at, payload=payload, actor=n.created_by)
+    return HistoryEntry(subject_id=n.subject_id, kind=kind, at=n.created_at, payload=payload, actor=n.created_by)
 
 
 def _save_stages(clocks: list[Clock]) -> None:
@@ -395,7 +375,7 @@ def _save_stages(clocks: list[Clock]) -> None:
 
 def sweep_until_idle(*, now: dt.datetime | None = None, batch: int = 500, max_rounds: int = 10_000) -> SweepResult:
     total = SweepResult()
-    for _ in range(max_rounds):
+    for _round in range(max_rounds):
         r = sweep_once(now=now, batch=batch)
         total.clocks += r.clocks
         total.warnings += r.warnings
@@ -436,41 +416,28 @@ def answer_notice(*, notice: Notice, user, text: str) -> Notice:
         notice.answered_by = user
         notice.answer = text[:500]
         notice.save(update_fields=["answered_at", "answered_by", "answer"])
-        history.append(SUBJECT, [HistoryEntry(
-            subject_id=notice.order_id, kind="notice_answer", at=notice.answered_at, actor=user,
+        history.append(notice.subject_type, [HistoryEntry(
+            subject_id=notice.subject_id, kind="notice_answer", at=notice.answered_at, actor=user,
             payload={"notice": notice.pk, "notice_kind": notice.kind, "level": notice.level, "metric": notice.metric,
                      "answer": notice.answer})])
     return notice
 
 
-def raise_manual_notice(*, order: WorkOrder, by, text: str, at: dt.datetime) -> Notice:
-    """A manual reminder (催办, D5d) to the unit that holds the order now,
-    in the caller's transaction (which holds the order): a notice and an
-    event of the order's history."""
-    clk = (Clock.objects.filter(order=order, status=ClockStatus.RUNNING).select_related("responsible_unit")
-           .order_by("due_at").first())
-    unit = order.assigned_unit if order.assigned_unit_id else (clk.responsible_unit if clk else None)
-    unit = unit or order.scope_unit
-    supervisor = Unit.objects.filter(pk=unit.parent_id).first() if unit and unit.parent_id else None
-    notice = Notice(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, metric=clk.metric if clk else "",
-                    unit=unit, supervisor_unit=supervisor, due_at=at, created_at=at, created_by=by, message=text[:300])
-    _raise([notice])
-    return notice
-
-
-def supervision_rate(*, clocks=None) -> dict:
-    """Spec D5f: orders past a limit that received a supervision notice /
-    orders past a limit. ``clocks``: a Clock queryset to count over (a
-    period, a scope); all clocks when None. Rate None when nothing breached."""
+def supervision_rate(*, clocks=None, subject_type: str = WORK_ORDER) -> dict:
+    """Spec D5f: subjects (by default work orders) past a limit that received
+    a supervision notice / subjects past a limit. ``clocks``: a Clock
+    queryset to count over (a period, a scope); all clocks of the subject
+    type when None. Rate None when nothing breached."""
     from django.db.models import Exists, OuterRef
 
     qs = Clock.objects.all() if clocks is None else clocks
+    qs = qs.filter(subject_type=subject_type)
     now = hclock.now()
     past = qs.filter(Q(status=ClockStatus.BREACHED) | Q(status=ClockStatus.RUNNING, due_at__lt=now))
     noticed = Notice.objects.filter(clock=OuterRef("pk"), kind=NoticeKind.SUPERVISION)
-    orders_past = set(past.values_list("order_id", flat=True))
-    # An order counts as supervised when every limit it passed got its notice.
-    unsupervised = set(past.annotate(n=Exists(noticed)).filter(n=False).values_list("order_id", flat=True))
-    supervised = len(orders_past - unsupervised)
-    return {"past_limit": len(orders_past), "supervised": supervised,
-            "rate": supervised / len(orders_past) if orders_past else None}
+    subjects_past = set(past.values_list("subject_id", flat=True))
+    # A subject counts as supervised when every limit it passed got its notice.
+    unsupervised = set(past.annotate(n=Exists(noticed)).filter(n=False).values_list("subject_id", flat=True))
+    supervised = len(subjects_past - unsupervised)
+    return {"past_limit": len(subjects_past), "supervised": supervised,
+            "rate": supervised / len(subjects_past) if subjects_past else None}

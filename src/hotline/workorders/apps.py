@@ -10,12 +10,17 @@ class WorkOrdersConfig(AppConfig):
     def ready(self) -> None:
         from hotline.organisation.signals import unit_moved
         from hotline.timelimits import history
-        from hotline.timelimits.services import SUBJECT
+        from hotline.timelimits import services as engine
+        from hotline.timelimits.models import WORK_ORDER
+        from hotline.workorders.clocks import claim_orders
         from hotline.workorders.receivers import follow_moved_units
         from hotline.workorders.services import append_engine_events
 
-        # The time-limit engine writes its notices into the orders' history.
-        history.register(SUBJECT, append_engine_events)
+        # Work orders are a subject of the time-limit engine: it writes their
+        # notices into the orders' history and locks an order before its
+        # clocks, as transitions do.
+        history.register(WORK_ORDER, append_engine_events)
+        engine.register_subject(WORK_ORDER, claim=claim_orders)
         # Orders copy unit paths; a moved unit's orders follow in its transaction.
         unit_moved.connect(follow_moved_units, dispatch_uid="workorders-follow-moved-units")
         self._register_pages()

@@ -24,13 +24,22 @@ from hotline.catalog import selectors as catalog_selectors
 from hotline.catalog.lifecycle import ACTION_LABELS, REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
-from hotline.core import clock, phones
+from hotline.core import clock, dispatch, phones
 from hotline.core.audit import record as audit
 from hotline.organisation import selectors as organisation_selectors
-from hotline.organisation.models import CENTER_ROLES, Customer, Role, ServiceArea, SpecialMark, Unit, UnitKind, User
+from hotline.organisation.models import (
+    CENTER_ROLES,
+    Customer,
+    Role,
+    ServiceArea,
+    SpecialMark,
+    Unit,
+    UnitKind,
+    User,
+)
 from hotline.organisation.selectors import area_for_address
-from hotline.timelimits import services as timelimits
 from hotline.workorders import access
+from hotline.workorders import clocks as order_clocks
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import (
     TERMINAL,
@@ -430,7 +439,7 @@ def _write(p: _Prepared) -> WorkOrder:
     record_event(order=order, kind="create", actor=actor, from_state="", to_state=initial, payload=payload, at=now, held=True)
     # The clocks just started stay in memory through the dispatch that
     # follows, and are inserted once at the end.
-    clocks = timelimits.on_event(order=order, kind="create", at=now, new_order=True)
+    clocks = order_clocks.on_event(order=order, kind="create", at=now, new_order=True)
     if intake.merge_into:
         _apply(order=order, action="merge", actor=actor, payload={"master": intake.merge_into}, now=now, clocks=clocks)
     elif order.state == State.ACCEPTED and new_type == "inquiry":
@@ -440,7 +449,7 @@ def _write(p: _Prepared) -> WorkOrder:
         if bt.code != "inquiry":
             _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now, clocks=clocks)
     WorkOrderEvent.objects.bulk_create(order.__dict__.pop("_held_events"))
-    timelimits.save_new_clocks(clocks)
+    order_clocks.save_new_clocks(clocks)
     # The per-day counter row is locked from here to COMMIT only: creates of
     # one type do not queue behind each other, and numbers stay gapless.
     _link_contact(order, p.contact, kind=OrderContact.Kind.ORIGIN, at=now)
@@ -450,6 +459,7 @@ def _write(p: _Prepared) -> WorkOrder:
     # One UPDATE carries the number, the event sequence and the dispatch.
     order.save(update_fields=["number", "last_seq", "state", "assigned_unit", "assigned_path", "dispatched_at",
                               "master", "closed_at", "updated_at"])
+    dispatch.publish("workorders.created", order=order, actor=actor, at=now)
     return order
 
 
@@ -598,7 +608,10 @@ def _permitted(user: User, order: WorkOrder, t: Transition) -> str | None:
 def transition(*, order: WorkOrder | int | str, action: str, actor: User, payload: dict | None = None) -> WorkOrder:
     with transaction.atomic():
         locked = _lock(order)
-        _apply(order=locked, action=action, actor=actor, payload=payload or {}, now=clock.now())
+        now = clock.now()
+        _apply(order=locked, action=action, actor=actor, payload=payload or {}, now=now)
+        # Other apps react in this transaction (core.dispatch).
+        dispatch.publish("workorders.transition", order=locked, action=action, actor=actor, at=now)
         return locked
 
 
@@ -691,7 +704,7 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         order.save(update_fields=step.update_fields)
     event = record_event(order=order, kind=action, actor=actor, from_state=from_state, to_state=order.state,
                          payload=event_payload, at=now, held=deferred)
-    timelimits.on_event(order=order, kind=action, at=now, known_clocks=clocks)
+    order_clocks.on_event(order=order, kind=action, at=now, known_clocks=clocks)
     after = _AFTER.get(action)
     if after is not None:
         after(step)
@@ -731,7 +744,7 @@ def _accept_window_end(order: WorkOrder) -> dt.datetime | None:
     after the order's latest dispatch to that unit. None without a rule."""
     from hotline.calendars.services import add_duration
 
-    rule = timelimits.rules_for_order(order).get("accept")
+    rule = order_clocks.rules_for_order(order).get("accept")
     if rule is None:
         return None
     assigned_at = (WorkOrderEvent.objects.filter(order=order, kind__in=("dispatch", "redispatch"))
@@ -844,7 +857,7 @@ def _ahead(order: WorkOrder) -> set[str]:
 @_handles("unmerge", "reopen", after=True)
 def _restart_clocks(step: _Step) -> None:
     # Reopen and unmerge (D4, D3.4): the clocks the new state needs run again.
-    timelimits.restart_for(order=step.order, at=step.now, actions=_ahead(step.order))
+    order_clocks.restart_for(order=step.order, at=step.now, actions=_ahead(step.order))
 
 
 @_handles("reopen")
@@ -888,11 +901,11 @@ def _pass_to_subs(step: _Step) -> None:
             sub.save(update_fields=["state", "updated_at"])
             record_event(order=sub, kind=kind, actor=step.actor, from_state=State.MERGED, to_state=State.CANCELLED,
                          payload=payload, at=step.now)
-            timelimits.on_event(order=sub, kind="cancel", at=step.now)
+            order_clocks.on_event(order=sub, kind="cancel", at=step.now)
             continue
         record_event(order=sub, kind=kind, actor=step.actor, payload=payload, at=step.now)
-        if step.action == "reply" and timelimits.callback_wanted(sub):
-            timelimits.start_clock(order=sub, metric="callback", at=step.now)
+        if step.action == "reply" and order_clocks.callback_wanted(sub):
+            order_clocks.start_clock(order=sub, metric="callback", at=step.now)
 
 
 # --- chase-ups -------------------------------------------------------------------
@@ -938,7 +951,7 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str, contact_id: int 
         )
         record_event(order=chase, kind="create", actor=actor, to_state=State.ACCEPTED,
                      payload={"type": "chase_up", "chases": target.number}, at=now)
-        timelimits.on_event(order=chase, kind="create", at=now)
+        order_clocks.on_event(order=chase, kind="create", at=now)
         record_event(order=target, kind="chased", actor=actor, payload={"chase_up": chase.number, "note": note[:500]}, at=now)
         # The chasing call belongs to both: the chase-up and the order it chases.
         contact = _contact_for(actor, Intake(business_type="chase_up", description=note, contact_id=contact_id,
@@ -975,8 +988,6 @@ REMINDER_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.DIRECTOR)
 def remind(*, order: WorkOrder | str, actor: User, text: str):
     """A manual reminder (催办) by an agent or shift leader to the unit that
     holds the order: a notice and an event of the order's history."""
-    from hotline.timelimits.services import raise_manual_notice
-
     text = (text or "").strip()
     if not text:
         raise OrderError("text", _("say what the unit is reminded of"))
@@ -989,7 +1000,7 @@ def remind(*, order: WorkOrder | str, actor: User, text: str):
             raise NotAllowed(_(denied))
         if target.state in TERMINAL:
             raise TransitionError(_("a closed, merged or cancelled order needs no reminder"))
-        return raise_manual_notice(order=target, by=actor, text=text, at=clock.now())
+        return order_clocks.raise_manual_notice(order=target, by=actor, text=text, at=clock.now())
 
 
 # --- history written by the time-limit engine -----------------------------------------

@@ -105,12 +105,12 @@ def test_the_database_refuses_a_second_copy_of_a_notice(world, frozen):
         business_type="repair", sub_class="lv", description="停电", customer_id=world.customers["zhang"].id, fault_scope="company"))
     clk = Clock.objects.get(order=order, metric="accept")
     now = clock.now()
-    Notice.objects.create(clock=clk, order=order, kind=NoticeKind.SUPERVISION, level=1, due_at=now, created_at=now)
+    Notice.objects.create(clock=clk, order=order, subject_id=order.id, kind=NoticeKind.SUPERVISION, level=1, due_at=now, created_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Notice.objects.create(clock=clk, order=order, kind=NoticeKind.SUPERVISION, level=1, due_at=now, created_at=now)
+        Notice.objects.create(clock=clk, order=order, subject_id=order.id, kind=NoticeKind.SUPERVISION, level=1, due_at=now, created_at=now)
     # Manual reminders are not limited.
-    Notice.objects.create(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
-    Notice.objects.create(clock=clk, order=order, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
+    Notice.objects.create(clock=clk, order=order, subject_id=order.id, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
+    Notice.objects.create(clock=clk, order=order, subject_id=order.id, kind=NoticeKind.MANUAL, level=0, due_at=now, created_at=now)
 
 
 @pytest.mark.postgres
