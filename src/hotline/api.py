@@ -193,3 +193,7 @@ def _unexpected(request, exc):
 from hotline.workorders.api import router as workorders_router  # noqa: E402
 
 api.add_router("/", workorders_router)
+
+from hotline.outages.api import router as outages_router  # noqa: E402
+
+api.add_router("/", outages_router)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "hotline.contacts",
     "hotline.workorders",
     "hotline.timelimits",
+    "hotline.outages",
     "hotline.web",
     "hotline.workforce",
     "hotline.planning",

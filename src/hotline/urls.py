@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("planning/", include("hotline.planning.urls")),
     path("calendars/", include("hotline.calendars.urls")),
+    path("outages/", include("hotline.outages.urls")),
     path("", include("hotline.workorders.urls")),
     path("", include("hotline.web.urls")),
 ]
