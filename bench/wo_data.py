@@ -299,7 +299,10 @@ class TemplateBuilder:
         for action, by, (lo, hi) in steps:
             if open_after is not None and done >= open_after:
                 return
-            target = clk.current + dt.timedelta(minutes=_delay(self.rnd, lo, hi))
+            minutes = _delay(self.rnd, lo, hi)
+            if action == "return":
+                minutes = min(minutes, hi)  # no slow tail: past the accept limit a return is refused
+            target = clk.current + dt.timedelta(minutes=minutes)
             self._catch_up(clk, group_ids, target)
             self._answer_notices(group_ids)
             order.refresh_from_db()
@@ -335,7 +338,8 @@ class TemplateBuilder:
                 # variants: return + redispatch, rework, cancel
                 r = rnd.random()
                 if sc in ("repair", "complaint", "service_request") and r < 0.06:
-                    steps = [("return", U, (2, 30)), ("redispatch", C, (2, 15))] + steps
+                    # A unit returns within its accept limit (D3.5a: 3 min for a repair).
+                    steps = [("return", U, (1, 2.5) if sc == "repair" else (2, 30)), ("redispatch", C, (2, 15))] + steps
                 elif sc in ("complaint", "opinion") and r < 0.12:
                     i = [s[0] for s in steps].index("reply")
                     steps = steps[: i + 1] + [("rework", C, (30, 600)), ("reply", U, (60, 3000))] + steps[i + 1:]

@@ -56,6 +56,11 @@ RULES = [
     ("repair", "", "", "urban", "restoration", 3, "hours", "create", "resolve,cancel,merge", U, False),
     ("repair", "", "", "", "restoration", 4, "hours", "create", "resolve,cancel,merge", U, False),
     ("repair", "", "", "", "callback", 24, "hours", "reply", "callback,close,cancel", D, False),
+    # D3.6b: the estimated restoration time within 20 min of finding the fault point;
+    # D3.6c: a repair still going 4 h after arrival reports progress, then every 2 h.
+    ("repair", "", "", "", "estimate", 20, "minutes", "locate", "estimate,resolve,cancel,merge", U, False),
+    ("repair", "", "", "", "progress_first", 4, "hours", "arrive", "progress,resolve,cancel,merge", U, False),
+    ("repair", "", "", "", "progress", 2, "hours", "progress", "progress,resolve,cancel,merge", U, True),
     ("complaint", "", "", "", "dispatch", 20, "minutes", "create", "dispatch,cancel", D, False),
     ("complaint", "", "", "", "accept", 2, "hours", "dispatch", "receive,return,cancel", U, False),
     ("complaint", "", "", "", "redispatch", 20, "minutes", "return", "redispatch,cancel", D, True),
@@ -82,4 +87,4 @@ RULES = [
 
 
 def lifecycle_for(code: str, callback: str, options: dict) -> dict:
-    return standard_lifecycle(callback=callback, merge=(code == "repair"), **options)
+    return standard_lifecycle(callback=callback, merge=(code == "repair"), field_progress=(code == "repair"), **options)

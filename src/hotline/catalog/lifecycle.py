@@ -23,6 +23,7 @@ TERMINAL_STATES = frozenset({"closed", "merged", "cancelled"})
 ACTIONS = (
     "approve", "dispatch", "receive", "return", "redispatch", "arrive", "resolve", "reply",
     "review", "rework", "callback", "close", "cancel", "merge", "contact", "progress", "answer", "reopen",
+    "locate", "estimate",
 )
 # Display names of the actions, for pages and for the services' messages.
 ACTION_LABELS = {
@@ -42,6 +43,8 @@ ACTION_LABELS = {
     "merge": _("Merge"),
     "contact": _("Customer contacted"),
     "progress": _("Progress report"),
+    "locate": _("Fault point found"),
+    "estimate": _("Estimated restoration"),
     "answer": _("Answered on the call"),
     "reopen": _("Reopen"),
     "unmerge": _("Unmerge"),
@@ -142,8 +145,11 @@ def _t(action, sources, target, by="center"):
     return {"action": action, "from": sources, "to": target, "by": by}
 
 
-def standard_lifecycle(*, on_site: bool, callback: str, answer_on_call: bool = False, merge: bool = False) -> dict:
-    """The spec §2 life-cycle; types skip the states they do not use."""
+def standard_lifecycle(*, on_site: bool, callback: str, answer_on_call: bool = False, merge: bool = False,
+                       field_progress: bool = False) -> dict:
+    """The spec §2 life-cycle; types skip the states they do not use.
+    ``field_progress`` (repairs, D3.6): on site the crew reports the fault
+    point found and the estimated restoration time."""
     work_state = "on_site" if on_site else "received"
     transitions = [
         _t("approve", ["draft"], "accepted", "leader"),
@@ -157,6 +163,8 @@ def standard_lifecycle(*, on_site: bool, callback: str, answer_on_call: bool = F
     if on_site:
         transitions += [_t("arrive", ["received"], "on_site", "unit"), _t("resolve", ["on_site"], "resolved", "unit"),
                         _t("reply", ["resolved"], "replied", "unit")]
+        if field_progress:
+            transitions += [_t("locate", ["on_site"], None, "unit"), _t("estimate", ["on_site"], None, "unit")]
     else:
         transitions += [_t("reply", [work_state], "replied", "unit")]
     transitions += [

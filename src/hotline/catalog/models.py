@@ -175,6 +175,9 @@ class Metric(models.TextChoices):
     REPLY = "reply", _("Reply")
     CALLBACK = "callback", _("Callback")
     REVIEW = "review", _("Center review")
+    ESTIMATE = "estimate", _("Estimated restoration reported")
+    PROGRESS_FIRST = "progress_first", _("First progress report of a long repair")
+    PROGRESS = "progress", _("Progress report")
 
 
 class Responsible(models.TextChoices):

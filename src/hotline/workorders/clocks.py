@@ -118,11 +118,27 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
             # a reopen (or unmerge) after that clock started arms it again.
             if previous.status == ClockStatus.RUNNING or restarted_since is None or previous.started_at >= restarted_since:
                 continue
-        new.append(_new_clock(order, rule, at=at, round_=previous.round + 1 if previous is not None else 0))
+        clk = _new_clock(order, rule, at=at, round_=previous.round + 1 if previous is not None else 0)
+        if metric == "progress":
+            _not_before_first_report(clk, clocks)
+        new.append(clk)
     if new and not deferred:
         Clock.objects.bulk_create(new)
     clocks.extend(new)  # in place: a create's list collects every clock it starts
     return clocks
+
+
+def _not_before_first_report(clk: Clock, clocks: list[Clock]) -> None:
+    """D3.6c: progress is due every 2 h once a repair runs past 4 h on site.
+    A report made before the 4-hour mark does not bring the next one
+    forward: the next is due no earlier than the first report was."""
+    first = next((c for c in clocks if c.metric == "progress_first"), None)
+    if first is None or clk.due_at >= first.due_at:
+        return
+    span = first.due_at - clk.started_at
+    clk.due_at = first.due_at
+    clk.warn_at = clk.started_at + span * float(clk.rule.warn_share)
+    clk.next_check_at = clk.warn_at
 
 
 def save_new_clocks(clocks: list[Clock]) -> None:
@@ -137,7 +153,9 @@ def _starts(order: WorkOrder, rule: TimeLimitRule, kind: str) -> bool:
         return False
     if rule.metric == "callback" and not callback_wanted(order):
         return False
-    return True
+    # D3.6c is about the crew on site: a progress report before arrival
+    # starts no 2-hour chain (the arrival limit is what runs then).
+    return not (rule.metric == "progress" and order.state != "on_site")
 
 
 def callback_wanted(order: WorkOrder) -> bool:

@@ -95,6 +95,8 @@ class WorkOrder(models.Model):
     # Set by a reopen or unmerge: clocks that already ran may start a new
     # round when their start event comes again.
     reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
+    # The crew's latest estimate (D3.6b), told to callers of the same fault.
+    estimated_restoration_at = models.DateTimeField(_("estimated restoration"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -878,10 +878,61 @@ def _callback(step: _Step) -> None:
     step.event_payload["outcome"] = outcome
 
 
-@_handles("arrive", "resolve")
+def _reported_time(step: _Step, field: str, *, future: bool = False) -> dt.datetime | None:
+    """A time the field reports (``step.payload[field]``: ISO 8601, or a
+    datetime), parsed; None when absent. Field times lie in the past, an
+    estimate in the future."""
+    from django.utils import timezone as dj_tz
+    from django.utils.dateparse import parse_datetime
+
+    raw = step.payload.get(field)
+    if raw in (None, ""):
+        return None
+    value = raw if isinstance(raw, dt.datetime) else parse_datetime(str(raw).strip())
+    if value is None:
+        raise OrderError(field, _("give a date and time such as 2026-06-01 14:30"))
+    if dj_tz.is_naive(value):
+        value = dj_tz.make_aware(value)
+    slack = dt.timedelta(minutes=1)  # clocks of phones and servers differ a little
+    if not future and value > step.now + slack:
+        raise OrderError(field, _("this time is in the future"))
+    if future and value < step.now - slack:
+        raise OrderError(field, _("the estimated restoration must lie ahead"))
+    return value
+
+
+def field_record_minutes() -> int:
+    """D3.6a/d: arrival and completion are recorded within this many minutes."""
+    return int(settings.HOTLINE.get("FIELD_RECORD_MINUTES", 5))
+
+
+@_handles("arrive", "resolve", "locate")
 def _field_time(step: _Step) -> None:
-    if step.payload.get("at"):
-        step.event_payload["reported_at"] = str(step.payload["at"])[:40]
+    """The crew may record the time it arrived, finished or found the fault
+    a little later than it happened (D3.6a, D3.6d: at most 5 minutes); a
+    later record is kept with its delay, for the unit's field-progress
+    figures, and never replaces the time it happened."""
+    at = _reported_time(step, "at")
+    if at is None:
+        return
+    if at < step.order.created_at:
+        raise OrderError("at", _("this time is before the order was accepted"))
+    step.event_payload["reported_at"] = at.isoformat()
+    delay = (step.now - at).total_seconds()
+    if delay > field_record_minutes() * 60:
+        step.event_payload["recorded_late_seconds"] = int(delay)
+
+
+@_handles("estimate")
+def _estimate(step: _Step) -> None:
+    """D3.6b: the crew's estimated restoration time, kept on the order so
+    the agent can tell every caller of this fault."""
+    at = _reported_time(step, "estimated_at", future=True)
+    if at is None:
+        raise OrderError("estimated_at", _("give the estimated restoration time"))
+    step.event_payload["estimated_restoration_at"] = at.isoformat()
+    step.order.estimated_restoration_at = at
+    step.update_fields.append("estimated_restoration_at")
 
 
 def _pass_to_subs(step: _Step) -> None:

@@ -314,15 +314,136 @@ def test_center_redispatches_within_three_minutes_keeping_number_and_clocks(worl
 
 # --- D3.6 field progress -------------------------------------------------------------
 
+def on_site(world, frozen, **kw):
+    order = repair(world, **kw)
+    st = world.station_users[0]
+    act(order, "receive", st)
+    frozen.advance(minutes=20)
+    act(order, "arrive", st)
+    return order, st
+
+
 @pytest.mark.rule("D3.6a", "D3.6d")
 def test_arrival_and_completion_times_recorded_with_the_reported_time(world, frozen):
     order = repair(world)
     st = world.station_users[0]
     act(order, "receive", st)
     frozen.advance(minutes=20)
-    arrived = (frozen() - dt.timedelta(minutes=3)).isoformat()
+    arrived = (frozen() - dt.timedelta(minutes=5)).isoformat()
     act(order, "arrive", st, at=arrived)
-    assert order.events.get(kind="arrive").payload["reported_at"] == arrived
+    event = order.events.get(kind="arrive")
+    assert dt.datetime.fromisoformat(event.payload["reported_at"]) == dt.datetime.fromisoformat(arrived)
+    assert "recorded_late_seconds" not in event.payload  # exactly 5 minutes later is in time
+    frozen.advance(minutes=60)
+    finished = (frozen() - dt.timedelta(minutes=5, seconds=1)).isoformat()
+    act(order, "resolve", st, at=finished)
+    assert order.events.get(kind="resolve").payload["recorded_late_seconds"] == 301
+
+
+@pytest.mark.rule("D3.6a")
+def test_a_field_time_must_be_a_time_of_the_past_after_acceptance(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    act(order, "receive", st)
+    for bad in ("yesterday", (frozen() + dt.timedelta(minutes=5)).isoformat(),
+                (order.created_at - dt.timedelta(minutes=1)).isoformat()):
+        with pytest.raises(OrderError) as err:
+            act(order, "arrive", st, at=bad)
+        assert err.value.field == "at"
+    order.refresh_from_db()
+    assert order.state == State.RECEIVED and not order.events.filter(kind="arrive").exists()
+
+
+@pytest.mark.rule("D3.6b")
+def test_estimated_restoration_within_20_minutes_of_finding_the_fault_point(world, frozen):
+    order, st = on_site(world, frozen)
+    assert clock(order, "estimate") is None  # nothing to estimate before the fault is found
+    act(order, "locate", st, note="10kV线路跌落式熔断器熔断")
+    estimate = clock(order, "estimate")
+    assert estimate.due_at - estimate.started_at == dt.timedelta(minutes=20)
+    assert estimate.responsible_unit == world.stations[0]
+    frozen.advance(minutes=20)
+    eta = frozen() + dt.timedelta(hours=1, minutes=30)
+    act(order, "estimate", st, estimated_at=eta.isoformat())
+    estimate.refresh_from_db()
+    assert estimate.status == ClockStatus.MET
+    order.refresh_from_db()
+    assert order.estimated_restoration_at == eta
+    assert order.events.get(kind="estimate").payload["estimated_restoration_at"] == eta.isoformat()
+
+
+@pytest.mark.rule("D3.6b")
+def test_a_late_estimate_breaches_and_is_supervised(world, frozen):
+    order, st = on_site(world, frozen)
+    act(order, "locate", st)
+    frozen.advance(minutes=21)
+    sweep_until_idle()
+    assert order.notices.filter(metric="estimate", kind="supervision", level=1).exists()
+    act(order, "estimate", st, estimated_at=(frozen() + dt.timedelta(hours=1)).isoformat())
+    assert clock(order, "estimate").status == ClockStatus.BREACHED
+
+
+@pytest.mark.rule("D3.6b")
+def test_an_estimate_needs_a_time_ahead(world, frozen):
+    order, st = on_site(world, frozen)
+    act(order, "locate", st)
+    for payload in ({}, {"estimated_at": "soon"}, {"estimated_at": (frozen() - dt.timedelta(minutes=10)).isoformat()}):
+        with pytest.raises(OrderError) as err:
+            act(order, "estimate", st, **payload)
+        assert err.value.field == "estimated_at"
+    assert clock(order, "estimate").status == ClockStatus.RUNNING
+
+
+@pytest.mark.rule("D3.6c")
+def test_a_repair_past_4_hours_on_site_reports_progress_every_2_hours(world, frozen):
+    order, st = on_site(world, frozen)
+    first = clock(order, "progress_first")
+    assert first.due_at - first.started_at == dt.timedelta(hours=4)
+    frozen.advance(hours=4)
+    act(order, "progress", st, note="更换电缆中")
+    first.refresh_from_db()
+    assert first.status == ClockStatus.MET
+    chain = clock(order, "progress")
+    assert chain.due_at - chain.started_at == dt.timedelta(hours=2)
+    frozen.advance(hours=2, seconds=1)
+    sweep_until_idle()
+    assert order.notices.filter(metric="progress", kind="supervision").count() == 1
+    act(order, "progress", st, note="电缆头制作中")
+    assert clock(order, "progress").round == 1 and clock(order, "progress").status == ClockStatus.RUNNING
+    frozen.advance(minutes=30)
+    act(order, "resolve", st)
+    assert not Clock.objects.filter(order=order, metric__in=("progress", "progress_first"), status=ClockStatus.RUNNING).exists()
+    assert list(Clock.objects.filter(order=order, metric="progress").order_by("round").values_list("status", flat=True)) == [
+        ClockStatus.BREACHED, ClockStatus.MET]
+
+
+@pytest.mark.rule("D3.6c")
+def test_an_early_progress_report_does_not_bring_the_next_one_forward(world, frozen):
+    order, st = on_site(world, frozen)
+    frozen.advance(hours=1)
+    act(order, "progress", st, note="正在查找故障点")
+    chain = clock(order, "progress")
+    assert chain.due_at == clock(order, "progress_first").due_at  # 4 h after arrival, not 3 h
+    frozen.advance(hours=2, minutes=30)
+    act(order, "resolve", st)  # a repair of 3.5 h owed no second report
+    assert clock(order, "progress").status == ClockStatus.MET
+
+
+@pytest.mark.rule("D3.6c")
+def test_a_short_repair_owes_no_progress_report(world, frozen):
+    order, st = on_site(world, frozen)
+    frozen.advance(hours=3)
+    act(order, "resolve", st)
+    assert clock(order, "progress_first").status == ClockStatus.MET
+    assert clock(order, "progress") is None
+
+
+def test_progress_before_arrival_starts_no_chain(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    act(order, "receive", st)
+    act(order, "progress", st, note="已出发")
+    assert clock(order, "progress") is None
 
 
 # --- §4 complaints and reports ----------------------------------------------------------
