@@ -55,10 +55,12 @@ class ActionForm(forms.Form):
     unit_id = forms.IntegerField(required=False, min_value=1)
     master = forms.CharField(required=False, max_length=24)
     outcome = forms.CharField(required=False, max_length=30)
+    # Read by the services, which say what is wrong with it (D3.6b).
+    estimated_at = forms.CharField(required=False, max_length=40)
 
     def payload(self) -> dict:
         d = self.cleaned_data
-        payload = {k: d[k].strip() for k in ("reason", "note", "master", "outcome") if d.get(k)}
+        payload = {k: d[k].strip() for k in ("reason", "note", "master", "outcome", "estimated_at") if d.get(k)}
         if d.get("unit_id"):
             payload["unit_id"] = d["unit_id"]
         return payload

@@ -25,7 +25,7 @@ from hotline.workorders.models import State, WorkOrder
 
 BOARD_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR)
 # Quick actions offered on an inbox row, in life-cycle order.
-INBOX_ACTIONS = ("receive", "arrive", "resolve", "reply", "return")
+INBOX_ACTIONS = ("receive", "arrive", "locate", "estimate", "progress", "resolve", "reply", "return")
 INBOX_LIMIT = 100
 PAGE_SIZE = 25
 

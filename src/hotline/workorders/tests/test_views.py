@@ -1,9 +1,11 @@
 """The work-order pages: intake, my orders, the order page, the unit inbox,
 the shift-leader board."""
 
+import datetime as dt
 import re
 
 import pytest
+from zoneinfo import ZoneInfo
 
 from hotline.timelimits.models import Notice, NoticeKind
 from hotline.timelimits.services import sweep_until_idle
@@ -325,6 +327,25 @@ def test_inbox_quick_actions_walk_a_repair_to_resolved(world, login, frozen):
     order.refresh_from_db()
     assert order.state == State.REPLIED
     assert f"/orders/{order.number}/" not in client.get("/inbox/").content.decode()
+
+
+@pytest.mark.rule("D3.6b")
+def test_the_crew_reports_the_fault_point_and_the_estimate_from_the_inbox(world, login, frozen):
+    order = repair(world)
+    client = login(world.station_users[0])
+    for action in ("receive", "arrive"):
+        client.post(f"/inbox/{order.number}/act/", {"action": action}, **HTMX)
+    html = client.get("/inbox/").content.decode()
+    assert 'name="estimated_at"' in html and "故障点已查明" in html
+    client.post(f"/inbox/{order.number}/act/", {"action": "locate", "note": "10kV线路熔断器熔断"}, **HTMX)
+    bad = client.post(f"/inbox/{order.number}/act/", {"action": "estimate", "estimated_at": "明天"}, **HTMX).content.decode()
+    assert "row-error" in bad and "请填写日期和时间" in bad
+    ahead = (frozen() + dt.timedelta(hours=2)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+    client.post(f"/inbox/{order.number}/act/", {"action": "estimate", "estimated_at": ahead}, **HTMX)
+    order.refresh_from_db()
+    assert order.estimated_restoration_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M") == ahead
+    page = login(world.agent).get(f"/orders/{order.number}/").content.decode()
+    assert "预计恢复送电" in page
 
 
 def test_inbox_return_needs_an_allowed_reason(world, login, frozen):
