@@ -191,8 +191,9 @@ PATHS = {
     "praise": [("receive", U, (10, 300)), ("reply", U, (600, 5000)), ("review", C, (30, 600)), ("callback", C, (60, 1800)),
                ("close", C, (1, 30))],
     "inquiry": [("answer", C, (1, 6))],
+    # D1f: an inquiry not answered on the call is called back.
     "inquiry_dispatched": [("dispatch", C, (1, 10)), ("receive", U, (5, 200)), ("reply", U, (60, 2000)), ("review", C, (10, 300)),
-                           ("close", C, (1, 30))],
+                           ("callback", C, (60, 1300)), ("close", C, (1, 30))],
     "chase_up": [("receive", U, (1, 10)), ("reply", U, (10, 120)), ("review", C, (5, 60)), ("close", C, (1, 10))],
 }
 PRIORITIES = {"repair": [("normal", 0.8), ("urgent", 0.2)], "complaint": [("normal", 0.7), ("important", 0.2), ("major", 0.1)]}
@@ -635,7 +636,7 @@ def replicate(world: BenchWorld, groups: list[dict], *, n_orders: int, open_shar
     cols = _columns(Clock)
     expr = {c: f"c.{c}" for c in cols}
     expr["id"] = f"{clock_base} + m.g * {clocks_per_group} + tc.ordinal"
-    expr["order_id"] = f"{order_base} + m.g * 2 + t.ordinal"
+    expr["order_id"] = expr["subject_id"] = f"{order_base} + m.g * 2 + t.ordinal"
     for c in ("started_at", "warn_at", "due_at", "next_check_at", "stopped_at"):
         expr[c] = f"c.{c} + m.delta"
     cur.execute(f"""INSERT INTO timelimits_clock ({", ".join(cols)})
@@ -650,7 +651,7 @@ def replicate(world: BenchWorld, groups: list[dict], *, n_orders: int, open_shar
     cols = [c for c in _columns(Notice) if c != "id"]
     expr = {c: f"n.{c}" for c in cols}
     expr["clock_id"] = f"CASE WHEN n.clock_id IS NULL THEN NULL ELSE {clock_base} + m.g * {clocks_per_group} + tc.ordinal END"
-    expr["order_id"] = f"{order_base} + m.g * 2 + t.ordinal"
+    expr["order_id"] = expr["subject_id"] = f"{order_base} + m.g * 2 + t.ordinal"
     for c in ("due_at", "created_at", "answered_at"):
         expr[c] = f"n.{c} + m.delta"
     cur.execute(f"""INSERT INTO timelimits_notice ({", ".join(cols)})

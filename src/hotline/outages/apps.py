@@ -8,11 +8,27 @@ class OutagesConfig(AppConfig):
     verbose_name = _("Outage notices")
 
     def ready(self) -> None:
-        from hotline.organisation.models import Role
+        from hotline.outages.access import READER_ROLES
         from hotline.web import nav
 
-        # Outage notices are public information: every member of staff reads
-        # them (agents answer callers from them); who may publish is
-        # outages.access.
-        nav.register("outages", _("Outages"), "outages:list", roles=[r.value for r in Role], order=50,
-                     active_for=("outages:",))
+        # Agents answer callers from the notices; dispatch, stations and the
+        # marketing department publish them (who may is outages.access).
+        self._subscribe()
+        nav.register("outages", _("Outages"), "outages:list", roles=READER_ROLES, order=60, active_for=("outages:",))
+
+    @staticmethod
+    def _subscribe() -> None:
+        from hotline.core import dispatch
+        from hotline.outages import leadtimes, receivers
+        from hotline.timelimits import history
+        from hotline.timelimits import services as engine
+
+        # Publication lead times (D7b–f) are clocks on the time-limit engine:
+        # an outage is one of its subjects.
+        dispatch.subscribe("outages.event", leadtimes.on_event)
+        history.register(leadtimes.SUBJECT, leadtimes.write_history)
+        engine.register_subject(leadtimes.SUBJECT, claim=leadtimes.claim_outages)
+        # Intake classifies repair reports by published outages (D3.1d, D7k);
+        # a fault notice guards returns (D3.5c).
+        dispatch.subscribe("intake.facts", receivers.intake_facts)
+        dispatch.subscribe("workorders.return_guard", receivers.return_guard)

@@ -40,6 +40,7 @@ from hotline.organisation.models import (
 from hotline.organisation.selectors import area_for_address
 from hotline.workorders import access
 from hotline.workorders import clocks as order_clocks
+from hotline.workorders import intake_check
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import (
     TERMINAL,
@@ -428,6 +429,13 @@ def _write(p: _Prepared) -> WorkOrder:
         payload.update({"partner": intake.partner, "partner_reference": intake.partner_reference})
     if new_type:
         payload.update({"recorded_as": new_type, "requested_type": p.original_type, "reason": p.reason})
+    if p.original_type == "repair":
+        # D3.1/D7k: what the center knew about the place, what that proposed,
+        # and what the agent chose (the fault scope), kept on the order.
+        found = intake_check.check(service_area_id=area.pk if area else None, customer=customer, at=now)
+        payload["fault_scope"] = intake.fault_scope
+        payload["intake_check"] = found.payload()
+        payload["intake_decision"] = intake_check.decision(found, intake.fault_scope)
     if bt.code == "repair":
         payload["fault_scope"] = intake.fault_scope
         if intake.fault_scope == FaultScope.CUSTOMER_INTERNAL:
@@ -739,6 +747,11 @@ def _dispatch(step: _Step) -> None:
         step.update_fields.append("dispatched_at")
 
 
+def _latest_dispatch_at(order: WorkOrder) -> dt.datetime | None:
+    return (WorkOrderEvent.objects.filter(order=order, kind__in=("dispatch", "redispatch"))
+            .order_by("-seq").values_list("at", flat=True).first())
+
+
 def _accept_window_end(order: WorkOrder) -> dt.datetime | None:
     """When the holding unit's accept limit ends: the accept rule's limit
     after the order's latest dispatch to that unit. None without a rule."""
@@ -747,8 +760,7 @@ def _accept_window_end(order: WorkOrder) -> dt.datetime | None:
     rule = order_clocks.rules_for_order(order).get("accept")
     if rule is None:
         return None
-    assigned_at = (WorkOrderEvent.objects.filter(order=order, kind__in=("dispatch", "redispatch"))
-                   .order_by("-seq").values_list("at", flat=True).first())
+    assigned_at = _latest_dispatch_at(order)
     if assigned_at is None:
         return None
     return add_duration(assigned_at, rule.amount, rule.unit)
@@ -766,6 +778,14 @@ def _return(step: _Step) -> None:
         if end is not None and step.now > end:
             raise TransitionError(_("the accept limit has passed (%(time)s): the order can no longer be returned") % {
                 "time": timezone.localtime(end).strftime("%H:%M:%S")})
+        # D3.5c: dispatched just after a matching fault outage notice, the
+        # unit knew of the fault; it may merge the order, not return it.
+        guards = dispatch.publish("workorders.return_guard", order=order, dispatched_at=_latest_dispatch_at(order))
+        notice = next((g for g in guards if g), None)
+        if notice:
+            raise TransitionError(_("dispatched within %(minutes)d minutes after the fault outage notice %(notice)s: "
+                                    "merge the order instead of returning it") % {
+                "minutes": int(settings.HOTLINE.get("RETURN_GUARD_AFTER_FAULT_NOTICE_MINUTES", 10)), "notice": notice})
     order.return_count += 1
     step.update_fields.append("return_count")
     # D4f: returns are counted per department: the event names it.

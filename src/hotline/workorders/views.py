@@ -18,7 +18,7 @@ from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import CENTER_ROLES, Role
 from hotline.organisation.selectors import area_for_address, find_customers, find_service_areas
 from hotline.timelimits.services import NoticeError, answer_notice
-from hotline.workorders import access, labels, selectors, services
+from hotline.workorders import access, intake_check, labels, selectors, services
 from hotline.workorders.forms import ActionForm, AnswerForm, IntakeForm, NoteForm, add_service_error
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import State, WorkOrder
@@ -110,9 +110,29 @@ def intake_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
         caller_phone = (customer_phones[0].raw or str(customer_phones[0])) if customer_phones else ""
     form = IntakeForm(initial={"customer_id": customer.pk, "caller_name": customer.name, "caller_phone": caller_phone,
                                "address": customer.address, "service_area_id": customer.service_area_id})
-    return render(request, "workorders/partials/customer_chosen.html", {
+    response = render(request, "workorders/partials/customer_chosen.html", {
         "form": form, "customer": customer, "area": customer.service_area,
         "customer_orders": selectors.customer_orders(request.user, customer)})
+    response["HX-Trigger-After-Settle"] = "intake-context"  # the intake check looks again
+    return response
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
+def intake_check_view(request: HttpRequest) -> HttpResponse:
+    """D3.1d/D7k: what the center knows about the place of a repair report
+    (published outages, arrears, frequent outages) and what it proposes."""
+    customer = None
+    customer_id = _int(request.GET.get("customer_id"))
+    if customer_id is not None:
+        customer = access.visible_customers(request.user).filter(pk=customer_id).first()
+    area_id = _int(request.GET.get("service_area_id"))
+    if area_id is None and customer is None and request.GET.get("address"):
+        area = area_for_address(request.GET["address"][:300])
+        area_id = area.pk if area else None
+    found = intake_check.check(service_area_id=area_id, customer=customer) if (area_id or customer) else None
+    return render(request, "workorders/partials/intake_check.html", {
+        "check": found, "reasons": [intake_check.REASON_TEXTS[r]() for r in (found.reasons if found else [])]})
 
 
 @require_GET
@@ -138,7 +158,9 @@ def intake_area(request: HttpRequest) -> HttpResponse:
     else:
         area = area_for_address(request.GET.get("address", "")[:300])
         looked_up = True
-    return render(request, "workorders/partials/area_box.html", {"area": area, "looked_up": looked_up})
+    response = render(request, "workorders/partials/area_box.html", {"area": area, "looked_up": looked_up})
+    response["HX-Trigger-After-Settle"] = "intake-context"
+    return response
 
 
 @require_GET

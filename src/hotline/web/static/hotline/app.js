@@ -69,7 +69,16 @@
     }
   });
 
-  // Filters that apply as soon as they change.
+  // The intake check proposes a fault scope (e.g. an outage covers the
+  // place: record as an inquiry); one click takes it.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("[data-set-scope]");
+    if (!btn) { return; }
+    var radio = document.querySelector('input[name="fault_scope"][value="' + btn.getAttribute("data-set-scope") + '"]');
+    if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); radio.focus(); }
+  });
+
+    // Filters that apply as soon as they change.
   document.addEventListener("change", function (e) {
     if (e.target.hasAttribute && e.target.hasAttribute("data-autosubmit") && e.target.form) {
       e.target.form.requestSubmit();

@@ -1,0 +1,55 @@
+"""What outages tell other apps through core.dispatch (subscribed in
+``apps.py``): the facts intake classifies a repair report by (D3.1d, D7h,
+D7k) and the guard on returns after a fault notice (D3.5c)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+
+from hotline.outages import selectors
+from hotline.outages.models import MARKETING_CLASSES, EventKind, OutageClass, OutageEvent
+
+
+def _fact(outage) -> dict:
+    return {
+        "number": outage.number, "outage_class": outage.outage_class, "class_label": outage.get_outage_class_display(),
+        "status": outage.status, "status_label": outage.get_status_display(), "reason": outage.reason,
+        "scope": outage.scope, "planned_start": outage.planned_start, "planned_end": outage.planned_end,
+        "actual_start": outage.actual_start, "marketing": outage.outage_class in MARKETING_CLASSES,
+        "areas": selectors.area_labels(outage),
+    }
+
+
+def intake_facts(*, service_area_id: int | None, customer=None, at: dt.datetime, **_kw) -> dict:
+    """Published outages over the place now, and the customer's
+    frequent-outage history."""
+    facts: dict = {}
+    if service_area_id is not None:
+        facts["outages"] = [_fact(o) for o in selectors.active_outages_covering(service_area_id, at=at)
+                            .select_related("publishing_unit")[:5]]
+    if customer is not None and customer.service_area_id is not None:
+        freq = selectors.frequent_outage(customer, at)
+        _threshold, months, _min = selectors.frequent_outage_settings()
+        facts["frequent"] = {"count": freq.count, "threshold": freq.threshold, "months": months, "flagged": freq.flagged}
+    return facts
+
+
+def fault_notice_guard_minutes() -> int:
+    return int(settings.HOTLINE.get("RETURN_GUARD_AFTER_FAULT_NOTICE_MINUTES", 10))
+
+
+def return_guard(*, order, dispatched_at: dt.datetime | None, **_kw) -> str | None:
+    """D3.5c: an order dispatched within 10 minutes after a matching fault
+    outage notice was published may be merged but not returned — the unit
+    knew of the fault. Returns the number of that notice, or None."""
+    if dispatched_at is None or order.service_area_id is None:
+        return None
+    since = dispatched_at - dt.timedelta(minutes=fault_notice_guard_minutes())
+    covering = selectors.outages_naming_any(selectors.area_and_ancestor_ids(order.service_area_id)).filter(
+        outage_class=OutageClass.GRID_FAULT)
+    published = (OutageEvent.objects.filter(outage__in=covering, kind=EventKind.PUBLISHED, at__gte=since,
+                                            at__lte=dispatched_at)
+                 .select_related("outage").order_by("-at").first())
+    return published.outage.number if published else None
