@@ -17,6 +17,9 @@ from __future__ import annotations
 from hotline.organisation.models import Role, ServiceArea, Unit, UnitKind, User
 from hotline.outages.models import MARKETING_CLASSES, PRODUCTION_CLASSES, Outage
 
+# Who reads the notices in the pages: agents answer callers from them, the
+# units publish them.
+READER_ROLES = (Role.AGENT, Role.SHIFT_LEADER, Role.DIRECTOR, Role.UNIT_STAFF, Role.ADMIN)
 CENTER_PUBLISHERS = frozenset({Role.SHIFT_LEADER, Role.DIRECTOR})
 PRODUCTION_UNIT_KINDS = frozenset({UnitKind.DISPATCH_DESK, UnitKind.STATION})
 COMPANY_KINDS = frozenset({UnitKind.PROVINCE, UnitKind.CITY, UnitKind.COUNTY})

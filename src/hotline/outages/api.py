@@ -21,7 +21,7 @@ from ninja.files import UploadedFile
 
 from hotline.organisation.models import CENTER_ROLES, ServiceArea
 from hotline.outages import access, imports, selectors, services
-from hotline.outages.models import EventKind, Outage, OutageClass, OutageStatus, Subscription, SubscriptionChannel
+from hotline.outages.models import Outage, OutageClass, OutageStatus, Subscription, SubscriptionChannel
 from hotline.workorders.access import visible_customers  # the one access policy for customers
 
 router = Router(tags=["outages"])
@@ -127,7 +127,7 @@ class OutagePageOut(Schema):
 
 class EventOut(Schema):
     seq: int
-    kind: EventKind
+    kind: str  # the outage's own kinds, and what other apps write (the time-limit engine's notices)
     at: dt.datetime
     actor: str | None
     actor_role: str

@@ -119,13 +119,13 @@ class OutageArea(models.Model):
 
 
 class EventKind(models.TextChoices):
-    DRAFTED = "drafted", _("Drafted")
-    PUBLISHED = "published", _("Published")
-    REVISED = "revised", _("Revised")
-    STARTED = "started", _("Power off")
-    DELAYED = "delayed", _("Restoration delayed")
-    RESTORED = "restored", _("Restored")
-    CANCELLED = "cancelled", pgettext_lazy("outage", "Cancelled")
+    DRAFTED = "drafted", pgettext_lazy("outage event", "Drafted")
+    PUBLISHED = "published", pgettext_lazy("outage event", "Published")
+    REVISED = "revised", pgettext_lazy("outage event", "Revised")
+    STARTED = "started", pgettext_lazy("outage event", "Power went off")
+    DELAYED = "delayed", pgettext_lazy("outage event", "Restoration delayed")
+    RESTORED = "restored", pgettext_lazy("outage event", "Power restored")
+    CANCELLED = "cancelled", pgettext_lazy("outage event", "Cancelled")
 
 
 class OutageEvent(models.Model):
@@ -134,7 +134,7 @@ class OutageEvent(models.Model):
 
     outage = models.ForeignKey(Outage, on_delete=models.PROTECT, related_name="events", db_index=False)
     seq = models.PositiveIntegerField(_("number"))
-    kind = models.CharField(_("event"), max_length=12, choices=EventKind.choices)
+    kind = models.CharField(_("event"), max_length=20, choices=EventKind.choices)
     at = models.DateTimeField(_("time"))
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                               related_name="+", verbose_name=_("by"))

@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -526,8 +525,13 @@ def _notice(outage: Outage, kind: str, area_ids: list[int], **extra: Any) -> dic
 
 
 def _channel_map() -> dict[str, str]:
-    """Subscription channel → outbox channel (the demo routes both to ``file``)."""
-    return {**DEFAULT_CHANNELS, **getattr(settings, "HOTLINE_OUTAGE_CHANNELS", {})}
+    """Subscription channel → outbox channel: ``HOTLINE_OUTAGE_SMS_CHANNEL``
+    (default ``sms_http``) and ``HOTLINE_OUTAGE_EMAIL_CHANNEL`` (``email``);
+    e.g. ``file`` for a demo without a gateway."""
+    from hotline.core.channels.base import setting
+
+    return {SubscriptionChannel.SMS: setting("HOTLINE_OUTAGE_SMS_CHANNEL", DEFAULT_CHANNELS["sms"]).strip(),
+            SubscriptionChannel.EMAIL: setting("HOTLINE_OUTAGE_EMAIL_CHANNEL", DEFAULT_CHANNELS["email"]).strip()}
 
 
 def _subscribers(area_ids: Iterable[int]) -> set[tuple[str, str]]:

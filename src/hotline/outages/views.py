@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import ServiceArea
 from hotline.outages import access, forms, imports, selectors, services
 from hotline.outages.models import EventKind, Outage, OutageClass, OutageStatus
@@ -31,7 +31,15 @@ FIELD_LABELS = {
     "actual_restoration": _("Actual restoration"), "occurred_at": _("Trip time"), "reason": pgettext_lazy("outage", "Reason"),
     "scope": _("Scope"), "lines": _("Lines"), "transformers": _("Transformers"),
 }
-TIME_FIELDS = frozenset({"planned_start", "planned_end", "actual_start", "actual_restoration", "occurred_at"})
+TIME_FIELDS = frozenset({"planned_start", "planned_end", "actual_start", "actual_restoration", "occurred_at", "due_at"})
+# What the time-limit engine writes into the history (the publication lead
+# times are clocks on the outage): its kinds and the payload entries shown.
+ENGINE_KINDS = {"warning": _("Warning"), "supervision": _("Supervision notice"), "escalation": _("Escalation"),
+                "reminder": _("Reminder"), "notice_answer": _("Notice answered")}
+ENGINE_FIELDS = {"metric": _("Time limit"), "unit": _("Unit"), "supervisor_unit": _("Supervising unit"),
+                 "due_at": _("Due"), "message": _("Message"), "answer": _("Answer")}
+METRICS = {"publication": _("Publication lead time"), "change": _("Publishing a change"),
+           "delay": _("Announcing a delay")}
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -66,9 +74,26 @@ def _display(name: str, value) -> str:
     return str(value)
 
 
+def _engine_row(event) -> dict:
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    details = []
+    for name, label in ENGINE_FIELDS.items():
+        value = payload.get(name)
+        if value in (None, ""):
+            continue
+        value = METRICS.get(value, value) if name == "metric" else _display(name, value)
+        details.append({"label": label, "old": "", "new": str(value), "first": True})
+    return {"event": event, "label": ENGINE_KINDS.get(event.kind, event.kind), "changes": details, "reason": "",
+            "note": "", "notice": ""}
+
+
 def _history(outage: Outage) -> list[dict]:
     rows = []
     for event in outage.events.select_related("actor").order_by("-seq"):
+        if event.kind not in EventKind.values:
+            # The time-limit engine writes into the history too.
+            rows.append(_engine_row(event))
+            continue
         payload = event.payload or {}
         changes = [{"label": FIELD_LABELS.get(name, name), "old": _display(name, change.get("old")),
                     "new": _display(name, change.get("new")), "first": change.get("old") is None}
@@ -102,7 +127,7 @@ def _detail(request: HttpRequest, outage: Outage, *, failed: str = "", form=None
 
 # --- pages ------------------------------------------------------------------------
 
-@login_required
+@roles_required(*access.READER_ROLES)
 def outage_list(request: HttpRequest) -> HttpResponse:
     form = forms.FilterForm(request.GET or None)
     area = None
@@ -128,13 +153,13 @@ def outage_list(request: HttpRequest) -> HttpResponse:
         "form": form, "page": page, "area": area, "query": query.urlencode()}, status=status)
 
 
-@login_required
+@roles_required(*access.READER_ROLES)
 def outage_detail(request: HttpRequest, number: str) -> HttpResponse:
     return _detail(request, _outage(number))
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@roles_required(*access.READER_ROLES)
 def outage_new(request: HttpRequest) -> HttpResponse:
     if not access.may_publish(request.user):
         raise PermissionDenied
@@ -166,7 +191,7 @@ def _revise_initial(outage: Outage) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@roles_required(*access.READER_ROLES)
 def outage_revise(request: HttpRequest, number: str) -> HttpResponse:
     outage = _outage(number)
     if "revise" not in _actions(request.user, outage):
@@ -195,7 +220,7 @@ def outage_revise(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@roles_required(*access.READER_ROLES)
 def outage_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     outage = _outage(number)
     if action not in ("publish", *ACTION_FORMS):
@@ -232,7 +257,7 @@ def outage_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@roles_required(*access.READER_ROLES)
 def outage_import(request: HttpRequest) -> HttpResponse:
     if not access.may_publish(request.user):
         raise PermissionDenied

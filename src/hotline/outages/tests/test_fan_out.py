@@ -11,7 +11,7 @@ from hotline.core.models import OutboxMessage
 from hotline.organisation import services as org
 from hotline.outages import services
 from hotline.outages.models import OutageEvent, Subscription
-from hotline.outages.tests.factories import outage_input, published
+from hotline.outages.tests.factories import outage_input, own_events, published
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def recipients(event):
 
 
 def last_event(outage):
-    return OutageEvent.objects.filter(outage=outage).order_by("-seq").first()
+    return own_events(outage).last()
 
 
 @pytest.fixture
@@ -162,6 +162,15 @@ def test_the_fan_out_is_set_based(world, desk):
     # A handful of statements for the lock, the checks, the event, the tree
     # and the subscribers, then the inserts (500 rows each): never one per subscriber.
     assert len(queries) < 40, [q["sql"][:80] for q in queries]
+
+
+@pytest.mark.rule("D7j")
+def test_the_outbox_channels_are_settings(world, desk, settings):
+    settings.HOTLINE_OUTBOX_ENV = {"HOTLINE_OUTAGE_SMS_CHANNEL": "file"}
+    services.subscribe(channel="sms", address="13800000001", area=world.areas["t0"])
+    services.subscribe(channel="email", address="a@example.com", area=world.areas["t0"])
+    published(desk, [world.areas["t0"]])
+    assert sorted(sent().values_list("channel", flat=True)) == ["email", "file"]
 
 
 @pytest.mark.rule("D1i")
