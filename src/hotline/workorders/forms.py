@@ -31,6 +31,8 @@ class IntakeForm(forms.Form):
     anonymous = forms.BooleanField(required=False, label=_("Anonymous"))
     reply_wanted = forms.BooleanField(required=False, initial=True, label=_("Reply wanted"))
     description = forms.CharField(required=False, max_length=services.MAX_DESCRIPTION, label=_("Description"))
+    # The proposed master the agent kept (D3.4b); empty: a report of its own.
+    merge_into = forms.CharField(required=False, max_length=24)
 
     def to_intake(self) -> services.Intake:
         d = self.cleaned_data
@@ -43,6 +45,7 @@ class IntakeForm(forms.Form):
             fault_scope=d["fault_scope"] if is_repair else "",
             paid_service=bool(d["paid_service"]) and d["fault_scope"] == FaultScope.CUSTOMER_INTERNAL,
             anonymous=bool(d["anonymous"]), reply_wanted=bool(d["reply_wanted"]), channel="phone",
+            merge_into=(d.get("merge_into") or "").strip() if is_repair else "",
         )
 
 

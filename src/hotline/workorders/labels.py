@@ -47,6 +47,16 @@ REPAIR_RETURN_REASONS = {
     "missing_information": _("Key information missing"),
 }
 
+# Why an open repair order is proposed as the master of a new report (D3.4e).
+DUPLICATE_REASONS = {
+    "same_fault_point": _("same transformer area"),
+    "same_line": _("same line"),
+    "same_village": _("same village"),
+    "same_fault_class": _("same fault class"),
+    "same_cause": _("same cause"),
+    "similar_phenomenon": _("similar phenomenon"),
+    "close_in_time": _("reported shortly before"),
+}
 STATES = dict(State.choices)
 METRICS = dict(Metric.choices)
 CLOCK_STATUSES = dict(ClockStatus.choices)

@@ -523,14 +523,41 @@ def _text_similarity(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
 
 
+# The first rule (bigram overlap, threshold 3), kept as the duplicate
+# benchmark's peer (bench/duplicates_bench.py).
 SUGGEST_THRESHOLD = 3
+
+
+def preview_duplicates(*, actor: User, business_type: str, service_area_id: int | None, sub_class: str = "",
+                       fault_scope: str = "", description: str = "", customer_id: int | None = None) -> list[dict]:
+    """The proposals the intake form shows before the order exists: the
+    report as typed so far, compared as ``suggest_duplicates`` will compare
+    it when saved. Only candidates the agent may see."""
+    bt = catalog_selectors.business_type(business_type)
+    if bt is None or not bt.mergeable:
+        return []
+    if service_area_id is None and customer_id is not None:
+        customer = access.visible_customers(actor).filter(pk=customer_id).first()
+        service_area_id = customer.service_area_id if customer else None
+    if service_area_id is None:
+        return []
+    sub = catalog_selectors.sub_class(bt.pk, sub_class) if sub_class else None
+    draft = WorkOrder(business_type=bt, service_area_id=service_area_id, sub_class=sub, fault_scope=fault_scope,
+                      description=description or "", created_at=clock.now())
+    proposals = suggest_duplicates(draft)
+    visible = set(access.visible_orders(actor).filter(number__in=[c["number"] for c in proposals])
+                  .values_list("number", flat=True))
+    return [c for c in proposals if c["number"] in visible]
 
 
 def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta | None = None) -> list[dict]:
     """Open repair orders that may be the same fault (spec D3.4a), scored by
-    fault point, fault class, cause and phenomenon, best first. Only
-    candidates at the same fault point (D3.4d) can be merged; others are
-    not proposed."""
+    fault point, line, village, fault class, cause, time and the similarity
+    of the phenomenon text (``workorders.duplicates``), best first. Only
+    candidates at the same fault point (D3.4d) are proposed; each proposal
+    carries its score and reasons (D3.4e)."""
+    from hotline.workorders import duplicates
+
     if not order.business_type.mergeable or not order.service_area_id:
         return []
     bt = order.business_type
@@ -547,32 +574,32 @@ def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta | None = None) 
     else:
         areas = {area.pk, village} if village else {area.pk}
     # Index range scans on (service_area, created_at): a handful of rows per
-    # area whatever the table size. Only the columns the proposal needs.
-    candidates = (WorkOrder.objects.filter(business_type=bt, service_area_id__in=areas, master__isnull=True,
-                                           created_at__gte=order.created_at - window, created_at__lte=order.created_at)
-                  .exclude(pk=order.pk).exclude(state__in=TERMINAL).order_by("created_at")
-                  .values_list("number", "service_area_id", "sub_class_id", "fault_scope", "description")[:20])
-    out = []
-    for number, area_id, sub_class_id, fault_scope, description in candidates:
+    # area whatever the table size; the newest first, so that in a storm the
+    # reports nearest in time are the ones compared.
+    rows = list(WorkOrder.objects.filter(business_type=bt, service_area_id__in=areas, master__isnull=True,
+                                         created_at__gte=order.created_at - window, created_at__lte=order.created_at)
+                .exclude(pk=order.pk).exclude(state__in=TERMINAL).order_by("-created_at")
+                .values_list("number", "service_area_id", "sub_class_id", "fault_scope", "description", "created_at")[:50])
+
+    def report(area_obj, sub_class_id, fault_scope, text, created_at, key=None):
+        return duplicates.Report(area_id=area_obj.pk if area_obj else None, area_level=area_obj.level if area_obj else "",
+                                 village_id=_village_of(area_obj), sub_class_id=sub_class_id, fault_scope=fault_scope or "",
+                                 text=text or "", created_at=created_at, key=key)
+
+    new = report(area, order.sub_class_id, order.fault_scope, order.description, order.created_at)
+    candidates = []
+    for number, area_id, sub_class_id, fault_scope, description, created_at in rows:
         other = organisation_selectors.service_area(area_id)
         if not same_fault_point(area, other, level=level):
             continue
-        score, reasons = (2, ["same_fault_point"]) if area_id == area.pk else (1, ["same_village"])
-        if sub_class_id and sub_class_id == order.sub_class_id:
-            score += 1
-            reasons.append("same_fault_class")
-        if fault_scope and fault_scope == order.fault_scope:
-            score += 1
-            reasons.append("same_cause")
-        similarity = _text_similarity(order.description, description)
-        if similarity >= 0.3:
-            score += 1
-            reasons.append("similar_phenomenon")
-        if score >= SUGGEST_THRESHOLD:
-            out.append({"number": number, "area": str(other or ""), "score": score, "reasons": reasons,
-                        "similarity": round(similarity, 2)})
-    out.sort(key=lambda c: -c["score"])
-    return out[:5]
+        candidates.append(report(other, sub_class_id, fault_scope, description, created_at, key=(number, str(other or ""))))
+    policy = duplicates.DuplicatePolicy(merge_level=level, window=window)
+    out = []
+    for p in duplicates.propose(new, candidates, policy=policy):
+        number, area_name = p.candidate.key
+        out.append({"number": number, "area": area_name, "score": round(p.score, 2), "reasons": list(p.reasons),
+                    "similarity": None if p.similarity is None else round(p.similarity, 2)})
+    return out
 
 
 # --- transitions -----------------------------------------------------------------

@@ -13,6 +13,7 @@ urlpatterns = [
     path("intake/type-fields/", views.intake_type_fields, name="intake-type-fields"),
     path("intake/area/", views.intake_area, name="intake-area"),
     path("intake/check/", views.intake_check_view, name="intake-check"),
+    path("intake/duplicates/", views.intake_duplicates, name="intake-duplicates"),
     path("intake/areas/", views.intake_areas, name="intake-areas"),
     path("orders/", views.my_orders, name="my-orders"),
     path("orders/<str:number>/", views.order_detail, name="order"),

@@ -137,6 +137,26 @@ def intake_check_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @roles_required(*CENTER_ROLES)
+def intake_duplicates(request: HttpRequest) -> HttpResponse:
+    """D3.4a/e: open repair orders this report may duplicate, best first;
+    the best is proposed as the master, the agent keeps or drops it."""
+    g = request.GET
+    proposals = services.preview_duplicates(
+        actor=request.user, business_type=g.get("business_type", "")[:30], service_area_id=_int(g.get("service_area_id")),
+        customer_id=_int(g.get("customer_id")), sub_class=g.get("sub_class", "")[:40], fault_scope=g.get("fault_scope", "")[:20],
+        description=g.get("description", "")[:services.MAX_DESCRIPTION])
+    reasons = labels.DUPLICATE_REASONS
+    for p in proposals:
+        p["reason_texts"] = [str(reasons.get(r, r)) for r in p["reasons"]]
+    # A new best candidate is proposed ticked; one the agent already saw keeps
+    # the agent's choice across refreshes.
+    best = proposals[0]["number"] if proposals else ""
+    keep = g.get("merge_into", "") == best or g.get("merge_offer", "") != best
+    return render(request, "workorders/partials/duplicates.html", {"proposals": proposals, "ticked": keep})
+
+
+@require_GET
+@roles_required(*CENTER_ROLES)
 def intake_customer_clear(request: HttpRequest) -> HttpResponse:
     return render(request, "workorders/partials/customer_card.html", {"customer": None})
 

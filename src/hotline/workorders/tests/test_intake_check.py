@@ -14,7 +14,7 @@ from hotline.outages.models import OutageClass
 from hotline.testing import PASSWORD
 from hotline.workorders import intake_check, services
 from hotline.workorders.errors import TransitionError
-from hotline.workorders.models import State
+from hotline.workorders.models import State, WorkOrder
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -163,3 +163,42 @@ def test_a_fault_notice_of_a_neighbouring_area_does_not_guard(world, frozen, des
     order = repair(world)
     services.transition(order=order, action="return", actor=world.station_users[0], payload={"reason": "outside_area"})
     assert order.events.filter(kind="return").exists()
+
+
+# --- duplicate proposals on the intake page (D3.4) -----------------------------------
+
+def first_report(world):
+    return services.create_order(actor=world.agent, intake=services.Intake(
+        business_type="repair", sub_class="lv", description="整栋楼都停电了，邻居家也没电", fault_scope="company",
+        customer_id=world.customers["zhang"].id))
+
+
+@pytest.mark.rule("D3.4a", "D3.4e")
+def test_the_intake_form_proposes_the_master_and_the_agent_keeps_it_with_one_key(world, frozen, login):
+    master = first_report(world)
+    frozen.advance(minutes=7)
+    client = login(world.agent)
+    query = {"business_type": "repair", "service_area_id": world.areas["t0"].pk, "sub_class": "lv",
+             "fault_scope": "company", "description": "我家没电了，楼里都黑了"}
+    html = client.get("/intake/duplicates/", query, **HTMX).content.decode()
+    assert "可能是已报修的同一故障" in html and f'value="{master.number}"' in html and "checked" in html
+    assert "同一台区" in html and "Alt+M" in html
+    # Unticked once, a refresh keeps the agent's decision.
+    again = client.get("/intake/duplicates/", {**query, "merge_offer": master.number}, **HTMX).content.decode()
+    assert "checked" not in again.split('id="f-merge_into"')[1].split(">")[0]
+    response = client.post("/intake/", {**query, "customer_id": world.customers["zhang"].id, "caller_phone": "13812345678",
+                                        "merge_into": master.number, "reply_wanted": "on"})
+    assert response.status_code == 302
+    sub = WorkOrder.objects.exclude(pk=master.pk).get()
+    assert sub.state == State.MERGED and sub.master == master and sub.assigned_unit is None
+    created = sub.events.get(kind="create").payload
+    assert created["duplicate_decision"] == "merge" and created["duplicate_suggestions"][0]["number"] == master.number
+
+
+@pytest.mark.rule("D3.4d")
+def test_a_neighbouring_transformer_area_is_not_proposed(world, frozen, login, neighbour):
+    first_report(world)
+    html = login(world.agent).get("/intake/duplicates/", {
+        "business_type": "repair", "service_area_id": neighbour.pk, "sub_class": "lv", "fault_scope": "company",
+        "description": "整栋楼都停电了"}, **HTMX).content.decode()
+    assert "可能是已报修" not in html

@@ -78,6 +78,13 @@
     if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); radio.focus(); }
   });
 
+    // Alt+M keeps or drops the proposed merge (D3.4e: the agent decides with one key).
+  document.addEventListener("keydown", function (e) {
+    if (!(e.altKey && (e.key === "m" || e.key === "M"))) { return; }
+    var box = document.getElementById("f-merge_into");
+    if (box) { e.preventDefault(); box.checked = !box.checked; box.focus(); }
+  });
+
     // Filters that apply as soon as they change.
   document.addEventListener("change", function (e) {
     if (e.target.hasAttribute && e.target.hasAttribute("data-autosubmit") && e.target.form) {
