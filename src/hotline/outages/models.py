@@ -106,11 +106,16 @@ class OutageArea(models.Model):
 
     outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="area_links", db_index=False)
     area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # False once the outage is restored or cancelled (set with its status, in
+    # its transaction): "what is on over this area" reads only live links, so
+    # it stays a few index entries however long the history grows.
+    live = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["outage", "area"], name="outage_area_unique")]
         # Area first: "outages naming these areas" is an index-only lookup.
-        indexes = [models.Index(fields=["area", "outage"], name="outage_area_lookup_idx")]
+        indexes = [models.Index(fields=["area", "outage"], name="outage_area_lookup_idx"),
+                   models.Index(fields=["area", "outage"], name="outage_area_live_idx", condition=models.Q(live=True))]
         verbose_name = _("affected area")
         verbose_name_plural = _("affected areas")
 

@@ -88,17 +88,25 @@ def active_outages_covering(service_area_id: int | None = None, *, customer: Cus
     """Published outages over a place at ``at`` (default now): announced ones
     whose planned window covers ``at``, and ones with the power off that are
     not restored yet, however late. An outage of a township or village covers
-    every area below it, so the place is widened to its ancestors and matched
-    through the outage–area index: one query (the ancestry is cached)."""
+    every area below it, so the place is widened to its ancestors (cached).
+
+    Two indexed queries: the live outage–area links of those areas (a partial
+    index: a handful of entries, however many outages there are or were),
+    then those outages by primary key. One semi-join would leave the order to
+    the planner, which scans every active outage when many are."""
     area_id = _area_of(service_area_id, customer)
     if area_id is None:
         return Outage.objects.none()
     at = at or clock.now()
+    ids = list(OutageArea.objects.filter(area_id__in=area_and_ancestor_ids(area_id), live=True)
+               .values_list("outage_id", flat=True))
+    if not ids:
+        return Outage.objects.none()
     window = Q(status=OutageStatus.PUBLISHED, planned_start__lte=at, planned_end__gte=at)
     off = Q(status__in=[OutageStatus.STARTED, OutageStatus.DELAYED]) & (
         Q(actual_start__lte=at) | Q(actual_start__isnull=True, planned_start__lte=at))
-    return (outages_naming_any(area_and_ancestor_ids(area_id)).filter(status__in=ACTIVE_STATUSES)
-            .filter(window | off).order_by("planned_start", "id"))
+    return (Outage.objects.filter(pk__in=set(ids), status__in=ACTIVE_STATUSES).filter(window | off)
+            .order_by("planned_start", "id"))
 
 
 # --- frequent outage (D7h) ---------------------------------------------------------

@@ -440,6 +440,7 @@ def restore(*, outage: Outage, actor: User, actual_restoration: dt.datetime | No
                                                       "(%(start)s).") % {"start": _fmt(outage.actual_start)})
         outage.status, outage.actual_restoration = OutageStatus.RESTORED, when
         outage.save(update_fields=["status", "actual_start", "actual_restoration"])
+        OutageArea.objects.filter(outage=outage).update(live=False)
         changes["actual_restoration"] = {"old": None, "new": _value("actual_restoration", when)}
         area_ids = sorted(outage.area_links.values_list("area_id", flat=True))
         event = _record_event(outage, EventKind.RESTORED, now, actor, {
@@ -467,6 +468,7 @@ def cancel(*, outage: Outage, actor: User, reason: str) -> Outage:
         was = outage.status
         outage.status = OutageStatus.CANCELLED
         outage.save(update_fields=["status"])
+        OutageArea.objects.filter(outage=outage).update(live=False)
         area_ids = sorted(outage.area_links.values_list("area_id", flat=True))
         payload: dict[str, Any] = {"changes": {"status": {"old": was, "new": OutageStatus.CANCELLED}},
                                    "reason": reason, "area_ids": area_ids}
