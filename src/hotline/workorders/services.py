@@ -594,8 +594,11 @@ def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta | None = None) 
             continue
         candidates.append(report(other, sub_class_id, fault_scope, description, created_at, key=(number, str(other or ""))))
     policy = duplicates.DuplicatePolicy(merge_level=level, window=window)
+    # Every proposal is the same fault by the scorer's lights; the first
+    # accepted of them is the master (D3.4b), so it is proposed first.
+    proposals = sorted(duplicates.propose(new, candidates, policy=policy), key=lambda p: p.candidate.created_at)
     out = []
-    for p in duplicates.propose(new, candidates, policy=policy):
+    for p in proposals:
         number, area_name = p.candidate.key
         out.append({"number": number, "area": area_name, "score": round(p.score, 2), "reasons": list(p.reasons),
                     "similarity": None if p.similarity is None else round(p.similarity, 2)})
@@ -988,8 +991,11 @@ def _pass_to_subs(step: _Step) -> None:
     sub's own callback clock; a cancel cancels the subs."""
     order = step.order
     kind = PASSED_TO_SUBS[step.action]
-    for sub in WorkOrder.objects.select_for_update(no_key=True).select_related("business_type").filter(
-            master=order, state=State.MERGED).order_by("pk"):
+    subs = list(WorkOrder.objects.select_for_update(no_key=True).select_related("business_type").filter(
+        master=order, state=State.MERGED).order_by("pk"))
+    if step.action == "resolve" and order.business_type.mergeable:
+        notify_restoration(order, subs, at=step.now)
+    for sub in subs:
         payload = {"master": order.number}
         if step.reason:
             payload["reason"] = step.reason[:500]
@@ -1004,6 +1010,53 @@ def _pass_to_subs(step: _Step) -> None:
         record_event(order=sub, kind=kind, actor=step.actor, payload=payload, at=step.now)
         if step.action == "reply" and order_clocks.callback_wanted(sub):
             order_clocks.start_clock(order=sub, metric="callback", at=step.now)
+
+
+def restoration_channel() -> str:
+    """The outbox channel of restoration notices (``HOTLINE_RESTORATION_CHANNEL``,
+    default ``sms_http``; ``file`` for a demo without a gateway)."""
+    from hotline.core.channels.base import setting
+
+    return setting("HOTLINE_RESTORATION_CHANNEL", "sms_http").strip() or "sms_http"
+
+
+def _mobile_of(order: WorkOrder):
+    """The mobile to text about an order: the caller's, else the customer's."""
+    numbers = [order.caller_phone] if order.caller_phone else []
+    if order.customer_id:
+        numbers += list(order.customer.phones.values_list("number", flat=True))
+    for number in numbers:
+        phone = phones.normalise_or_none(number)
+        if phone is not None and phone.kind == "mobile":
+            return phone
+    return None
+
+
+def notify_restoration(master: WorkOrder, subs: list[WorkOrder], *, at: dt.datetime) -> int:
+    """D3.4c: every caller of a merged group is told the supply is back —
+    the master's and each merged caller's mobile, once each (one message per
+    order and number, however often the repair is resolved again), written to
+    the outbox in the resolve's transaction. Returns the messages new to it."""
+    from hotline.core import outbox
+
+    from django.utils import translation
+
+    local = timezone.localtime(at)
+    with translation.override(settings.LANGUAGE_CODE):  # customers read the center's language
+        text = _("[Power supply] The fault you reported (order %(number)s) was repaired and the supply restored at "
+                 "%(time)s. Thank you for your patience.")
+    messages, seen = [], set()
+    for order in [master, *subs]:
+        phone = _mobile_of(order)
+        if phone is None or phone.number in seen:
+            continue
+        seen.add(phone.number)
+        messages.append({
+            "channel": restoration_channel(), "recipient": phone.number, "source": f"order:{order.number}:restoration",
+            "dedup_key": f"order:{order.number}:restoration:{phone.number}",
+            "payload": {"text": text % {"number": order.number, "time": local.strftime("%m-%d %H:%M")},
+                        "order": order.number, "event": "restoration"}})
+    return outbox.enqueue_many(messages) if messages else 0
 
 
 # --- chase-ups -------------------------------------------------------------------

@@ -202,3 +202,29 @@ def test_a_neighbouring_transformer_area_is_not_proposed(world, frozen, login, n
         "business_type": "repair", "service_area_id": neighbour.pk, "sub_class": "lv", "fault_scope": "company",
         "description": "整栋楼都停电了"}, **HTMX).content.decode()
     assert "可能是已报修" not in html
+
+
+@pytest.mark.rule("D3.4c")
+def test_every_caller_of_a_merged_group_gets_the_restoration_notice_once(world, frozen, settings):
+    from hotline.core.models import OutboxMessage
+
+    settings.HOTLINE_OUTBOX_ENV = {"HOTLINE_RESTORATION_CHANNEL": "file"}
+    master = first_report(world)
+    merged = services.create_order(actor=world.agent, intake=services.Intake(
+        business_type="repair", sub_class="lv", description="楼里没电", fault_scope="company", caller_phone="13900002222",
+        service_area_id=world.areas["t0"].pk, merge_into=master.number))
+    landline = services.create_order(actor=world.agent, intake=services.Intake(
+        business_type="repair", sub_class="lv", description="没电了", fault_scope="company", caller_phone="0571-86001234",
+        service_area_id=world.areas["t0"].pk, merge_into=master.number))
+    st = world.station_users[0]
+    for action in ("receive", "arrive"):
+        services.transition(order=master, action=action, actor=st)
+    services.transition(order=master, action="resolve", actor=st)
+    messages = OutboxMessage.objects.filter(source__endswith=":restoration").order_by("recipient")
+    assert [(m.recipient, m.channel) for m in messages] == [("13812345678", "file"), ("13900002222", "file")]
+    assert all("已于" in m.payload["text"] and "恢复送电" in m.payload["text"] for m in messages)
+    assert {m.payload["order"] for m in messages} == {master.number, merged.number}
+    assert landline.events.filter(kind="restoration").exists()  # no SMS to a landline, the event all the same
+    # Told again (a repeated resolve, a retry): nobody gets it twice.
+    assert services.notify_restoration(master, [merged], at=clock.now()) == 0
+    assert OutboxMessage.objects.filter(source__endswith=":restoration").count() == 2

@@ -26,6 +26,11 @@ class Command(BaseCommand):
         call_command("createcachetable", verbosity=0)
         if not no_demo:
             call_command("demo", if_empty=True, quiet=True, url=f"http://{host}:{port}/")
+        if not os.environ.get("HOTLINE_SMS_URL"):
+            # No SMS gateway here: customers' messages (outage notices,
+            # restoration notices) go to the file channel, data/outbox.jsonl.
+            for name in ("HOTLINE_OUTAGE_SMS_CHANNEL", "HOTLINE_RESTORATION_CHANNEL"):
+                os.environ.setdefault(name, "file")
         env = dict(os.environ)
         worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"], env=env)
         # A plain SIGTERM would end this process without stopping the worker.
