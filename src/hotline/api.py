@@ -197,3 +197,7 @@ api.add_router("/", workorders_router)
 from hotline.outages.api import router as outages_router  # noqa: E402
 
 api.add_router("/", outages_router)
+
+from hotline.selfservice.api import router as selfservice_router  # noqa: E402
+
+api.add_router("/public", selfservice_router)  # customers' self-service: no auth (auth=None)

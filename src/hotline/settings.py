@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "hotline.workorders",
     "hotline.timelimits",
     "hotline.outages",
+    "hotline.selfservice",
     "hotline.web",
     "hotline.workforce",
     "hotline.planning",
@@ -177,7 +178,7 @@ def _trusted_proxies(raw: str) -> list[str]:
     return out
 
 
-def _api_rate(raw: str) -> tuple[int, int]:
+def _api_rate(raw: str, variable: str = "HOTLINE_API_RATE") -> tuple[int, int]:
     """"600/minute" -> (600, 60): requests per window of seconds; "0" turns the limit off."""
     from django.core.exceptions import ImproperlyConfigured
 
@@ -186,7 +187,7 @@ def _api_rate(raw: str) -> tuple[int, int]:
     try:
         return int(count), units[unit.strip().lower() or "minute"]
     except (ValueError, KeyError):
-        raise ImproperlyConfigured(f"HOTLINE_API_RATE: {raw!r} is not like 600/minute (per second, minute or hour)") from None
+        raise ImproperlyConfigured(f"{variable}: {raw!r} is not like 600/minute (per second, minute or hour)") from None
 
 
 # Product settings (defaults of configurable policies live in the database).
@@ -200,6 +201,8 @@ HOTLINE = {
     "LOGIN_ACCOUNT_LIMIT": int(os.environ.get("HOTLINE_LOGIN_ACCOUNT_LIMIT", "20")),
     "TRUSTED_PROXIES": _trusted_proxies(os.environ.get("HOTLINE_TRUSTED_PROXIES", "")),
     "API_RATE": _api_rate(os.environ.get("HOTLINE_API_RATE", "600/minute")),
+    # Customer self-service lookups (page and /api/public/) per client address.
+    "PUBLIC_RATE": _api_rate(os.environ.get("HOTLINE_PUBLIC_RATE", "30/minute"), "HOTLINE_PUBLIC_RATE"),
 }
 
 # Outgoing mail (the outbox's e-mail channel): SMTP through Django's backend.
