@@ -48,6 +48,11 @@ def normalise(raw: str) -> Phone:
         extension = m.group(1)
         text = text[: m.start()]
     compact = re.sub(r"[\s()]", "", text)
+    if not re.fullmatch(r"\+?[\d.\-]+", compact):
+        # Letters or other signs are a typing error, never silently dropped
+        # (12345abc is not 12345).
+        raise PhoneError(_("a phone number has only digits (and - + spaces or brackets): %(value)s")
+                         % {"value": str(raw).strip()})
     digits_and_plus = re.sub(r"[^\d+]", "", compact)
     # A landline with a dash extension: 0571-87654321-123
     parts = compact.split("-")

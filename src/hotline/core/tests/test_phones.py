@@ -32,3 +32,9 @@ def test_bad_numbers_are_refused(raw):
 def test_mask():
     assert mask("13812345678") == "138****5678"
     assert mask("057187654321") == "0571****4321"
+
+
+@pytest.mark.parametrize("raw", ["12345abc", "1381234567o", "138-1234-5678 call me", "0571/87654321", "138*1234*5678"])
+def test_letters_and_signs_are_refused_never_dropped(raw):
+    with pytest.raises(PhoneError, match="只能包含数字"):
+        normalise(raw)
