@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotline.timelimits.models import Clock, ClockStatus
@@ -61,13 +62,40 @@ def duration(seconds) -> str:
     return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
 
 
+def overdue_text(seconds: float) -> str:
+    """How long past a limit, in words a leader reads at a glance:
+    超时 25 分钟, 超时 3 小时 5 分钟, 超时 6 天 3 小时."""
+    minutes = int(abs(seconds)) // 60
+    if minutes < 60:
+        return _("%(m)d min overdue") % {"m": max(minutes, 1) if seconds else 0}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return _("%(h)d h %(m)d min overdue") % {"h": hours, "m": minutes}
+    days, hours = divmod(hours, 24)
+    return _("%(d)d d %(h)d h overdue") % {"d": days, "h": hours}
+
+
+@register.simple_tag
+def deadline(due: dt.datetime | None, now: dt.datetime) -> dict:
+    """A deadline as the inbox shows it: the time when it is today, the
+    date and time when not, and how long past it when it passed."""
+    if due is None:
+        return {"text": "—", "tone": "muted", "title": ""}
+    local, today = timezone.localtime(due), timezone.localtime(now).date()
+    when = local.strftime("%H:%M") if local.date() == today else (
+        local.strftime("%m-%d %H:%M") if local.year == today.year else local.strftime("%Y-%m-%d %H:%M"))
+    if due < now:
+        return {"text": overdue_text((now - due).total_seconds()), "tone": "overdue", "title": when}
+    return {"text": when, "tone": "ok", "title": local.strftime("%Y-%m-%d %H:%M")}
+
+
 @register.simple_tag
 def clock_view(clk: Clock, now: dt.datetime) -> dict:
     """CSS tone and status text of one clock at ``now``."""
     if clk.status == ClockStatus.RUNNING:
         left = (clk.due_at - now).total_seconds()
         if left < 0:
-            return {"tone": "overdue", "status": _("Overdue"), "text": _("%(d)s overdue") % {"d": duration(-left)}}
+            return {"tone": "overdue", "status": _("Overdue"), "text": overdue_text(-left)}
         tone = "warn" if now >= clk.warn_at else "ok"
         return {"tone": tone, "status": _("Near the limit") if tone == "warn" else _("Running"),
                 "text": _("%(d)s left") % {"d": duration(left)}}

@@ -410,3 +410,24 @@ def test_board_sorts_by_due_time_and_colours_near_limits(world, login, frozen):
     assert html.index(early.number) < html.index(late.number)
     assert "tone-overdue" in html and "tone-warn" in html
     assert "<html" not in html
+
+
+def test_a_deadline_not_today_shows_its_date_and_overdue_reads_in_days_and_hours(world):
+    from hotline.workorders.templatetags.workorders_tags import deadline, overdue_text
+
+    now = dt.datetime(2026, 6, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert deadline(now + dt.timedelta(hours=3), now)["text"] == "13:00"
+    assert deadline(now + dt.timedelta(days=2), now)["text"] == "06-03 10:00"
+    assert deadline(now + dt.timedelta(days=300), now)["text"] == "2027-03-28 10:00"
+    late = deadline(now - dt.timedelta(days=6, hours=3, minutes=20), now)
+    assert (late["text"], late["tone"], late["title"]) == ("超时 6 天 3 小时", "overdue", "05-26 06:40")
+    assert overdue_text(25 * 60 + 30) == "超时 25 分钟"
+    assert overdue_text(3 * 3600 + 5 * 60) == "超时 3 小时 5 分钟"
+    assert deadline(None, now)["text"] == "—"
+
+
+def test_the_inbox_shows_how_long_an_order_is_overdue(world, login, frozen):
+    repair(world)
+    frozen.advance(hours=2)
+    html = login(world.station_users[0]).get("/inbox/").content.decode()
+    assert "超时 1 小时 57 分钟" in html  # the accept limit (3 min) passed 1 h 57 min ago
