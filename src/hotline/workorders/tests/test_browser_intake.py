@@ -37,7 +37,7 @@ def take_call(page, phone):
     page.select_option("#f-sub_class", label="低压故障")
 
 
-@pytest.mark.rule("D3.1d", "D7k", "D3.4a", "D3.4b", "D3.4e")
+@pytest.mark.rule("D3.1d", "D7k", "D3.4a", "D3.4b", "D3.4e", "D7i")
 def test_an_outage_call_becomes_an_inquiry_and_a_second_report_is_merged(page, live_server, world):
     from playwright.sync_api import expect
 
@@ -90,3 +90,14 @@ def test_an_outage_call_becomes_an_inquiry_and_a_second_report_is_merged(page, l
     merged = WorkOrder.objects.get(number=page.url.rstrip("/").rsplit("/", 1)[1])
     assert merged.state == State.MERGED and merged.master == first and merged.assigned_unit is None
     assert merged.events.get(kind="create").payload["duplicate_decision"] == "merge"
+
+    # 3. The next caller need not call: the customer looks the outage up on the self-service page.
+    page.click("form[action='/logout/'] button")
+    page.wait_for_url(re.compile(r"/login/"))
+    page.goto(f"{base}/self-service/")
+    page.fill("#id_query", "t0001")
+    page.click("#outage-form button[type=submit]")
+    answer = page.locator(".ss-active")
+    expect(answer).to_contain_text(outage.number)
+    expect(answer).to_contain_text("10kV城关线临时检修")
+    page.screenshot(path=f"{SCREENSHOTS}/hotline-self-service-outage.png", full_page=True)
