@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 
-from hotline.core.models import AuditEntry, Job
+from hotline.core import policy
+from hotline.core.models import AuditEntry, Job, PolicySetting
 
 
 @admin.register(Job)
@@ -132,3 +134,65 @@ class PeriodicTaskRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PolicySettingForm(forms.ModelForm):
+    """The setting is one of those the apps declared; its value is checked
+    against the declaration (kind, bounds, choices)."""
+
+    key = forms.ChoiceField(label=_("setting"))
+    value = forms.CharField(label=_("value"), max_length=200)
+
+    class Meta:
+        model = PolicySetting
+        fields = ("key", "value")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [(k, f"{d.label} ({k})") for k, d in sorted(policy.declared().items())]
+        if self.instance.pk:
+            self.fields["key"].disabled = True
+
+    def clean_value(self):
+        key = self.cleaned_data.get("key") or self.instance.key
+        try:
+            return policy.parse(key, self.cleaned_data["value"])
+        except policy.PolicyError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+@admin.register(PolicySetting)
+class PolicySettingAdmin(admin.ModelAdmin):
+    form = PolicySettingForm
+    list_display = ("label", "key", "value", "default", "updated_at", "updated_by")
+    readonly_fields = ("updated_at", "updated_by")
+    change_list_template = "admin/core/policysetting/change_list.html"
+
+    @admin.display(description=_("meaning"))
+    def label(self, obj):
+        d = policy.declared().get(obj.key)
+        return d.label if d else obj.key
+
+    @admin.display(description=_("default"))
+    def default(self, obj):
+        d = policy.declared().get(obj.key)
+        return d.default if d else "—"
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: audited, and every process drops its cache.
+        policy.set_value(key=obj.key, value=form.cleaned_data["value"], user=request.user)
+        fresh = PolicySetting.objects.get(key=obj.key)
+        obj.pk, obj.value, obj.updated_at, obj.updated_by = fresh.pk, fresh.value, fresh.updated_at, fresh.updated_by
+
+    def delete_model(self, request, obj):
+        policy.reset(key=obj.key, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            policy.reset(key=obj.key, user=request.user)
+
+    def changelist_view(self, request, extra_context=None):
+        stored = dict(PolicySetting.objects.values_list("key", "value"))
+        rows = [{"key": k, "label": d.label, "value": stored.get(k, policy.get(k)), "default": d.default,
+                 "set": k in stored, "help": d.help} for k, d in sorted(policy.declared().items())]
+        return super().changelist_view(request, {**(extra_context or {}), "policy_rows": rows})

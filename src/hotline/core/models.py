@@ -196,3 +196,21 @@ class PeriodicTaskRun(models.Model):
 
     def __str__(self) -> str:
         return self.name if self.slot == 0 else f"{self.name} #{self.slot}"
+
+
+class PolicySetting(models.Model):
+    """An administrator's value for one declared policy number (``core.policy``)."""
+
+    key = models.CharField(_("setting"), max_length=80, unique=True)
+    value = models.JSONField(_("value"))
+    updated_at = models.DateTimeField(_("updated at"))
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("updated by"))
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("policy setting")
+        verbose_name_plural = _("policy settings")
+
+    def __str__(self) -> str:
+        return self.key

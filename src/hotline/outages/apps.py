@@ -13,6 +13,9 @@ class OutagesConfig(AppConfig):
 
         # Agents answer callers from the notices; dispatch, stations and the
         # marketing department publish them (who may is outages.access).
+        from hotline.outages import policies
+
+        policies.declare()  # lead times and frequent-outage thresholds (D0a)
         self._subscribe()
         nav.register("outages", _("Outages"), "outages:list", roles=READER_ROLES, order=60, active_for=("outages:",))
 

@@ -22,15 +22,15 @@ the event's transaction):
 The engine warns the publishing unit, raises the supervision notice at the
 limit and escalates, like any limit; every notice is an event of the
 outage. Marketing outages (arrears, theft, …) have no lead time in the
-spec. The limits are a configurable policy: ``HOTLINE["OUTAGE_LEAD_TIMES"]``
-overrides the defaults below (minutes). ``timeliness`` is the KPI (D7g).
+spec. The limits are policy settings an administrator edits
+(``outages.policies``, D0a); the defaults are below (minutes).
+``timeliness`` is the KPI (D7g).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
@@ -55,9 +55,14 @@ BEFORE_START = frozenset({"planned", "temporary"})
 
 
 def lead_minutes(key: str) -> int | None:
-    overrides = settings.HOTLINE.get("OUTAGE_LEAD_TIMES", {}) or {}
-    value = overrides.get(key, DEFAULT_LEAD_MINUTES.get(key))
-    return None if value is None else int(value)
+    """The lead time of a class (or of a change, a delay) in force: the
+    administrator's policy setting (core.policy), else the default."""
+    from hotline.core import policy
+    from hotline.outages.policies import LEAD
+
+    if key not in DEFAULT_LEAD_MINUTES:
+        return None
+    return int(policy.get(LEAD + key))
 
 
 def _start(outage, metric: str, *, at: dt.datetime, due_at: dt.datetime) -> Clock:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-
 from hotline.outages import selectors
 from hotline.outages.models import MARKETING_CLASSES, EventKind, OutageClass, OutageEvent
 
@@ -37,7 +35,9 @@ def intake_facts(*, service_area_id: int | None, customer=None, at: dt.datetime,
 
 
 def fault_notice_guard_minutes() -> int:
-    return int(settings.HOTLINE.get("RETURN_GUARD_AFTER_FAULT_NOTICE_MINUTES", 10))
+    from hotline.core import policy
+
+    return int(policy.get("workorders.return_guard_minutes"))
 
 
 def return_guard(*, order, dispatched_at: dt.datetime | None, **_kw) -> str | None:

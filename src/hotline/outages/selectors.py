@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -130,9 +129,11 @@ class FrequentOutage:
 
 def frequent_outage_settings() -> tuple[int, int, float]:
     """(outages that make it frequent, months looked back, shortest minutes that count)."""
-    return (int(getattr(settings, "HOTLINE_FREQUENT_OUTAGE_COUNT", 3)),
-            int(getattr(settings, "HOTLINE_FREQUENT_OUTAGE_MONTHS", 2)),
-            float(getattr(settings, "HOTLINE_FREQUENT_OUTAGE_MIN_MINUTES", 3)))
+    from hotline.core import policy
+    from hotline.outages import policies
+
+    return (int(policy.get(policies.FREQUENT_COUNT)), int(policy.get(policies.FREQUENT_MONTHS)),
+            float(policy.get(policies.FREQUENT_MIN_MINUTES)))
 
 
 def months_before(moment: dt.datetime, months: int) -> dt.datetime:

@@ -21,6 +21,9 @@ class WorkOrdersConfig(AppConfig):
         # clocks, as transitions do.
         history.register(WORK_ORDER, append_engine_events)
         engine.register_subject(WORK_ORDER, claim=claim_orders)
+        from hotline.workorders import policies
+
+        policies.declare()  # the numbers an administrator may change (D0a)
         # Orders copy unit paths; a moved unit's orders follow in its transaction.
         unit_moved.connect(follow_moved_units, dispatch_uid="workorders-follow-moved-units")
         self._register_pages()

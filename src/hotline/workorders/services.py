@@ -24,7 +24,7 @@ from hotline.catalog import selectors as catalog_selectors
 from hotline.catalog.lifecycle import ACTION_LABELS, REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
-from hotline.core import clock, dispatch, phones
+from hotline.core import clock, dispatch, phones, policy
 from hotline.core.audit import record as audit
 from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.models import (
@@ -40,7 +40,7 @@ from hotline.organisation.models import (
 from hotline.organisation.selectors import area_for_address
 from hotline.workorders import access
 from hotline.workorders import clocks as order_clocks
-from hotline.workorders import intake_check
+from hotline.workorders import intake_check, policies
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import (
     TERMINAL,
@@ -55,8 +55,6 @@ from hotline.workorders.models import (
 )
 
 MAX_DESCRIPTION = 4000
-CHASE_MIN_SPACING = dt.timedelta(minutes=5)
-CHASE_MAX_NON_REPAIR = 2
 
 
 # --- helpers -----------------------------------------------------------------
@@ -390,7 +388,7 @@ def _prepare(*, actor: User, intake: Intake) -> _Prepared:
             raise OrderError("merge_into", _("only repair reports merge, into a repair report"))
         if master.state in TERMINAL:
             raise OrderError("merge_into", _("the master order is already archived"))
-    needs_review = (actor.role == Role.AGENT and actor.stars is not None and actor.stars <= settings.HOTLINE.get("REVIEW_STARS", 3)
+    needs_review = (actor.role == Role.AGENT and actor.stars is not None and actor.stars <= policy.get(policies.REVIEW_STARS)
                     and settings.HOTLINE.get("REVIEW_LOW_STAR_AGENTS", True))
     lifecycle = catalog_selectors.lifecycle(bt)
     initial = "draft" if needs_review and lifecycle.find("approve", "draft") else lifecycle.initial
@@ -475,14 +473,14 @@ def _write(p: _Prepared) -> WorkOrder:
 
 def merge_window(bt: BusinessType) -> dt.timedelta:
     """How far back open repair orders are compared with a new report."""
-    hours = getattr(bt, "merge_window_hours", None) or settings.HOTLINE.get("MERGE_WINDOW_HOURS", 24)
+    hours = getattr(bt, "merge_window_hours", None) or policy.get(policies.MERGE_WINDOW_HOURS)
     return dt.timedelta(hours=float(hours))
 
 
 def merge_point_level(bt: BusinessType) -> str:
     """The fault point two reports must share to merge: the transformer area
     (default) or, where the center configures it, the village."""
-    return getattr(bt, "merge_fault_point", "") or settings.HOTLINE.get("MERGE_FAULT_POINT", "transformer_area")
+    return getattr(bt, "merge_fault_point", "") or policy.get(policies.MERGE_FAULT_POINT)
 
 
 def _village_of(area: ServiceArea | None) -> int | None:
@@ -708,8 +706,8 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
     t = _find(order, action)
     if t is None:
         known = {x.action for x in _lifecycle(order).transitions} | {m.action for m in MERGED_TRANSITIONS}
-        if action not in known:
-            raise TransitionError(_("%(type)s orders have no action “%(action)s”") % {
+        if action not in known:  # a bad value, not a state the order is in: 422
+            raise OrderError("action", _("%(type)s orders have no action “%(action)s”") % {
                 "type": order.business_type.name, "action": _action_label(action)})
         raise TransitionError(_("cannot “%(action)s” an order in state “%(state)s”") % {
             "action": _action_label(action), "state": _state_label(order.state)})
@@ -815,7 +813,7 @@ def _return(step: _Step) -> None:
         if notice:
             raise TransitionError(_("dispatched within %(minutes)d minutes after the fault outage notice %(notice)s: "
                                     "merge the order instead of returning it") % {
-                "minutes": int(settings.HOTLINE.get("RETURN_GUARD_AFTER_FAULT_NOTICE_MINUTES", 10)), "notice": notice})
+                "minutes": int(policy.get(policies.RETURN_GUARD_MINUTES)), "notice": notice})
     order.return_count += 1
     step.update_fields.append("return_count")
     # D4f: returns are counted per department: the event names it.
@@ -953,7 +951,7 @@ def _reported_time(step: _Step, field: str, *, future: bool = False) -> dt.datet
 
 def field_record_minutes() -> int:
     """D3.6a/d: arrival and completion are recorded within this many minutes."""
-    return int(settings.HOTLINE.get("FIELD_RECORD_MINUTES", 5))
+    return int(policy.get(policies.FIELD_RECORD_MINUTES))
 
 
 @_handles("arrive", "resolve", "locate")
@@ -1079,18 +1077,20 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str, contact_id: int 
             raise TransitionError(_("chase the original order, not a chase-up"))
         now = clock.now()
         if target.business_type.code != "repair" and \
-                WorkOrder.objects.filter(chased_order=target).count() >= CHASE_MAX_NON_REPAIR:
-            raise TransitionError(_("at most %(count)d chase-ups per non-repair order") % {"count": CHASE_MAX_NON_REPAIR})
+                WorkOrder.objects.filter(chased_order=target).count() >= policy.get(policies.CHASE_MAX_NON_REPAIR):
+            raise TransitionError(_("at most %(count)d chase-ups per non-repair order") % {
+                "count": policy.get(policies.CHASE_MAX_NON_REPAIR)})
         same_customer = _same_customer(target)
         if target.customer_id:
             # Serialise chase-ups of one customer across their orders.
             Customer.objects.select_for_update().filter(pk=target.customer_id).exists()
         last = (WorkOrder.objects.filter(same_customer, business_type__code="chase_up")
                 .order_by("-created_at").values_list("created_at", flat=True).first()) if same_customer else None
-        if last is not None and now - last < CHASE_MIN_SPACING:
-            wait = int((CHASE_MIN_SPACING - (now - last)).total_seconds())
+        spacing = dt.timedelta(minutes=policy.get(policies.CHASE_SPACING_MINUTES))
+        if last is not None and now - last < spacing:
+            wait = int((spacing - (now - last)).total_seconds())
             raise TransitionError(_("chase-ups for one customer are at least %(minutes)d minutes apart; wait %(seconds)d s") % {
-                "minutes": int(CHASE_MIN_SPACING.total_seconds() // 60), "seconds": wait})
+                "minutes": int(spacing.total_seconds() // 60), "seconds": wait})
         bt = catalog_selectors.business_type("chase_up")
         chase = WorkOrder.objects.create(
             number=_next_number(bt.number_prefix, now), business_type=bt, state=State.ACCEPTED, channel=target.channel,

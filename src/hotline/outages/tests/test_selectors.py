@@ -161,15 +161,17 @@ def test_flickers_older_outages_and_outages_that_never_happened_do_not_count(wor
     assert [o.pk for o in result.outages] == [exactly.pk, ongoing.pk]  # the ongoing one by its planned window
 
 
-@pytest.mark.rule("D7h")
-def test_the_thresholds_are_settings(world, desk, frozen, settings):
+@pytest.mark.rule("D7h", "D0a")
+def test_the_thresholds_are_policy_settings(world, desk, frozen):
+    from hotline.core import policy
+
     now, zhang, t0 = frozen(), world.customers["zhang"], world.areas["t0"]
     past_outage(desk, [t0], start=now - dt.timedelta(days=80), minutes=10)
     past_outage(desk, [t0], start=now - dt.timedelta(days=3), minutes=2)
     assert selectors.frequent_outage(zhang, now).count == 0
-    settings.HOTLINE_FREQUENT_OUTAGE_COUNT = 2
-    settings.HOTLINE_FREQUENT_OUTAGE_MONTHS = 3
-    settings.HOTLINE_FREQUENT_OUTAGE_MIN_MINUTES = 1
+    policy.set_value(key="outages.frequent_count", value="2", user=world.admin)
+    policy.set_value(key="outages.frequent_months", value="3", user=world.admin)
+    policy.set_value(key="outages.frequent_min_minutes", value="1", user=world.admin)
     result = selectors.frequent_outage(zhang, now)
     assert result.count == 2 and result.flagged and result.threshold == 2
 
