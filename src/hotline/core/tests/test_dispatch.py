@@ -6,7 +6,8 @@ import pytest
 from django.db import transaction
 
 from hotline.core import dispatch
-from hotline.core.models import ConfigGeneration
+from hotline.core import clock
+from hotline.core.models import PolicySetting
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_a_keyed_receiver_is_the_only_one_for_its_key(topic):
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_receiver_rolls_the_whole_change_back(topic):
     def write(**kw):
-        ConfigGeneration.objects.create(value=kw["value"])
+        PolicySetting.objects.create(key="test.rollback", value=kw["value"], updated_at=clock.now())
 
     def fail(**kw):
         raise RuntimeError("no")
@@ -51,7 +52,7 @@ def test_a_failing_receiver_rolls_the_whole_change_back(topic):
     dispatch.subscribe(topic, fail)
     with pytest.raises(RuntimeError), transaction.atomic():
         dispatch.publish(topic, value=41)
-    assert not ConfigGeneration.objects.filter(value=41).exists()
+    assert not PolicySetting.objects.filter(key="test.rollback").exists()
 
 
 @pytest.mark.django_db
