@@ -7,10 +7,15 @@ import logging
 import math
 import threading
 
+import re
+
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.db import DataError, IntegrityError
 from django.http import Http404
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -18,6 +23,7 @@ from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.throttling import BaseThrottle
 
 from hotline.core import clock
+from hotline.core.apitypes import ApiError, ApiValidationError, problem_message
 from hotline.organisation.services import user_for_token
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 
@@ -99,7 +105,62 @@ class RateLimit(BaseThrottle):
         return self._wait.seconds
 
 
-api = NinjaAPI(
+# Every operation answers these besides its own; the OpenAPI says so, so that
+# clients and schema-driven tests know every status and its body.
+_AUTH_ERRORS = {
+    400: "Bad request: a value the operation cannot use",
+    401: "Not authenticated: no credentials, or a token that is mistyped, revoked or of an inactive user",
+    403: "Not allowed for this user (or a logged-in session without its CSRF token)",
+    404: "Not found, or not in the user's scope",
+    409: "Not possible in the record's current state (e.g. an action its life-cycle does not allow now)",
+    422: "Invalid input: one item per problem, naming the field",
+    429: "Too many requests (HOTLINE_API_RATE); Retry-After says when to try again",
+}
+_PUBLIC_ERRORS = {code: _AUTH_ERRORS[code] for code in (400, 404, 422, 429)}
+_BODY_ERRORS = {413: "Request body too large"}
+_RETRY_AFTER = {"description": "seconds to wait", "schema": {"type": "integer"}}
+
+
+def _schema_ref(model) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+
+
+def document_errors(schema: dict) -> dict:
+    """Adds the error answers every operation can give to an OpenAPI schema
+    (an operation's own declaration of a status wins)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ApiError, ApiValidationError):
+        spec = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(spec.pop("$defs", {}))
+        components[model.__name__] = spec
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            errors = dict(_AUTH_ERRORS if operation.get("security") else _PUBLIC_ERRORS)
+            if "requestBody" in operation:
+                errors.update(_BODY_ERRORS)
+            responses = operation.setdefault("responses", {})
+            for code, description in errors.items():
+                declared = responses.get(code) or responses.get(str(code))
+                if declared is not None:
+                    if code == 429:  # an operation's own limit sets it too
+                        declared.setdefault("headers", {}).setdefault("Retry-After", _RETRY_AFTER)
+                    continue
+                answer = {"description": description,
+                          "content": _schema_ref(ApiValidationError if code == 422 else ApiError)}
+                if code == 429:
+                    answer["headers"] = {"Retry-After": _RETRY_AFTER}
+                if code == 401:
+                    answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+                responses[code] = answer
+    return schema
+
+
+class HotlineAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        return document_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = HotlineAPI(
     title="hotline API",
     version="1",
     description="Work orders, time limits and supervision of a public-service hotline.",
@@ -125,34 +186,107 @@ def _transition_error(request, exc: TransitionError):
 
 @api.exception_handler(NotAllowed)
 def _not_allowed(request, exc: NotAllowed):
-    return _error(request, 403, str(exc) or "not allowed")
+    return _error(request, 403, str(exc) or _("You may not do this."))
 
 
 @api.exception_handler(PermissionError)
 def _permission(request, exc: PermissionError):
-    return _error(request, 403, str(exc) or "not allowed")
+    return _error(request, 403, str(exc) or _("You may not do this."))
+
+
+def _not_found(model) -> str:
+    if model is None:
+        return _("Not found.")
+    return _("%(name)s not found.") % {"name": capfirst(model._meta.verbose_name)}
 
 
 @api.exception_handler(ObjectDoesNotExist)
 def _missing(request, exc):
-    return _error(request, 404, "not found")
+    model = next((m for m in apps.get_models() if type(exc) is m.DoesNotExist), None)
+    return _error(request, 404, _not_found(model))
+
+
+# get_object_or_404's message names the model's class in English.
+_DJANGO_404 = re.compile(r"^No (\w+) matches the given query\.$")
 
 
 @api.exception_handler(Http404)
 def _http404(request, exc):
-    return _error(request, 404, str(exc) or "not found")
+    message = str(exc)
+    match = _DJANGO_404.match(message)
+    if match or not message:
+        name = match.group(1) if match else ""
+        model = next((m for m in apps.get_models() if m.__name__ == name), None)
+        message = _not_found(model)
+    return _error(request, 404, message)
 
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request, exc):
-    return _error(request, 413, "request body too large")
+    return _error(request, 413, _("The request body is too large."))
 
 
 @api.exception_handler(ValidationError)
 def _validation(request, exc: ValidationError):
-    detail = [{"loc": [p for p in e.get("loc", []) if p not in ("body", "payload")], "msg": e.get("msg", "invalid"),
+    # Leave out the view arguments' names ninja puts in (payload, filters).
+    detail = [{"loc": [p for p in e.get("loc", []) if p not in ("body", "payload", "filters")], "msg": problem_message(e),
                "type": e.get("type", "value_error")} for e in exc.errors]
     return _error(request, 422, detail)
+
+
+# Safety nets: input is bounded where it is parsed (core.apitypes), so these
+# mean a bound is missing somewhere; the client still gets a 4xx, not a 500.
+@api.exception_handler(DataError)
+@api.exception_handler(OverflowError)
+def _out_of_range(request, exc):
+    nul = _nul_at(request)
+    if nul is not None:  # PostgreSQL stores no NUL character in a text
+        return _error(request, 422, [{"loc": nul, "msg": _("A text may not contain a NUL character."),
+                                      "type": "string_nul"}])
+    log.warning("value out of range reached the database or a conversion: %s", exc)
+    return _error(request, 422, [{"loc": [], "msg": _("A value is out of range or not valid here."),
+                                  "type": "out_of_range"}])
+
+
+def _nul_at(request) -> list | None:
+    """Where the request carries a NUL character: ["query", name], ["path",
+    name] or the JSON body's field path; None if nowhere."""
+    for key, values in request.GET.lists():
+        if "\x00" in key or any("\x00" in v for v in values):
+            return ["query", key.replace("\x00", "")]
+    match = getattr(request, "resolver_match", None)
+    for key, value in (match.kwargs.items() if match else ()):
+        if isinstance(value, str) and "\x00" in value:
+            return ["path", key]
+    try:
+        body = request.body
+    except Exception:  # a multipart upload already read as a stream
+        return None
+    if b"\\u0000" in body or b"\x00" in body:
+        import json
+
+        try:
+            return _nul_in(json.loads(body), []) or []
+        except ValueError:
+            return []
+    return None
+
+
+def _nul_in(value, path: list) -> list | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _nul_in(item, [*path, key])
+        if found is not None:
+            return found
+    return None
+
+
+@api.exception_handler(IntegrityError)
+def _conflict(request, exc):
+    log.warning("integrity error in the API: %s", exc)
+    return _error(request, 409, _("The change conflicts with what is already recorded; reload and try again."))
 
 
 @api.exception_handler(AuthenticationError)
@@ -174,9 +308,18 @@ def _throttled(request, exc: Throttled):
                   % {"limit": wait.limit, "window": wait.window, "wait": exc.wait or wait.seconds})
 
 
+def _ninja_message(message: str) -> str:
+    # django-ninja's own refusals are English only.
+    if message == "CSRF check Failed":
+        return _("CSRF check failed: a logged-in session must send its CSRF token (X-CSRFToken header).")
+    if message.startswith("Cannot parse request body"):
+        return _("The request body cannot be read: send JSON (or a form where one is asked for).")
+    return message
+
+
 @api.exception_handler(HttpError)
 def _http(request, exc: HttpError):
-    return _error(request, exc.status_code, str(exc))
+    return _error(request, exc.status_code, _ninja_message(str(exc)))
 
 
 @api.exception_handler(ValueError)
@@ -187,7 +330,7 @@ def _value(request, exc: ValueError):
 @api.exception_handler(Exception)
 def _unexpected(request, exc):
     log.exception("unexpected API error")
-    return _error(request, 500, "internal error; it has been logged")
+    return _error(request, 500, _("Internal error; it has been logged."))
 
 
 from hotline.workorders.api import router as workorders_router  # noqa: E402

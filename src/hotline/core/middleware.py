@@ -31,7 +31,8 @@ class ChineseByDefaultMiddleware:
 
     Browsers on a center's PCs often send an English Accept-Language; only an
     explicit choice (the language cookie set by /i18n/setlang/) switches.
-    Runs before LocaleMiddleware.
+    A program calling the API with a token has no cookie: its Accept-Language
+    is that choice, so there it counts. Runs before LocaleMiddleware.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -40,6 +41,11 @@ class ChineseByDefaultMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from django.conf import settings
 
-        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and not _token_client(request):
             request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         return self.get_response(request)
+
+
+def _token_client(request: HttpRequest) -> bool:
+    meta = request.META
+    return request.path.startswith("/api/") and bool(meta.get("HTTP_AUTHORIZATION") or meta.get("HTTP_X_API_TOKEN"))

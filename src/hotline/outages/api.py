@@ -19,6 +19,7 @@ from ninja import Field, File, Query, Router, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.files import UploadedFile
 
+from hotline.core.apitypes import Date, DateTime, Id, Offset
 from hotline.organisation.models import CENTER_ROLES, ServiceArea
 from hotline.outages import access, imports, selectors, services
 from hotline.outages.models import Outage, OutageClass, OutageStatus, Subscription, SubscriptionChannel
@@ -44,15 +45,15 @@ def _service_errors() -> Iterator[None]:
 
 class OutageIn(Schema):
     outage_class: OutageClass
-    area_ids: list[int] = Field(..., min_length=1, max_length=services.MAX_AREAS,
+    area_ids: list[Id] = Field(..., min_length=1, max_length=services.MAX_AREAS,
                                 description="service areas; a township or village covers everything below it")
-    planned_start: dt.datetime | None = Field(None, description="a grid fault's defaults to its trip time")
-    planned_end: dt.datetime
+    planned_start: DateTime | None = Field(None, description="a grid fault's defaults to its trip time")
+    planned_end: DateTime
     reason: str = Field(..., min_length=1, max_length=services.MAX_REASON)
     scope: str = Field("", max_length=services.MAX_SCOPE)
     lines: list[str] = Field(default_factory=list, max_length=imports.MAX_ITEMS)
     transformers: list[str] = Field(default_factory=list, max_length=imports.MAX_ITEMS)
-    occurred_at: dt.datetime | None = Field(None, description="the trip time of a grid fault outage")
+    occurred_at: DateTime | None = Field(None, description="the trip time of a grid fault outage")
     number: str = Field("", max_length=40, description="dispatch's number; empty: the system gives one")
     publish: bool = Field(False, description="publish at once (else a draft)")
 
@@ -61,29 +62,29 @@ class ReviseIn(Schema):
     """Only the fields sent are changed."""
 
     outage_class: OutageClass | None = Field(None, description="a draft's only")
-    area_ids: list[int] | None = Field(None, min_length=1, max_length=services.MAX_AREAS)
-    planned_start: dt.datetime | None = None
-    planned_end: dt.datetime | None = None
+    area_ids: list[Id] | None = Field(None, min_length=1, max_length=services.MAX_AREAS)
+    planned_start: DateTime | None = None
+    planned_end: DateTime | None = None
     reason: str | None = Field(None, min_length=1, max_length=services.MAX_REASON)
     scope: str | None = Field(None, max_length=services.MAX_SCOPE)
     lines: list[str] | None = Field(None, max_length=imports.MAX_ITEMS)
     transformers: list[str] | None = Field(None, max_length=imports.MAX_ITEMS)
-    occurred_at: dt.datetime | None = None
+    occurred_at: DateTime | None = None
     note: str = Field("", max_length=500)
 
 
 class StartIn(Schema):
-    actual_start: dt.datetime | None = Field(None, description="default: the trip time of a fault, else now")
+    actual_start: DateTime | None = Field(None, description="default: the trip time of a fault, else now")
 
 
 class DelayIn(Schema):
-    new_end: dt.datetime
+    new_end: DateTime
     reason: str = Field(..., min_length=1, max_length=services.MAX_REASON)
 
 
 class RestoreIn(Schema):
-    actual_restoration: dt.datetime | None = Field(None, description="default: now")
-    actual_start: dt.datetime | None = Field(None, description="needed when the outage was never marked as started")
+    actual_restoration: DateTime | None = Field(None, description="default: now")
+    actual_start: DateTime | None = Field(None, description="needed when the outage was never marked as started")
 
 
 class CancelIn(Schema):
@@ -140,8 +141,8 @@ class ImportOut(Schema):
 
 
 class SubscriptionIn(Schema):
-    customer_id: int | None = Field(None, description="subscribe an account …")
-    area_id: int | None = Field(None, description="… or a service area")
+    customer_id: Id | None = Field(None, description="subscribe an account …")
+    area_id: Id | None = Field(None, description="… or a service area")
     channel: SubscriptionChannel
     address: str = Field(..., min_length=1, max_length=254, description="a mobile number (sms) or an e-mail address")
 
@@ -161,10 +162,10 @@ class ListFilters(Schema):
     status: OutageStatus | None = None
     active: bool = Field(False, description="published, power off or delayed")
     outage_class: OutageClass | None = None
-    area_id: int | None = Field(None, description="outages over, above or inside this area")
-    day: dt.date | None = Field(None, description="planned window overlapping this day")
+    area_id: Id | None = Field(None, description="outages over, above or inside this area")
+    day: Date | None = Field(None, description="planned window overlapping this day")
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 def _outage_out(outage: Outage) -> dict:
@@ -184,7 +185,7 @@ def _outage_out(outage: Outage) -> dict:
 def _get(number: str) -> Outage:
     outage = selectors.get_outage(number)
     if outage is None:
-        raise Http404(f"no outage {number}")
+        raise Http404(_("Outage notice %(number)s not found.") % {"number": number})
     return outage
 
 
@@ -211,8 +212,8 @@ def list_outages(request: HttpRequest, filters: Query[ListFilters]):
             description="Published outages whose planned window covers the moment, and outages with the power off "
                         "not yet restored, over a service area or a customer's area (a township's or village's "
                         "outage covers the areas below it).")
-def covering(request: HttpRequest, service_area_id: int | None = None, customer_id: int | None = None,
-             at: dt.datetime | None = None):
+def covering(request: HttpRequest, service_area_id: Id | None = None, customer_id: Id | None = None,
+             at: DateTime | None = None):
     customer = get_object_or_404(visible_customers(request.user), pk=customer_id) if customer_id is not None else None
     if customer is None and service_area_id is None:
         raise ValidationError([{"loc": ["service_area_id"], "msg": _("Name a service area or a customer."),
@@ -331,7 +332,7 @@ def subscribe(request: HttpRequest, payload: SubscriptionIn):
 
 @router.post("/outage-subscriptions/{subscription_id}/cancel", response=SubscriptionOut, tags=["outages"],
              summary="Cancel a subscription")
-def cancel_subscription(request: HttpRequest, subscription_id: int):
+def cancel_subscription(request: HttpRequest, subscription_id: Id):
     _may_subscribe(request)
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     return _subscription_out(services.cancel_subscription(subscription=subscription, actor=request.user))

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from hotline.core import phones
+from hotline.core.apitypes import DateTime, Id, Offset
 from hotline.organisation.selectors import find_customers
 from hotline.timelimits.models import Clock, Notice
 from hotline.timelimits.services import answer_notice
@@ -26,8 +27,8 @@ class ContactIn(Schema):
     caller_number: str = Field("", max_length=40)
     queue: str = Field("", max_length=60)
     recording_ref: str = Field("", max_length=300)
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
+    started_at: DateTime | None = None
+    ended_at: DateTime | None = None
 
 
 class OrderIn(Schema):
@@ -35,11 +36,11 @@ class OrderIn(Schema):
     sub_class: str = Field("", max_length=40)
     priority: str = Field("", max_length=20)
     description: str = Field(..., min_length=1, max_length=4000)
-    customer_id: int | None = None
+    customer_id: Id | None = None
     caller_name: str = Field("", max_length=100)
     caller_phone: str = Field("", max_length=40)
     address: str = Field("", max_length=300)
-    service_area_id: int | None = None
+    service_area_id: Id | None = None
     fault_scope: str = Field("", max_length=20)
     paid_service: bool = False
     anonymous: bool = False
@@ -47,8 +48,8 @@ class OrderIn(Schema):
     virtual_number: bool = False
     dispatch: bool = True
     merge_into: str = Field("", max_length=24)
-    assigned_unit_id: int | None = None
-    contact_id: int | None = Field(None, description="an existing contact (e.g. the call that rang)")
+    assigned_unit_id: Id | None = None
+    contact_id: Id | None = Field(None, description="an existing contact (e.g. the call that rang)")
     contact: ContactIn | None = Field(None, description="or the contact described; else the request itself is recorded")
 
 
@@ -132,7 +133,7 @@ class TransitionIn(Schema):
     action: str = Field(..., max_length=20)
     reason: str = Field("", max_length=500)
     note: str = Field("", max_length=2000)
-    unit_id: int | None = None
+    unit_id: Id | None = None
     master: str = Field("", max_length=24)
     outcome: str = Field("", max_length=30)
 
@@ -174,13 +175,13 @@ class CustomerOut(Schema):
 class ListFilters(Schema):
     state: list[State] | None = None
     business_type: str | None = Field(None, max_length=30)
-    assigned_unit_id: int | None = None
+    assigned_unit_id: Id | None = None
     mine: bool = False
     phone: str | None = Field(None, max_length=40)
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
+    created_from: DateTime | None = None
+    created_to: DateTime | None = None
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 def _order_out(request: HttpRequest, order: WorkOrder) -> dict:
@@ -215,7 +216,7 @@ def _get(request: HttpRequest, number: str) -> WorkOrder:
     if order is None:
         from django.http import Http404
 
-        raise Http404(f"no visible order {number}")
+        raise Http404(_("Work order %(number)s not found in your scope.") % {"number": number})
     return order
 
 
@@ -333,7 +334,7 @@ def notices(request: HttpRequest, kind: Literal["supervision", "warning", "manua
 
 
 @router.post("/notices/{notice_id}/answer", response=NoticeOut, tags=["supervision"], summary="Answer a supervision notice")
-def answer(request: HttpRequest, notice_id: int, payload: AnswerIn):
+def answer(request: HttpRequest, notice_id: Id, payload: AnswerIn):
     from hotline.timelimits.services import NoticeError
 
     notice = get_object_or_404(Notice.objects.select_related("order", "unit", "supervisor_unit"), pk=notice_id,
