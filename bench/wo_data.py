@@ -442,7 +442,8 @@ BULK_TABLES = ["workorders_workorder", "workorders_workorderevent", "timelimits_
 
 
 def _columns(model) -> list[str]:
-    return [f.column for f in model._meta.concrete_fields]
+    # Generated columns (the phone tails) are the database's to fill.
+    return [f.column for f in model._meta.concrete_fields if not getattr(f, "generated", False)]
 
 
 def replicate(world: BenchWorld, groups: list[dict], *, n_orders: int, open_share: float, t0: dt.datetime, seed: int = 5,

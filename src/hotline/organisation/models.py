@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 
 
@@ -149,6 +150,10 @@ class CustomerPhone(models.Model):
     number = models.CharField(_("number"), max_length=20, db_index=True, help_text=_("Normalised"))
     extension = models.CharField(_("extension"), max_length=8, blank=True, default="")
     raw = models.CharField(_("as entered"), max_length=40, blank=True, default="")
+    # The last four digits, kept by the database: a lookup by a phone tail is
+    # an indexed equality (then a suffix test on the few rows it finds).
+    tail = models.GeneratedField(expression=Right("number", 4), output_field=models.CharField(max_length=4), db_persist=True,
+                                 db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "number", "extension"], name="customer_phone_unique")]

@@ -208,9 +208,18 @@ def event_payload(user: User, order: WorkOrder, payload: dict, *, restricted: bo
 
 def customer_link_visible() -> Q:
     """Orders whose link to their customer may be shown in a list of the
-    customer's orders: never a restricted one (that link is the reporter)."""
+    customer's orders or counted for the customer: never a restricted one
+    (that link is the reporter)."""
     restricted = list(_restricted_type_ids())
     return ~Q(business_type_id__in=restricted) & ~Q(chased_order__business_type_id__in=restricted)
+
+
+def reporter_not_searched() -> Q:
+    """Orders that a search by phone, name, account number or address may
+    find (D4d): never a restricted one, for any role. Its customer, address
+    and phone are the reporter's, and a hit would tell who reported without
+    the audited reveal; such an order is found by its number, type or state."""
+    return customer_link_visible()
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,6 @@
+from __future__ import annotations
+
+
 class OrderError(ValueError):
     """Bad input: names the field and the reason (API answers 422).
 
@@ -9,6 +12,15 @@ class OrderError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.errors: list[OrderError] = [self]
+
+    @classmethod
+    def gather(cls, errors: list[OrderError]) -> OrderError:
+        """One error for several: the first's field and message, all of them
+        in ``errors`` (a form shows each next to its field)."""
+        first = errors[0]
+        first.errors = list(errors)
+        return first
 
 
 class TransitionError(ValueError):

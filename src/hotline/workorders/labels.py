@@ -57,6 +57,14 @@ DUPLICATE_REASONS = {
     "similar_phenomenon": _("similar phenomenon"),
     "close_in_time": _("reported shortly before"),
 }
+# Why a customer came up in the intake lookup (selectors.lookup_customers).
+CUSTOMER_MATCHES = {
+    "phone": _("phone number"),
+    "phone_tail": _("phone ending"),
+    "account": _("account number"),
+    "name": _("customer name"),
+    "address": _("address"),
+}
 STATES = dict(State.choices)
 METRICS = dict(Metric.choices)
 CLOCK_STATUSES = dict(ClockStatus.choices)

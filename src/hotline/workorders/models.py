@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog.lifecycle import TERMINAL_STATES
@@ -60,6 +61,11 @@ class WorkOrder(models.Model):
     caller_name = models.CharField(_("caller name"), max_length=100, blank=True, default="")
     caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True, default="", db_index=True)
     caller_phone_ext = models.CharField(max_length=8, blank=True, default="")
+    # The last four digits, kept by the database itself (every writer, bulk
+    # loads included): a search by a phone tail is an equality on a plain
+    # btree, on SQLite and PostgreSQL alike (see selectors.search_orders).
+    caller_phone_tail = models.GeneratedField(expression=Right("caller_phone", 4), output_field=models.CharField(max_length=4),
+                                              db_persist=True)
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
     service_area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("service area"), db_index=False)
     area_class = models.CharField(_("area class"), max_length=10, blank=True, default="")
@@ -112,6 +118,8 @@ class WorkOrder(models.Model):
             models.Index(fields=["owner", "state"], name="wo_owner_state_idx"),
             models.Index(fields=["scope_unit", "state"], name="wo_scope_state_idx"),
             models.Index(fields=["customer", "created_at"], name="wo_customer_idx"),
+            # Order search by the caller's phone tail (4+ digits).
+            models.Index(fields=["caller_phone_tail", "created_at"], name="wo_phone_tail_idx"),
             # Open orders at a fault point (duplicate suggestions, outages):
             # small, and matching the query's predicate, so the planner takes
             # it over created_at even on a storm day.

@@ -3,10 +3,14 @@ pages need beside them (intake choices, clocks, dispatch targets)."""
 
 from __future__ import annotations
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 
 from hotline.catalog.models import BusinessType, SubClass
-from hotline.core import clock
+from hotline.core import clock, phones
 from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.models import Customer, ServiceArea, Unit, UnitKind, User
 from hotline.workorders import access
@@ -142,6 +146,11 @@ def intake_types() -> QuerySet[BusinessType]:
     return BusinessType.objects.filter(active=True).exclude(code__in=NOT_AT_INTAKE).order_by("sort_order", "code")
 
 
+def search_types() -> QuerySet[BusinessType]:
+    """Every business type, chase-ups and retired ones too (old orders have them)."""
+    return BusinessType.objects.order_by("sort_order", "code")
+
+
 def intake_type(code: str) -> BusinessType | None:
     return intake_types().filter(code=code).first() if code else None
 
@@ -205,3 +214,241 @@ def unit_open_notices(user: User, *, limit: int = 100) -> list:
 
 def unit_open_notice(user: User, notice_id: int):
     return _open_notices(user).filter(pk=notice_id).first()
+
+
+# --- order search ---------------------------------------------------------------------
+
+SEARCH_SORTS = ("-created", "created", "due", "-closed", "number")
+# A count past this is shown as "more than": counting a whole county's year
+# of orders on every page costs more than it tells.
+SEARCH_COUNT_CAP = 10000
+PHONE_TAIL_MIN = 4
+
+
+@dataclass
+class OrderQuery:
+    """What the search page (or anything else) asks for; empty means any."""
+
+    number: str = ""
+    phone: str = ""
+    name: str = ""
+    account: str = ""
+    address: str = ""
+    business_type: str = ""
+    sub_class: str = ""
+    state: str = ""  # a state, "open" or "closed"
+    unit_id: int | None = None
+    channel: str = ""
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None  # exclusive
+    closed_from: dt.datetime | None = None
+    closed_to: dt.datetime | None = None  # exclusive
+    overdue: str = ""  # "yes", "no"
+    mine: bool = False
+    sort: str = "-created"
+
+    @property
+    def asks_identity(self) -> bool:
+        """Whether it looks orders up by who or where the customer is."""
+        return bool(self.phone or self.name or self.account or self.address)
+
+
+def _prefix_range(field: str, prefix: str) -> Q:
+    """``field`` starts with ``prefix`` as a range on its btree: a LIKE
+    'x%' cannot use one under a non-C collation on PostgreSQL."""
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)})
+
+
+def phone_key(raw: str) -> tuple[str, str | None]:
+    """(the digits typed, the normalised number if it is one)."""
+    digits = re.sub(r"\D", "", raw or "")
+    phone = phones.normalise_or_none(raw) if len(digits) >= 7 else None
+    return digits, (phone.number if phone else None)
+
+
+def _phone_condition(raw: str) -> Q:
+    """Orders whose caller or customer has this number or a number ending in
+    these digits: an indexed equality on the stored four-digit tail, then the
+    suffix test on the few rows it finds (the tail has 10,000 values)."""
+    from hotline.organisation.models import CustomerPhone
+
+    digits, number = phone_key(raw)
+    tail = digits[-PHONE_TAIL_MIN:]
+    condition = Q(caller_phone_tail=tail, caller_phone__endswith=digits)
+    customers = CustomerPhone.objects.filter(tail=tail, number__endswith=digits)
+    if number and number != digits:
+        # +86 138…, a landline without its area code: the normalised number too.
+        condition |= Q(caller_phone=number)
+        customers = CustomerPhone.objects.filter(Q(tail=tail, number__endswith=digits) | Q(number=number))
+    return condition | Q(customer_id__in=customers.values("customer_id"))
+
+
+def search_orders(user: User, q: OrderQuery) -> QuerySet[WorkOrder]:
+    """The orders within the user's scope (access.visible_orders) matching
+    ``q``, sorted. A report's reporter is never searchable (D4d): a search by
+    phone, name, account number or address leaves reports (and their
+    chase-ups) out for everyone; they are found by number, type or state."""
+    from hotline.timelimits.models import Clock, ClockStatus
+
+    qs = access.visible_orders(user)
+    if q.mine:
+        qs = qs.filter(owner=user)
+    if q.number:
+        number = q.number.strip().upper()
+        qs = qs.filter(_prefix_range("number", number))
+    if q.asks_identity:
+        qs = qs.filter(access.reporter_not_searched())
+    if q.phone:
+        qs = qs.filter(_phone_condition(q.phone))
+    if q.name:
+        qs = qs.filter(Q(caller_name__contains=q.name) | Q(customer__name__contains=q.name))
+    if q.account:
+        qs = qs.filter(customer__account_number=q.account.strip())
+    if q.address:
+        qs = qs.filter(address__contains=q.address.strip())
+    if q.business_type:
+        bt = BusinessType.objects.filter(code=q.business_type).first()
+        qs = qs.filter(business_type=bt) if bt else qs.none()
+        if bt and q.sub_class:
+            sub = SubClass.objects.filter(business_type=bt, code=q.sub_class).first()
+            qs = qs.filter(sub_class=sub) if sub else qs.none()
+    if q.state == "open":
+        qs = qs.filter(state__in=OPEN_STATES)
+    elif q.state == "closed":
+        qs = qs.filter(state__in=TERMINAL)
+    elif q.state:
+        qs = qs.filter(state=q.state)
+    if q.unit_id:
+        qs = qs.filter(assigned_unit_id__in=organisation_selectors.subtree_unit_ids(
+            Unit.objects.filter(pk=q.unit_id).values_list("path", flat=True).first() or "/none/"))
+    if q.channel:
+        qs = qs.filter(channel=q.channel)
+    for field, lower, upper in (("created_at", q.created_from, q.created_to), ("closed_at", q.closed_from, q.closed_to)):
+        if lower:
+            qs = qs.filter(**{f"{field}__gte": lower})
+        if upper:
+            qs = qs.filter(**{f"{field}__lt": upper})
+    if q.overdue:
+        # Past a limit: a running clock past its due time, or one that
+        # stopped late.
+        late = Clock.objects.filter(order=OuterRef("pk")).filter(
+            Q(status=ClockStatus.RUNNING, due_at__lt=clock.now()) | Q(status=ClockStatus.BREACHED))
+        qs = qs.filter(Exists(late)) if q.overdue == "yes" else qs.exclude(Exists(late))
+    if q.sort == "due":
+        next_due = Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING).order_by("due_at").values("due_at")[:1]
+        qs = qs.annotate(sort_due=Subquery(next_due)).order_by(F("sort_due").asc(nulls_last=True), "-created_at", "-id")
+    elif q.sort == "created":
+        qs = qs.order_by("created_at", "id")
+    elif q.sort == "-closed":
+        qs = qs.order_by(F("closed_at").desc(nulls_last=True), "-id")
+    elif q.sort == "number":
+        qs = qs.order_by("number")
+    else:
+        qs = qs.order_by("-created_at", "-id")
+    return qs
+
+
+@dataclass
+class SearchPage:
+    rows: list
+    number: int
+    has_next: bool
+    count: int
+    count_capped: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def search_page(user: User, q: OrderQuery, *, page: int = 1, per_page: int = 25) -> SearchPage:
+    """One page of ``search_orders``: the rows with what the list shows (the
+    customer and caller as the user may see them, the nearest running
+    limit), in a fixed number of queries whatever the page holds."""
+    from hotline.timelimits.models import Clock, ClockStatus
+
+    qs = search_orders(user, q)
+    page = max(1, page)
+    rows = list(qs.select_related("business_type", "sub_class", "assigned_unit", "customer", "chased_order")
+                [(page - 1) * per_page: page * per_page + 1])
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+    due = dict(Clock.objects.filter(order_id__in=[o.pk for o in rows], status=ClockStatus.RUNNING)
+               .values("order_id").annotate(first=Min("due_at")).values_list("order_id", "first")) if rows else {}
+    for order in rows:
+        order.next_due = due.get(order.pk)
+        order.view = access.order_view(user, order)
+    counted = qs.order_by().values("id")[:SEARCH_COUNT_CAP + 1].count()
+    return SearchPage(rows=rows, number=page, has_next=has_next, count=min(counted, SEARCH_COUNT_CAP),
+                      count_capped=counted > SEARCH_COUNT_CAP)
+
+
+def search_units(user: User) -> QuerySet[Unit]:
+    """Handling units a user may filter the search by: those that orders of
+    the user's county (or scope) are dispatched to."""
+    prefix = organisation_selectors.user_scope_path(user)
+    qs = Unit.objects.filter(active=True, kind__in=DISPATCH_TARGET_KINDS)
+    if prefix is not None and user.unit_id:
+        county = user.unit.parent if user.unit.kind == UnitKind.CENTER and user.unit.parent_id else user.unit
+        qs = qs.filter(path__startswith=county.path)
+    elif prefix is not None:
+        return qs.none()
+    return qs.order_by("path")
+
+
+# --- customer lookup at intake ----------------------------------------------------------
+
+CUSTOMER_RANKS = ("phone", "phone_tail", "account", "name", "address")
+
+
+def lookup_customers(user: User, query: str, *, limit: int = 12) -> list[Customer]:
+    """Customers the user may see (access.visible_customers) for what the
+    agent typed, best first: the exact phone number, then a phone ending in
+    the digits, the account number, the name, the address. Each kind is one
+    indexed query of its own (an OR of them all would scan the table); the
+    chosen customers then come back in one query with their phones and the
+    number of their open orders (``open_orders``, reports left out: their
+    link to the customer is the reporter) and ``match`` (which kind)."""
+    from django.db.models import Count
+    from django.db.models.functions import Coalesce
+
+    from hotline.organisation.models import CustomerPhone
+
+    text = (query or "").strip()
+    if len(text) < 2:
+        return []
+    within = access.visible_customers(user)
+    ranked: dict[int, str] = {}
+
+    def take(kind: str, ids) -> None:
+        for pk in ids:
+            if len(ranked) >= limit:
+                return
+            ranked.setdefault(pk, kind)
+
+    digits, number = phone_key(text)
+    is_phone_like = bool(re.fullmatch(r"[\d\s\-+()]+", text))
+    if is_phone_like and number:
+        take("phone", within.filter(phones__number=number).values_list("id", flat=True).distinct()[:limit])
+    if is_phone_like and len(digits) >= PHONE_TAIL_MIN:
+        tails = CustomerPhone.objects.filter(tail=digits[-PHONE_TAIL_MIN:], number__endswith=digits)
+        take("phone_tail", within.filter(id__in=tails.values("customer_id")).order_by("account_number")
+             .values_list("id", flat=True)[:limit])
+    if re.fullmatch(r"[0-9A-Za-z\-]{4,30}", text):
+        take("account", within.filter(account_number=text).values_list("id", flat=True)[:limit])
+    if not is_phone_like:
+        take("name", within.filter(name__contains=text).order_by("name", "account_number").values_list("id", flat=True)[:limit])
+        take("address", within.filter(address__contains=text).order_by("address", "account_number")
+             .values_list("id", flat=True)[:limit])
+    if not ranked:
+        return []
+    open_orders = (access.visible_orders(user).filter(customer=OuterRef("pk"), state__in=OPEN_STATES)
+                   .filter(access.customer_link_visible()).order_by().values("customer").annotate(n=Count("id")).values("n"))
+    found = {c.pk: c for c in Customer.objects.filter(pk__in=ranked).select_related("service_area", "service_area__unit")
+             .prefetch_related("phones").annotate(open_orders=Coalesce(Subquery(open_orders), 0))}
+    out = []
+    for pk, kind in ranked.items():
+        customer = found[pk]
+        customer.match = kind
+        out.append(customer)
+    return out

@@ -188,6 +188,10 @@ class Intake:
     dispatch: bool = True
     merge_into: str = ""
     assigned_unit_id: int | None = None
+    # Where no service area matches, the order goes to the county dispatch
+    # desk: the intake page makes the agent confirm it (False until ticked);
+    # None (API, imports) does not ask.
+    desk_fallback: bool | None = None
     partner: str = ""
     partner_reference: str = ""
     reporter: dict = field(default_factory=dict)
@@ -200,57 +204,93 @@ class Intake:
 
 
 def _validate(intake: Intake, actor: User) -> tuple[BusinessType, SubClass | None, Customer | None, ServiceArea | None, phones.Phone | None]:
-    bt = catalog_selectors.business_type(intake.business_type)
-    if bt is None:
-        raise OrderError("business_type", _("unknown business type “%(value)s”") % {"value": intake.business_type})
-    if bt.code == "chase_up":
-        raise OrderError("business_type", _("chase-up orders are raised from the order they chase"))
+    # Every problem is gathered (a page shows them all at once); the first
+    # one is the error's own field and message.
+    errors: list[OrderError] = []
+
+    def fail(field: str, message: str) -> None:
+        errors.append(OrderError(field, message))
+
+    bt = catalog_selectors.business_type(intake.business_type) if intake.business_type else None
+    if not intake.business_type:
+        fail("business_type", _("choose a business type"))
+    elif bt is None:
+        fail("business_type", _("unknown business type “%(value)s”") % {"value": intake.business_type})
+    elif bt.code == "chase_up":
+        fail("business_type", _("chase-up orders are raised from the order they chase"))
     sub = None
-    if intake.sub_class:
+    if bt is not None and intake.sub_class:
         sub = catalog_selectors.sub_class(bt.pk, intake.sub_class)
         if sub is None:
-            raise OrderError("sub_class", _("“%(value)s” is not a sub-class of %(type)s") % {"value": intake.sub_class, "type": bt.name})
-    elif catalog_selectors.has_sub_classes(bt.pk):
-        raise OrderError("sub_class", _("choose a sub-class"))
-    if intake.priority and intake.priority not in bt.priority_codes():
+            fail("sub_class", _("“%(value)s” is not a sub-class of %(type)s") % {"value": intake.sub_class, "type": bt.name})
+    elif bt is not None and catalog_selectors.has_sub_classes(bt.pk):
+        fail("sub_class", _("choose a sub-class"))
+    if bt is not None and intake.priority and intake.priority not in bt.priority_codes():
         if not bt.priority_codes():
-            raise OrderError("priority", _("this business type has no priorities"))
-        raise OrderError("priority", _("must be one of: %(values)s") % {"values": ", ".join(bt.priority_codes())})
+            fail("priority", _("this business type has no priorities"))
+        else:
+            fail("priority", _("must be one of: %(values)s") % {"values": ", ".join(bt.priority_codes())})
     description = (intake.description or "").strip()
     if not description:
-        raise OrderError("description", _("describe the request"))
-    if len(description) > MAX_DESCRIPTION:
-        raise OrderError("description", _("at most %(count)d characters") % {"count": MAX_DESCRIPTION})
+        fail("description", _("describe the request"))
+    elif len(description) > MAX_DESCRIPTION:
+        fail("description", _("at most %(count)d characters") % {"count": MAX_DESCRIPTION})
     customer = None
     if intake.customer_id is not None:
         # Only a customer the agent may see: an id from elsewhere is "no such customer".
         customer = access.visible_customers(actor).filter(pk=intake.customer_id).first()
         if customer is None:
-            raise OrderError("customer_id", _("no such customer"))
+            fail("customer_id", _("no such customer"))
     phone = None
     if intake.caller_phone:
         try:
             phone = phones.normalise(intake.caller_phone)
         except phones.PhoneError as exc:
-            raise OrderError("caller_phone", str(exc)) from exc
+            fail("caller_phone", str(exc))
     area = None
     if intake.service_area_id is not None:
         area = organisation_selectors.service_area(intake.service_area_id)
         if area is None:
-            raise OrderError("service_area_id", _("no such service area"))
+            fail("service_area_id", _("no such service area"))
     elif customer is not None and customer.service_area_id:
         area = organisation_selectors.service_area(customer.service_area_id)
     elif intake.address:
         area = area_for_address(intake.address)
+    is_repair = bt is not None and bt.code == "repair"
     if intake.fault_scope and intake.fault_scope not in FaultScope.values:
-        raise OrderError("fault_scope", _("must be one of: %(values)s") % {"values": ", ".join(v for v in FaultScope.values if v)})
-    if bt.code == "repair" and not intake.fault_scope:
-        raise OrderError("fault_scope", _("classify the fault scope of a repair report"))
-    if bt.code != "repair" and intake.fault_scope:
-        raise OrderError("fault_scope", _("only repair reports have a fault scope"))
-    if not (intake.caller_phone or customer or intake.anonymous):
-        raise OrderError("caller_phone", _("a phone number or a customer is required"))
+        fail("fault_scope", _("must be one of: %(values)s") % {"values": ", ".join(v for v in FaultScope.values if v)})
+    elif is_repair and not intake.fault_scope:
+        fail("fault_scope", _("classify the fault scope of a repair report"))
+    elif bt is not None and not is_repair and intake.fault_scope:
+        fail("fault_scope", _("only repair reports have a fault scope"))
+    if not (intake.caller_phone or intake.customer_id is not None or intake.anonymous):
+        fail("caller_phone", _("a phone number or a customer is required"))
+    if (intake.desk_fallback is False and bt is not None and area is None and intake.service_area_id is None
+            and _routes_by_area(bt, sub, intake)):
+        fail("desk_fallback", _("no service area matches the address: correct it, choose the area, "
+                                "or confirm that the order goes to the county dispatch desk"))
+    if errors:
+        raise OrderError.gather(errors)
     return bt, sub, customer, area, phone
+
+
+def check_intake(*, actor: User, intake: Intake) -> None:
+    """Raise what ``create_order`` would find wrong with the intake's fields
+    (every problem, OrderError.errors), writing nothing."""
+    _validate(intake, actor)
+
+
+def _routes_by_area(bt: BusinessType, sub: SubClass | None, intake: Intake) -> bool:
+    """Whether a new order would be dispatched to the unit serving its
+    address (not to a department, a chosen unit, a master, or not at all)."""
+    if bt.routing != Routing.AREA or (sub is not None and sub.routing_function) or not intake.dispatch:
+        return False
+    if intake.assigned_unit_id or intake.merge_into:
+        return False
+    if bt.code == "repair":  # inquiries (planned outage, arrears, customer-internal) are not dispatched
+        return intake.fault_scope == FaultScope.COMPANY or (
+            intake.fault_scope == FaultScope.CUSTOMER_INTERNAL and intake.paid_service)
+    return True
 
 
 def _intake_reclassification(intake: Intake, bt: BusinessType, customer: Customer | None, phone) -> tuple[str | None, str]:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("intake/duplicates/", views.intake_duplicates, name="intake-duplicates"),
     path("intake/areas/", views.intake_areas, name="intake-areas"),
     path("orders/", views.my_orders, name="my-orders"),
+    path("orders/search/", views.order_search, name="search"),
     path("orders/<str:number>/", views.order_detail, name="order"),
     path("orders/<str:number>/act/", views.order_act, name="order-act"),
     path("orders/<str:number>/chase-up/", views.order_chase, name="order-chase"),

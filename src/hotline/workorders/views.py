@@ -16,14 +16,16 @@ from django.views.decorators.http import require_GET, require_POST
 from hotline.core import clock, phones
 from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import CENTER_ROLES, Role
-from hotline.organisation.selectors import area_for_address, find_customers, find_service_areas
+from hotline.organisation.selectors import area_for_address, find_service_areas
 from hotline.timelimits.services import NoticeError, answer_notice
 from hotline.workorders import access, intake_check, labels, selectors, services
-from hotline.workorders.forms import ActionForm, AnswerForm, IntakeForm, NoteForm, add_service_error
+from hotline.workorders.forms import OVERDUE_CHOICES, SORT_CHOICES, ActionForm, AnswerForm, IntakeForm, NoteForm, SearchForm, add_service_error
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
-from hotline.workorders.models import State, WorkOrder
+from hotline.workorders.models import Channel, State, WorkOrder
 
 BOARD_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR)
+# Who searches the orders of their scope: the center's roles and inspectors.
+SEARCH_ROLES = (*sorted(CENTER_ROLES), Role.INSPECTOR)
 # Quick actions offered on an inbox row, in life-cycle order.
 INBOX_ACTIONS = ("receive", "arrive", "locate", "estimate", "progress", "resolve", "reply", "return")
 INBOX_LIMIT = 100
@@ -52,6 +54,9 @@ def _intake_context(request: HttpRequest, form: IntakeForm) -> dict:
         "customer": customer,
         "customer_orders": selectors.customer_orders(request.user, customer) if customer else [],
         "area": area,
+        # An address typed that no service area matches: the agent confirms the desk.
+        "looked_up": area is None and bool((value("address") or "").strip()) or "desk_fallback" in form.errors,
+        "desk_fallback": bool(value("desk_fallback")),
     }
 
 
@@ -67,7 +72,15 @@ def intake(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = IntakeForm(request.POST)
-        if form.is_valid():
+        if not form.is_valid():
+            # Every problem at once: the service's too, on the fields that parsed.
+            try:
+                services.check_intake(actor=request.user, intake=form.to_intake())
+            except OrderError as exc:
+                for error in exc.errors:
+                    if error.field not in form.errors:
+                        add_service_error(form, error)
+        else:
             try:
                 order = services.create_order(actor=request.user, intake=form.to_intake())
             except OrderError as exc:
@@ -88,9 +101,10 @@ def intake(request: HttpRequest) -> HttpResponse:
 @roles_required(*CENTER_ROLES)
 def intake_customers(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
-    within = access.visible_customers(request.user)
-    customers = list(find_customers(q, within=within, limit=12)) if len(q.strip()) >= 2 else []
-    return render(request, "workorders/partials/customer_results.html", {"customers": customers, "q": q})
+    # Within access.visible_customers, best match first, with open orders.
+    customers = selectors.lookup_customers(request.user, q, limit=12)
+    return render(request, "workorders/partials/customer_results.html", {
+        "customers": customers, "q": q, "matches": labels.CUSTOMER_MATCHES})
 
 
 @require_GET
@@ -176,8 +190,9 @@ def intake_area(request: HttpRequest) -> HttpResponse:
         area = selectors.service_area(_int(request.GET["id"]))
         looked_up = False
     else:
-        area = area_for_address(request.GET.get("address", "")[:300])
-        looked_up = True
+        address = request.GET.get("address", "")[:300]
+        area = area_for_address(address)
+        looked_up = bool(address.strip())
     response = render(request, "workorders/partials/area_box.html", {"area": area, "looked_up": looked_up})
     response["HX-Trigger-After-Settle"] = "intake-context"
     return response
@@ -209,6 +224,40 @@ def my_orders(request: HttpRequest) -> HttpResponse:
     for order in page.object_list:
         order.view = access.order_view(request.user, order)
     return render(request, "workorders/my_orders.html", {"page": page, "state": state, "states": State.choices})
+
+
+# --- order search -------------------------------------------------------------------------
+
+@require_GET
+@roles_required(*SEARCH_ROLES)
+def order_search(request: HttpRequest) -> HttpResponse:
+    """Every order of the user's scope (access.visible_orders) by number,
+    phone (4+ digits, the tail too), customer, address, type, state, unit,
+    channel, dates and limits; paged, sortable, each with its nearest limit."""
+    form = SearchForm(request.GET or None)
+    page = None
+    status = 200
+    if form.is_bound and form.is_valid():
+        page = selectors.search_page(request.user, form.criteria(), page=form.cleaned_data.get("page") or 1,
+                                     per_page=PAGE_SIZE)
+    elif not form.is_bound:
+        # The page opens on the scope's open orders, newest first.
+        form = SearchForm({"state": "open"})
+        form.is_valid()
+        page = selectors.search_page(request.user, form.criteria(), per_page=PAGE_SIZE)
+    else:
+        status = 400
+    value = form.data.get
+    business_type = selectors.search_types().filter(code=value("business_type")).first() if value("business_type") else None
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "workorders/search.html", {
+        "form": form, "page": page, "now": clock.now(), "query": params.urlencode(),
+        "types": selectors.search_types(), "business_type": business_type,
+        "sub_classes": selectors.sub_classes(business_type), "states": State.choices,
+        "units": selectors.search_units(request.user), "channels": Channel.choices,
+        "sorts": SORT_CHOICES, "overdue_choices": OVERDUE_CHOICES,
+    }, status=status)
 
 
 # --- order page -------------------------------------------------------------------------

@@ -16,12 +16,12 @@ pytestmark = pytest.mark.django_db
 # What base.html showed each role before the apps registered their entries,
 # plus the calendar pages for administrators.
 NAV_BY_ROLE = {
-    "agent": ["intake", "my-orders", "outages"],
-    "leader": ["intake", "my-orders", "board", "planning", "outages"],
-    "director": ["intake", "my-orders", "board", "planning", "outages"],
+    "agent": ["intake", "my-orders", "search", "outages"],
+    "leader": ["intake", "my-orders", "search", "board", "planning", "outages"],
+    "director": ["intake", "my-orders", "search", "board", "planning", "outages"],
     "station": ["inbox", "outages"],
     # Administrators are superusers: every entry.
-    "admin": ["intake", "my-orders", "board", "planning", "inbox", "outages", "calendars", "admin"],
+    "admin": ["intake", "my-orders", "search", "board", "planning", "inbox", "outages", "calendars", "admin"],
 }
 
 

@@ -28,11 +28,20 @@
     var target = e.target;
     var form = target.closest ? target.closest("form") : null;
 
-    // Ctrl+Enter (Cmd+Enter) saves from anywhere in the form.
-    if (form && form.hasAttribute("data-ctrl-enter") && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-      e.preventDefault();
-      form.requestSubmit();
-      return;
+    // Ctrl+Enter (Cmd+Enter) saves from any field of the form (text, select,
+    // checkbox, radio), and from a field outside any form (the intake's
+    // customer search) when the page has one such form.
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      var saving = form && form.hasAttribute("data-ctrl-enter") ? form : null;
+      if (!form) {
+        var only = document.querySelectorAll("form[data-ctrl-enter]");
+        if (only.length === 1) { saving = only[0]; }
+      }
+      if (saving) {
+        e.preventDefault();
+        saving.requestSubmit();
+        return;
+      }
     }
 
     // Plain Enter in a single-line field moves on instead of saving half an order.
@@ -52,6 +61,29 @@
       if ((e.key === "ArrowDown" || e.key === "Enter") && results.length) {
         e.preventDefault();
         if (e.key === "Enter") { choose(results[0], target); } else { results[0].focus(); }
+      }
+      return;
+    }
+    // A search form with a result list (data-search-form="#list"): ↓ from a
+    // text field goes to the first result; ↑ ↓ walk the results' links
+    // (data-result), ↑ on the first goes back to the field; Enter opens one.
+    var searchSel = form && form.getAttribute("data-search-form");
+    if (searchSel && e.key === "ArrowDown" && target.tagName === "INPUT" && /^(search|text|tel)$/.test(target.type)) {
+      var first = document.querySelector(searchSel + " [data-result]");
+      if (first) { e.preventDefault(); form.setAttribute("data-last-field", target.id || ""); first.focus(); }
+      return;
+    }
+    if (target.hasAttribute && target.hasAttribute("data-result") && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      var list = target.closest("[data-result-list]");
+      var links = list ? Array.prototype.slice.call(list.querySelectorAll("[data-result]")) : [];
+      var at = links.indexOf(target) + (e.key === "ArrowDown" ? 1 : -1);
+      e.preventDefault();
+      if (at >= 0 && at < links.length) { links[at].focus(); }
+      else if (at < 0) {
+        var back = document.querySelector("[data-search-form]");
+        var field = back && (document.getElementById(back.getAttribute("data-last-field") || "") ||
+                             back.querySelector("input[type=search], input[type=text]"));
+        if (field) { field.focus(); }
       }
       return;
     }
