@@ -35,8 +35,9 @@ def test_complaint_goes_to_marketing_and_follows_its_life_cycle(world, frozen):
     order = walk(order, [("receive", mk, None), ("contact", mk, {"note": "已联系客户"}), ("reply", mk, {"note": "已整改"}),
                          ("review", world.agent, None), ("callback", world.agent, NOTE), ("close", world.agent, None)])
     assert order.state == State.CLOSED
-    with pytest.raises(TransitionError):
+    with pytest.raises(OrderError) as unknown:  # not an action of the complaint's life-cycle: 422
         services.transition(order=order, action="arrive", actor=mk)
+    assert unknown.value.field == "action"
 
 
 def test_conduct_complaint_goes_to_discipline(world, frozen):

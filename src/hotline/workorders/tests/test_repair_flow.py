@@ -71,8 +71,9 @@ def test_illegal_transition_is_refused_and_nothing_written(world, frozen):
     before = WorkOrderEvent.objects.count()
     with pytest.raises(TransitionError):
         services.transition(order=order, action="resolve", actor=world.station_users[0])
-    with pytest.raises(TransitionError):
+    with pytest.raises(OrderError) as unknown:
         services.transition(order=order, action="fly", actor=world.station_users[0])
+    assert unknown.value.field == "action"
     assert WorkOrderEvent.objects.count() == before
 
 

@@ -102,8 +102,9 @@ def test_an_order_keeps_the_life_cycle_it_was_created_under(world, frozen):
         unit_work(world, order, mk, on_site=False)
     # The old order still has the rework its life-cycle had; the new one not.
     assert walk(old, [("rework", world.agent, {"reason": "答复不完整"})]).state == State.RECEIVED
-    with pytest.raises(TransitionError):
+    with pytest.raises(OrderError) as unknown:  # the new version has no rework: an unknown action
         walk(new, [("rework", world.agent, {"reason": "答复不完整"})])
+    assert unknown.value.field == "action"
 
 
 # --- §1 business types -------------------------------------------------------------
