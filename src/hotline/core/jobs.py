@@ -11,6 +11,9 @@ worker died is taken again when its lease runs out, at most
 Handlers are registered by kind (``@handler("planning.create_schedule")``),
 take the job's params and the user who asked, and return a JSON-able
 result. An exception fails the job; its message is kept for the page.
+A long handler may call :func:`report_progress`: while the job runs, its
+``result`` holds the latest progress for the polling page (the final result
+replaces it), and each report renews the lease.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ log = logging.getLogger("hotline.jobs")
 MAX_ATTEMPTS = 3
 Handler = Callable[[dict, Any], dict]
 _handlers: dict[str, Handler] = {}
+_running = threading.local()  # the job this thread runs, for report_progress()
 
 
 def lease_seconds() -> float:
@@ -83,9 +87,24 @@ def claim_next(*, now: dt.datetime | None = None) -> Job | None:
     return None
 
 
+def report_progress(fraction: float, message: str = "", **data: Any) -> bool:
+    """From inside a handler: how far the job is (0..1), a sentence, and any
+    JSON-able details the page may render itself. Renews the lease. Returns
+    False outside a job (a handler called directly) or when the job is no
+    longer this worker's."""
+    job = getattr(_running, "job", None)
+    if job is None:
+        return False
+    now = clock.now()
+    progress = {"progress": min(max(float(fraction), 0.0), 1.0), "message": str(message), **data}
+    return bool(Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
+        result=progress, lease_until=now + dt.timedelta(seconds=lease_seconds())))
+
+
 def run(job: Job) -> Job:
     """Run a claimed job and record how it ended."""
     func = _handlers.get(job.kind)
+    _running.job = job
     try:
         if func is None:
             raise LookupError(_("Unknown job kind %(kind)s.") % {"kind": job.kind})
@@ -94,6 +113,9 @@ def run(job: Job) -> Job:
     except Exception as exc:  # the page shows why; the log keeps the trace
         log.warning("job %s (%s) failed", job.pk, job.kind, exc_info=not isinstance(exc, (LookupError, ValueError)))
         job.status, job.error = JobStatus.FAILED, str(exc) or type(exc).__name__
+        job.result = {}  # no progress left standing on a failed job
+    finally:
+        _running.job = None
     job.finished_at = clock.now()
     job.lease_until = None
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(

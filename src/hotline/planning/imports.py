@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 COLUMNS = ("queue", "start", "interval_minutes", "offered", "answered", "aht_seconds", "abandoned")
 # Header aliases, including the Chinese headers of typical switch exports.
@@ -63,7 +64,7 @@ def _cells_csv(data: bytes) -> Iterator[list[object]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
-        raise FileRejected([RowError(0, "The file is neither UTF-8 nor GB18030 text.")])
+        raise FileRejected([RowError(0, gettext("The file is neither UTF-8 nor GB18030 text."))])
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -78,7 +79,7 @@ def _cells_xlsx(data: bytes) -> Iterator[list[object]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise FileRejected([RowError(0, f"The workbook cannot be read ({type(exc).__name__}).")]) from exc
+        raise FileRejected([RowError(0, gettext("The workbook cannot be read (%(kind)s).") % {"kind": type(exc).__name__})]) from exc
     try:
         for row in book.worksheets[0].iter_rows(values_only=True):
             yield list(row)
@@ -132,7 +133,7 @@ def parse(data: bytes, filename: str) -> list[Row]:
     elif name.endswith((".csv", ".txt")):
         cells = _cells_csv(data)
     else:
-        raise FileRejected([RowError(0, "Upload a .csv or .xlsx file.")])
+        raise FileRejected([RowError(0, gettext("Upload a .csv or .xlsx file."))])
     rows: list[Row] = []
     errors: list[RowError] = []
     index: dict[str, int] | None = None
@@ -144,24 +145,24 @@ def parse(data: bytes, filename: str) -> list[Row]:
             headers = [ALIASES.get(str(v or "").strip().lower(), ALIASES.get(str(v or "").strip(), "")) for v in raw]
             missing = [c for c in COLUMNS if c not in headers]
             if missing:
-                raise FileRejected([RowError(number, "Missing columns: " + ", ".join(missing) + ".")])
+                raise FileRejected([RowError(number, gettext("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})])
             index = {c: headers.index(c) for c in COLUMNS}
             continue
         if len(rows) + len(errors) >= MAX_ROWS:
-            errors.append(RowError(number, f"Too many rows (at most {MAX_ROWS})."))
+            errors.append(RowError(number, gettext("Too many rows (at most %(n)d).") % {"n": MAX_ROWS}))
             break
         values = {c: (raw[i] if i < len(raw) else None) for c, i in index.items()}
         problems = []
         for c in COLUMNS:
             if _blank(values[c]):
-                problems.append(f"{c} is empty")
+                problems.append(gettext("%(column)s is empty") % {"column": c})
         if problems:
-            errors.append(RowError(number, "; ".join(problems) + "."))
+            errors.append(RowError(number, gettext("%(problems)s.") % {"problems": gettext("; ").join(problems)}))
             continue
         try:
             start = _datetime(values["start"])
         except (ValueError, TypeError):
-            errors.append(RowError(number, f"start {values['start']!s} is not a date and time (YYYY-MM-DD HH:MM)."))
+            errors.append(RowError(number, gettext("start %(value)s is not a date and time (YYYY-MM-DD HH:MM).") % {"value": values["start"]}))
             continue
         parsed = {}
         for c, conv in (("interval_minutes", _int), ("offered", _int), ("answered", _int), ("abandoned", _int),
@@ -169,32 +170,32 @@ def parse(data: bytes, filename: str) -> list[Row]:
             try:
                 parsed[c] = conv(values[c], c)
             except (ValueError, TypeError):
-                problems.append(f"{c} {values[c]!s} is not a number >= 0")
+                problems.append(gettext("%(column)s %(value)s is not a number >= 0") % {"column": c, "value": values[c]})
         if not problems:
             minutes = parsed["interval_minutes"]
             if minutes not in (15, 30, 60):
-                problems.append("interval_minutes must be 15, 30 or 60")
+                problems.append(gettext("interval_minutes must be 15, 30 or 60"))
             elif (timezone.localtime(start).hour * 60 + timezone.localtime(start).minute) % minutes:
-                problems.append(f"start must be on a {minutes}-minute boundary")
+                problems.append(gettext("start must be on a %(n)d-minute boundary") % {"n": minutes})
             if parsed["answered"] > parsed["offered"] or parsed["abandoned"] > parsed["offered"]:
-                problems.append("answered and abandoned cannot exceed offered")
+                problems.append(gettext("answered and abandoned cannot exceed offered"))
             elif parsed["answered"] + parsed["abandoned"] > parsed["offered"]:
-                problems.append("answered + abandoned cannot exceed offered")
+                problems.append(gettext("answered + abandoned cannot exceed offered"))
             if parsed["answered"] and parsed["aht_seconds"] <= 0:
-                problems.append("aht_seconds must be > 0 when calls were answered")
+                problems.append(gettext("aht_seconds must be > 0 when calls were answered"))
         queue = str(values["queue"]).strip()
         key = (queue, start)
         if key in seen:
-            problems.append(f"same queue and start as row {seen[key]}")
+            problems.append(gettext("same queue and start as row %(n)d") % {"n": seen[key]})
         if problems:
-            errors.append(RowError(number, "; ".join(problems) + "."))
+            errors.append(RowError(number, gettext("%(problems)s.") % {"problems": gettext("; ").join(problems)}))
             continue
         seen[key] = number
         rows.append(Row(number=number, queue=queue, start=start, **parsed))
     if index is None:
-        raise FileRejected([RowError(0, "The file is empty.")])
+        raise FileRejected([RowError(0, gettext("The file is empty."))])
     if errors:
         raise FileRejected(errors)
     if not rows:
-        raise FileRejected([RowError(0, "The file has no data rows.")])
+        raise FileRejected([RowError(0, gettext("The file has no data rows."))])
     return rows

@@ -12,13 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from hotline.core import clock
 from hotline.organisation.models import Role, User
@@ -80,7 +82,8 @@ def import_interval_stats(*, data: bytes, filename: str) -> ImportResult:
     """
     rows = imports.parse(data, filename)
     queues = {q.code: q for q in Queue.objects.filter(code__in={r.queue for r in rows})}
-    unknown = [imports.RowError(r.number, f"unknown queue {r.queue!r}.") for r in rows if r.queue not in queues]
+    unknown = [imports.RowError(r.number, gettext("unknown queue %(code)s.") % {"code": repr(r.queue)})
+               for r in rows if r.queue not in queues]
     if unknown:
         raise imports.FileRejected(unknown)
     objects = [
@@ -627,10 +630,102 @@ def extra_agents_now(*, at: dt.datetime | None = None, interval_minutes: int = 3
 
 # --------------------------------------------------------------------------- what-if
 
+# Bounds of a storm what-if, checked by the form and again here (a job's
+# params may come from anywhere). Together with MAX_CALLS_PER_RUN and the
+# time budget they keep any input from tying up a worker.
+WHATIF_INTERVAL_MINUTES = 30
+WHATIF_HOURS = (0.5, 24.0)  # one interval at least; at most a day, the two-day window's reach
+WHATIF_FACTOR = (1.0, 20.0)  # 20x is past any storm in 95598 records; the load, not the factor, bounds the work
+WHATIF_TARGET_PCT = (1.0, 99.9)  # 100 % cannot be proven by a confidence bound
+WHATIF_REPLICATIONS = (10, 200)  # < 10: the t bound is too wide to prove much; > 200: 1/sqrt(n) gains little
+WHATIF_CANDIDATES = 6  # staffing values simulated side by side per run
+# Callers one simulation run may hold: time and memory grow with them
+# (about 0.5 us and 50 bytes each here, so ~3 s and ~250 MB at the cap).
+MAX_CALLS_PER_RUN = 5_000_000
+
+
+def whatif_seconds() -> float:
+    """Time budget of one storm what-if (settings.HOTLINE["PLANNING_WHATIF_SECONDS"], default 60 s)."""
+    return float(settings.HOTLINE.get("PLANNING_WHATIF_SECONDS", 60))
+
+
+@dataclass
+class StormWindow:
+    """The stretch of two days a storm is simulated on: four intervals either side."""
+
+    offered: np.ndarray
+    aht: np.ndarray
+    begin: int  # index of the window's first interval from ``day`` 00:00
+    surge: tuple[int, int]  # [first, last) within the window
+
+    def labels(self, interval_minutes: int) -> list[str]:
+        per_day = MINUTES_PER_DAY // interval_minutes
+        out = []
+        for i in range(self.begin, self.begin + self.offered.size):
+            minute = (i % per_day) * interval_minutes
+            out.append(f"{minute // 60:02d}:{minute % 60:02d}")
+        return out
+
+
+def storm_window(expected: Expected, *, day: dt.date, start: dt.time, hours: float,
+                 interval_minutes: int = WHATIF_INTERVAL_MINUTES) -> StormWindow:
+    per_day = MINUTES_PER_DAY // interval_minutes
+    # two days, so a storm in the evening can run past midnight
+    first_day = day.weekday() * per_day
+    idx = (first_day + np.arange(2 * per_day)) % (DAYS * per_day)
+    offered, aht = expected.offered[idx], expected.aht[idx]
+    first = (start.hour * 60 + start.minute) // interval_minutes
+    last = min(first + max(1, math.ceil(hours * 60 / interval_minutes)), 2 * per_day)
+    begin, end = max(0, first - 4), min(2 * per_day, last + 4)
+    return StormWindow(offered[begin:end], aht[begin:end], begin, (first - begin, last - begin))
+
+
+def storm_calls_per_run(window: StormWindow, *, factor: float, replications: int,
+                        interval_minutes: int = WHATIF_INTERVAL_MINUTES) -> float:
+    """Expected callers in the largest simulation run of the what-if."""
+    seconds = interval_minutes * 60
+    model = simulation.SingleSkillModel(float(seconds), window.offered / seconds, window.aht, 0)
+    first, last = window.surge
+    return simulation.storm_calls_per_run(model, simulation.Surge(first, last, float(factor)),
+                                          replications=replications, candidates=WHATIF_CANDIDATES,
+                                          warmup_intervals=min(4, first))
+
+
+def max_replications(window: StormWindow, *, factor: float) -> int:
+    """Most replications whose runs stay within MAX_CALLS_PER_RUN (0: none fits)."""
+    one = storm_calls_per_run(window, factor=factor, replications=1)
+    return int(MAX_CALLS_PER_RUN // one) if one > 0 else WHATIF_REPLICATIONS[1]
+
+
+def storm_load_check(*, queue: Queue, day: dt.date, start: dt.time, hours: float, factor: float,
+                     replications: int) -> None:
+    """The form's quick check of the load (past weeks' averages, no forecast run):
+    raises PlanningError without statistics or when one run would be too large."""
+    expected = history_average(queue=queue, week_start=monday_of(day), interval_minutes=WHATIF_INTERVAL_MINUTES)
+    if expected.source == "none":
+        raise PlanningError(gettext("No interval statistics for this queue yet."))
+    _check_load(storm_window(expected, day=day, start=start, hours=hours), factor=factor, replications=replications)
+
+
+def _check_load(window: StormWindow, *, factor: float, replications: int) -> None:
+    calls = storm_calls_per_run(window, factor=factor, replications=replications)
+    if calls <= MAX_CALLS_PER_RUN:
+        return
+    fits = max_replications(window, factor=factor)
+    values = {"calls": f"{calls:,.0f}", "max": f"{MAX_CALLS_PER_RUN:,}", "fits": fits}
+    if fits >= WHATIF_REPLICATIONS[0]:
+        raise PlanningError(gettext("At this queue's call volume one simulation run would hold about %(calls)s callers "
+                              "(at most %(max)s): use at most %(fits)d replications, or a shorter or smaller storm.")
+                            % values)
+    raise PlanningError(gettext("At this queue's call volume one simulation run would hold about %(calls)s callers "
+                          "(at most %(max)s) even with the fewest replications: shorten the storm or lower the "
+                          "factor.") % values)
+
 
 @dataclass
 class StormAnswer:
-    queue: Queue
+    queue: Queue | None  # None when the queue was deleted since
+    queue_name: str
     day: dt.date
     interval_minutes: int
     labels: list[str]  # HH:MM per interval of the window
@@ -641,44 +736,119 @@ class StormAnswer:
     base_agents: np.ndarray  # net agents meeting the target without the storm
     extra_agents: np.ndarray  # simulated standby agents needed per interval
     erlang_extra: np.ndarray  # the Erlang first guess
-    service_level: np.ndarray  # simulated, with the extras
+    service_level: np.ndarray  # simulated, with the extras (NaN: not simulated)
     service_level_without: np.ndarray  # simulated, base staffing only
+    decided: np.ndarray  # bool: the interval's extras were established by simulation
+    searched: tuple[int, int]  # [first, last) intervals the simulation decides
+    complete: bool  # everything decided and re-checked within the budget
+    rechecked: bool
+    replications: int
+    budget_seconds: float
+    seconds: float  # how long it took
 
     @property
     def standby(self) -> int:
+        """Standby agents at the peak, among the intervals the simulation established."""
+        return int(self.extra_agents[self.decided].max(initial=0))
+
+    @property
+    def provisional_standby(self) -> int:
+        """Peak including the intervals only estimated (Erlang) when the budget ran out."""
         return int(self.extra_agents.max(initial=0))
 
     @property
+    def proven(self) -> int:
+        return int(self.decided[self.searched[0]:self.searched[1]].sum())
+
+    @property
+    def to_decide(self) -> int:
+        return self.searched[1] - self.searched[0]
+
+    @property
+    def proven_until(self) -> str | None:
+        """End (HH:MM) of the last established interval; None when none is."""
+        done = np.flatnonzero(self.decided)
+        if not done.size:
+            return None
+        i = int(done[-1]) + 1
+        if i < len(self.labels):
+            return self.labels[i]
+        minute = (int(self.labels[-1][:2]) * 60 + int(self.labels[-1][3:]) + self.interval_minutes) % MINUTES_PER_DAY
+        return f"{minute // 60:02d}:{minute % 60:02d}"
+
+    @property
     def agent_hours(self) -> float:
-        return float(self.extra_agents.sum()) * self.interval_minutes / 60.0
+        return float(self.extra_agents[self.decided].sum()) * self.interval_minutes / 60.0
+
+    def as_json(self) -> dict:
+        """JSON for the job's result (NaN as null: PostgreSQL's jsonb has no NaN)."""
+        def floats(a):
+            return [None if not math.isfinite(v) else round(float(v), 6) for v in np.asarray(a, dtype=float)]
+
+        return {
+            "queue": self.queue.pk if self.queue else None, "queue_name": self.queue_name,
+            "day": self.day.isoformat(), "interval_minutes": self.interval_minutes, "labels": self.labels,
+            "surge": list(self.surge), "factor": self.factor, "target": self.target, "offered": floats(self.offered),
+            "base_agents": [int(v) for v in self.base_agents], "extra_agents": [int(v) for v in self.extra_agents],
+            "erlang_extra": [int(v) for v in self.erlang_extra], "service_level": floats(self.service_level),
+            "service_level_without": floats(self.service_level_without),
+            "decided": [bool(v) for v in self.decided], "searched": list(self.searched), "complete": self.complete,
+            "rechecked": self.rechecked, "replications": self.replications, "budget_seconds": self.budget_seconds,
+            "seconds": round(self.seconds, 2),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> StormAnswer:
+        def floats(a):
+            return np.array([np.nan if v is None else v for v in a], dtype=float)
+
+        return cls(
+            Queue.objects.filter(pk=data.get("queue")).first(), data["queue_name"], dt.date.fromisoformat(data["day"]),
+            int(data["interval_minutes"]), list(data["labels"]), tuple(data["surge"]), float(data["factor"]),
+            float(data["target"]), floats(data["offered"]), np.array(data["base_agents"], dtype=np.int64),
+            np.array(data["extra_agents"], dtype=np.int64), np.array(data["erlang_extra"], dtype=np.int64),
+            floats(data["service_level"]), floats(data["service_level_without"]),
+            np.array(data["decided"], dtype=bool), tuple(data["searched"]), bool(data["complete"]),
+            bool(data["rechecked"]), int(data["replications"]), float(data["budget_seconds"]), float(data["seconds"]))
+
+
+def _check_bounds(*, hours: float, factor: float, target_pct: float, replications: int) -> None:
+    if not WHATIF_FACTOR[0] <= factor <= WHATIF_FACTOR[1]:
+        raise PlanningError(gettext("The factor must be between 1 and 20."))
+    if not WHATIF_HOURS[0] <= hours <= WHATIF_HOURS[1]:
+        raise PlanningError(gettext("The storm lasts between half an hour and 24 hours."))
+    if not WHATIF_TARGET_PCT[0] <= target_pct <= WHATIF_TARGET_PCT[1]:
+        raise PlanningError(gettext("The service-level target must be between 1% and 99.9%."))
+    if not WHATIF_REPLICATIONS[0] <= replications <= WHATIF_REPLICATIONS[1]:
+        raise PlanningError(gettext("Replications must be between 10 and 200."))
+
+
+# progress(fraction, intervals decided, intervals to decide, phase)
+StormProgress = Callable[[float, int, int, str], None]
 
 
 def storm_what_if(*, queue: Queue, day: dt.date, start: dt.time, hours: float, factor: float, target_pct: float,
-                  interval_minutes: int = 30, replications: int = 40, seed: int = 0) -> StormAnswer:
+                  replications: int = 40, seed: int = 0, time_budget: float | None = None,
+                  progress: StormProgress | None = None) -> StormAnswer:
     """"A storm multiplies this queue's calls by ``factor`` from ``start`` for ``hours``: how many
     standby agents keep the service level >= ``target_pct``?" -- simulated with
     :func:`hotline.workforce.simulation.storm_extra_agents` on top of the staffing that meets the
-    target without the storm."""
-    if not 1.0 <= factor <= 20.0:
-        raise PlanningError("The factor must be between 1 and 20.")
-    if not 0.25 <= hours <= 24:
-        raise PlanningError("The storm lasts between 15 minutes and 24 hours.")
-    if not 1 <= target_pct < 100:
-        raise PlanningError("The service-level target must be between 1% and 99.9%.")
-    per_day = MINUTES_PER_DAY // interval_minutes
-    week_start = monday_of(day)
-    expected = expected_calls(queue=queue, week_start=week_start, interval_minutes=interval_minutes)
+    target without the storm.
+
+    Slow (a background job's work): ``time_budget`` seconds (default :func:`whatif_seconds`) bound
+    it; when they run out the answer holds what the simulation established by then
+    (``complete`` False, ``decided`` per interval)."""
+    started = time.monotonic()
+    budget = whatif_seconds() if time_budget is None else float(time_budget)
+    _check_bounds(hours=hours, factor=factor, target_pct=target_pct, replications=replications)
+    interval_minutes = WHATIF_INTERVAL_MINUTES
+    expected = expected_calls(queue=queue, week_start=monday_of(day), interval_minutes=interval_minutes)
     if expected.source == "none":
-        raise PlanningError("No interval statistics for this queue yet.")
-    # two days, so a storm in the evening can run past midnight
-    first_day = day.weekday() * per_day
-    idx = (first_day + np.arange(2 * per_day)) % (DAYS * per_day)
-    offered, aht = expected.offered[idx], expected.aht[idx]
-    first = (start.hour * 60 + start.minute) // interval_minutes
-    last = first + max(1, math.ceil(hours * 60 / interval_minutes))
-    begin, end = max(0, first - 4), min(2 * per_day, last + 4)
-    offered, aht = offered[begin:end], aht[begin:end]
-    first, last = first - begin, last - begin
+        raise PlanningError(gettext("No interval statistics for this queue yet."))
+    window = storm_window(expected, day=day, start=start, hours=hours, interval_minutes=interval_minutes)
+    _check_load(window, factor=factor, replications=replications)
+    offered, aht = window.offered, window.aht
+    first, last = window.surge
     target_row = _target_of(queue)
     targets, kwargs = staffing_targets(target_row)
     kwargs.pop("shrinkage", None)
@@ -690,13 +860,17 @@ def storm_what_if(*, queue: Queue, day: dt.date, start: dt.time, hours: float, f
     erlang = staffing.required_agents_for_intervals(surged, aht, seconds, targets, with_metrics=False, **kwargs).agents
     patience = float(target_row.patience_seconds) if target_row and target_row.patience_seconds else None
     model = simulation.SingleSkillModel(float(seconds), offered / seconds, aht, base, patience)
+
+    def told(done: int, total: int, phase: str) -> None:
+        if progress is not None:
+            progress(0.95 if phase == "recheck" else 0.95 * done / max(total, 1), done, total, phase)
+
     answer = simulation.storm_extra_agents(model, simulation.Surge(first, last, float(factor)), target_pct / 100.0,
                                            answer_time=targets.answer_time, replications=replications,
-                                           warmup_intervals=min(4, first), seed=seed)
-    labels = []
-    for i in range(begin, end):
-        minute = (i % per_day) * interval_minutes
-        labels.append(f"{minute // 60:02d}:{minute % 60:02d}")
-    return StormAnswer(queue, day, interval_minutes, labels, (first, last), float(factor), target_pct / 100.0, offered,
-                       base, answer.extra_agents, np.maximum(erlang - base, 0), answer.service_level,
-                       answer.service_level_without)
+                                           candidates=WHATIF_CANDIDATES, warmup_intervals=min(4, first), seed=seed,
+                                           deadline=started + budget, progress=told)
+    return StormAnswer(queue, queue.name, day, interval_minutes, window.labels(interval_minutes), (first, last),
+                       float(factor), target_pct / 100.0, offered, base, answer.extra_agents,
+                       np.maximum(erlang - base, 0), answer.service_level, answer.service_level_without,
+                       answer.decided, answer.searched, answer.complete, answer.rechecked, replications, budget,
+                       time.monotonic() - started)

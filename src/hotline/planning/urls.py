@@ -18,5 +18,6 @@ urlpatterns = [
     path("schedules/<int:pk>/publish/", views.schedule_publish, name="schedule-publish"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("what-if/", views.whatif, name="whatif"),
+    path("what-if/<int:pk>/", views.whatif_run, name="whatif-run"),
     path("forecast/", views.forecast, name="forecast"),
 ]

@@ -19,7 +19,7 @@ from hotline.core import clock, jobs
 from hotline.core.models import Job, JobStatus
 from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import Role
-from hotline.planning import charts, imports, selectors, services
+from hotline.planning import charts, imports, labels, selectors, services
 from hotline.planning import jobs as planning_jobs
 from hotline.planning.forms import ForecastForm, ImportForm, NewScheduleForm, QueueForm, TargetForm, WhatIfForm
 from hotline.planning.models import DAY_CHOICES, Queue, Schedule
@@ -148,7 +148,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         text, target = _JOB_DONE[job.kind]
         schedule = job.result.get("schedule") or job.params.get("schedule")
         if job.status == JobStatus.DONE:
-            messages.success(request, str(text) % {"status": job.result.get("solver_status", ""),
+            messages.success(request, str(text) % {"status": labels.solver_state(job.result.get("solver_status")),
                                                    "gap": (job.result.get("mip_gap") or 0) * 100,
                                                    "n": job.result.get("assigned", 0)})
         else:
@@ -302,7 +302,9 @@ def _whatif_charts(answer: services.StormAnswer) -> tuple[str, str]:
     agents = charts.chart(charts.Chart(
         labels=answer.labels, label_every=label_every, bands=storm, band_labels={"storm": gettext("Storm")},
         series=[charts.Series(gettext("Planned agents"), answer.base_agents.tolist(), "bar", "grey"),
-                charts.Series(gettext("Standby agents (simulated)"), answer.extra_agents.tolist(), "bar", "orange"),
+                charts.Series(gettext("Standby agents (simulated)"),
+                              [int(v) if ok else None for v, ok in zip(answer.extra_agents, answer.decided)],
+                              "bar", "orange"),
                 charts.Series(gettext("Erlang estimate of extras"), answer.erlang_extra.tolist(), "step", "purple",
                               dashed=True)],
         title=gettext("Agents per interval"), y_label=gettext("agents"), height=260, integer=True))
@@ -317,35 +319,76 @@ def _whatif_charts(answer: services.StormAnswer) -> tuple[str, str]:
     return agents, sl
 
 
-@require_GET
+def _whatif_initial() -> dict:
+    queues = Queue.objects.all()
+    day = selectors.latest_stat_date() or clock.localnow().date()
+    return {"queue": queues.filter(code="repair").first() or queues.first(), "day": day, "start": dt.time(14, 0),
+            "hours": 4, "factor": 3, "target": 80, "replications": 40}
+
+
+def _whatif_page(request: HttpRequest, form: WhatIfForm, status: int = 200, **extra) -> HttpResponse:
+    recent = Job.objects.filter(kind=planning_jobs.WHATIF).select_related("created_by").order_by("-id")
+    if extra.get("run"):
+        recent = recent.exclude(pk=extra["run"]["job"].pk)  # shown above, and kept current by the polling
+    recent = recent[:5]
+    queues = {q.pk: q.name for q in Queue.objects.all()}
+    context = {"form": form, "budget": services.whatif_seconds(), "max_calls": services.MAX_CALLS_PER_RUN,
+               "recent": [{"job": j, "queue": queues.get(j.params.get("queue"), "—"), "params": j.params}
+                          for j in recent], **extra}
+    return render(request, "planning/whatif.html", context, status=status)
+
+
 @roles_required(*PLANNER_ROLES)
 def whatif(request: HttpRequest) -> HttpResponse:
-    queues = Queue.objects.all()
-    default_queue = queues.filter(code="repair").first() or queues.first()
-    day = selectors.latest_stat_date() or clock.localnow().date()
-    initial = {"queue": default_queue, "day": day, "start": dt.time(14, 0), "hours": 4, "factor": 3, "target": 80}
-    form = WhatIfForm(request.GET if "queue" in request.GET else None, initial=initial)
-    context: dict = {"form": form}
-    if form.is_bound and form.is_valid():
-        d = form.cleaned_data
-        try:
-            answer = services.storm_what_if(queue=d["queue"], day=d["day"], start=d["start"], hours=d["hours"],
-                                            factor=d["factor"], target_pct=d["target"])
-        except services.PlanningError as exc:
-            context["error"] = _error(exc)
-        else:
-            context["answer"] = answer
-            context["agents_chart"], context["sl_chart"] = _whatif_charts(answer)
-            first, last = answer.surge
-            context["rows"] = [
-                {"label": answer.labels[i], "storm": first <= i < last, "offered": answer.offered[i] * (answer.factor if first <= i < last else 1),
-                 "base": int(answer.base_agents[i]), "extra": int(answer.extra_agents[i]),
-                 "erlang": int(answer.erlang_extra[i]), "sl": answer.service_level[i],
-                 "sl_without": answer.service_level_without[i]}
-                for i in range(len(answer.labels))]
+    """The form; submitting it queues the simulation for a worker (it may take the whole time budget)."""
+    if request.method == "POST":
+        form = WhatIfForm(request.POST)
+        if not form.is_valid():
+            return _whatif_page(request, form, status=400)
+        job = jobs.enqueue(kind=planning_jobs.WHATIF, actor=request.user, params=form.job_params())
+        return redirect("planning:whatif-run", pk=job.pk)
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    return _whatif_page(request, WhatIfForm(initial=_whatif_initial()))
+
+
+def _whatif_context(job: Job) -> dict:
+    context: dict = {"job": job, "budget": services.whatif_seconds()}
+    if job.status == JobStatus.RUNNING and job.started_at:
+        context["deadline"] = job.started_at + dt.timedelta(seconds=context["budget"])
+    if job.status == JobStatus.FAILED:
+        context["error"] = gettext(job.error) if job.error else gettext("The simulation failed.")
+    if job.status != JobStatus.DONE:
+        return context
+    answer = services.StormAnswer.from_json(job.result)
+    context["answer"] = answer
+    context["agents_chart"], context["sl_chart"] = _whatif_charts(answer)
+    first, last = answer.surge
+    context["rows"] = [
+        {"label": answer.labels[i], "storm": first <= i < last,
+         "offered": answer.offered[i] * (answer.factor if first <= i < last else 1),
+         "base": int(answer.base_agents[i]), "extra": int(answer.extra_agents[i]), "decided": bool(answer.decided[i]),
+         "searched": answer.searched[0] <= i < answer.searched[1],
+         "erlang": int(answer.erlang_extra[i]), "sl": answer.service_level[i],
+         "sl_without": answer.service_level_without[i]}
+        for i in range(len(answer.labels))]
+    return context
+
+
+@require_GET
+@roles_required(*PLANNER_ROLES)
+def whatif_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """One what-if: its progress while the worker runs it (polled), then its answer."""
+    job = get_object_or_404(Job.objects.select_related("created_by"), pk=pk, kind=planning_jobs.WHATIF)
+    context = _whatif_context(job)
     if request.htmx:
-        return render(request, "planning/partials/whatif_result.html", context)
-    return render(request, "planning/whatif.html", context)
+        return render(request, "planning/partials/whatif_run.html", context)
+    initial = _whatif_initial()
+    p = job.params
+    initial.update({k: (int(p[k]) if isinstance(p[k], float) and p[k].is_integer() else p[k])  # 2, not 2.0
+                    for k in ("day", "start", "hours", "factor", "target", "replications") if k in p})
+    initial["queue"] = Queue.objects.filter(pk=p.get("queue")).first() or initial["queue"]
+    return _whatif_page(request, WhatIfForm(initial=initial), run=context)
 
 
 # --- forecast vs actual --------------------------------------------------------------
@@ -368,7 +411,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
     series = [charts.Series(gettext("Actual offered"), actual.offered.tolist(), "bar", "brand")]
     predicted = services.predicted_day(queue=queue, day=day)
     if predicted is not None:
-        series.append(charts.Series(gettext("Forecast (%(method)s)") % {"method": predicted.method},
+        series.append(charts.Series(gettext("Forecast (%(method)s)") % {"method": labels.method(predicted.method)},
                                     predicted.offered.tolist(), "line", "orange"))
         context["day_wape"] = services.forecast_error(actual.offered, predicted.offered)
         report = services.backtest(queue=queue)

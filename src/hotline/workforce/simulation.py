@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import heapq
 import os
+import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -413,10 +415,17 @@ def _simulate_rows(
     short_abandon: float,
     warmup: float,
     engine: str = "auto",
+    streams: int | None = None,
 ) -> SimulationResult:
+    """``streams``: draw that many independent call streams and give row r
+    stream ``r % streams`` (common random numbers: scenarios stacked in
+    blocks of ``streams`` rows see the same callers); default one per row."""
     rate, aht, _ = model.arrays()
     rows = staffing.shape[0]
-    arrival, which, _ = _arrivals(rng, rate, model.interval_seconds, rows)
+    n = rows if streams is None else int(streams)
+    if n < 1 or rows % n:
+        raise ValueError("rows must be a multiple of streams")
+    arrival, which, _ = _arrivals(rng, rate, model.interval_seconds, n)
     service = _service_times(rng, aht[which], model.service_cv)
     if model.patience_sampler is not None:
         patience = np.asarray(model.patience_sampler(rng, np.empty(arrival.shape)), dtype=float)
@@ -424,6 +433,8 @@ def _simulate_rows(
         patience = np.full(arrival.shape, np.inf)
     else:
         patience = rng.exponential(model.patience, arrival.shape)
+    if n != rows:
+        arrival, which, service, patience = (np.tile(a, (rows // n, 1)) for a in (arrival, which, service, patience))
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
     if engine != "numpy" and numba_engine() is not None:
@@ -499,8 +510,24 @@ class Surge:
 @dataclass(frozen=True)
 class WhatIfAnswer:
     extra_agents: NDArray[np.int64]  # per interval, on top of the base staffing
-    service_level: FloatArray  # simulated mean per interval with the extras
+    service_level: FloatArray  # simulated mean per interval with the extras (NaN where not simulated)
     service_level_without: FloatArray  # simulated mean per interval with the base staffing
+    # Intervals whose extras the simulation established (a prefix of the searched
+    # ones); the others carry the Erlang first guess, not proven.
+    decided: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    complete: bool = True  # every interval decided, the answer re-checked and compared with no standby
+    rechecked: bool = True  # service levels from the fresh 4x run (else the search's own runs)
+    searched: tuple[int, int] = (0, 0)  # [first, last) intervals the search decides
+
+    @property
+    def proven(self) -> int:
+        """How many of the searched intervals are decided."""
+        return int(self.decided[self.searched[0] : self.searched[1]].sum())
+
+
+# progress(intervals decided, intervals to decide, phase): "search" while
+# deciding, "recheck" for the final run.
+Progress = Callable[[int, int, str], None]
 
 
 def _lower_bound(samples: NDArray[np.float64], confidence: float) -> NDArray[np.float64]:
@@ -515,6 +542,19 @@ def _lower_bound(samples: NDArray[np.float64], confidence: float) -> NDArray[np.
     return out
 
 
+def storm_calls_per_run(model: SingleSkillModel, surge: Surge, *, replications: int = 40, candidates: int = 6,
+                        warmup_intervals: int = 4) -> float:
+    """Expected callers simulated by the largest run of :func:`storm_extra_agents`
+    (its search runs ``candidates x replications`` rows over the window from
+    the warm-up on); time and memory of one run grow with it."""
+    rate, _, _ = model.arrays()
+    factor = np.ones(rate.size)
+    factor[surge.first_interval : surge.last_interval] = surge.factor
+    begin = max(0, surge.first_interval - warmup_intervals)
+    per_replication = float((rate * factor)[begin:].sum() * model.interval_seconds)
+    return per_replication * replications * max(candidates, 4)
+
+
 def storm_extra_agents(
     model: SingleSkillModel,
     surge: Surge,
@@ -527,6 +567,9 @@ def storm_extra_agents(
     warmup_intervals: int = 4,
     seed: int = 0,
     confidence: float = 0.95,
+    deadline: float | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> WhatIfAnswer:
     """Fewest extra agents per interval keeping each interval's simulated SL >= target.
 
@@ -543,6 +586,13 @@ def storm_extra_agents(
     smallest one meeting the target in that interval is kept, with the
     extras already chosen for earlier intervals in place.  Simulation starts
     ``warmup_intervals`` before the surge so the queue carried in is realistic.
+
+    ``deadline`` (a ``clock()`` value, :func:`time.monotonic` by default) bounds the work: no run
+    starts after it, and the search stops early enough to leave the final
+    re-check its expected time.  What is decided by then stands (each
+    interval is proven with the earlier ones in place); the intervals left
+    carry the Erlang guess and ``decided`` is False there.  ``progress`` is
+    told after each decided interval.
     """
     if not 0.5 <= confidence < 1:
         raise ValueError("confidence must be in [0.5, 1)")
@@ -556,44 +606,85 @@ def storm_extra_agents(
     else:
         guess = required_agents(rate * factor, aht, targets).agents
     extra = np.zeros(k, dtype=np.int64)
+    decided = np.zeros(k, dtype=bool)
+    sl_search = np.full(k, np.nan)
     begin = max(0, surge.first_interval - warmup_intervals)
     # The surge's tail can spill into the next intervals: keep checking until it has passed.
     end = min(k, surge.last_interval + 2)
     window = slice(begin, k)
     sub_rate, sub_aht = (rate * factor)[window], aht[window]
+    longest = 0.0  # seconds of the slowest search run so far
 
-    def run(staffing: NDArray[np.int64], stream: int) -> SimulationResult:
+    def run(staffing: NDArray[np.int64], stream: int, streams: int) -> SimulationResult:
         sub = SingleSkillModel(
             model.interval_seconds, sub_rate, sub_aht, staffing[0], model.patience, model.patience_sampler,
             model.service_cv,
         )
         rng = np.random.default_rng([seed, stream])
-        return _simulate_rows(rng, sub, staffing, answer_time, 5.0, 0.0)
+        return _simulate_rows(rng, sub, staffing, answer_time, 5.0, 0.0, streams=streams)
 
+    def time_left(reserve: float = 0.0) -> bool:
+        return deadline is None or clock() + reserve < deadline
+
+    searched = end - surge.first_interval
+    stopped = False
     for i in range(surge.first_interval, end):
         centre = max(int(guess[i] - base[i]), 0)
         low = max(centre - candidates // 2, 0)
         while True:
+            # the re-check costs about two thirds of a search run's rows, twice
+            if not time_left(longest * 1.5):
+                stopped = True
+                break
             values = low + np.arange(candidates)
             # rows: candidate c of replication r at row c * replications + r
             staffing = np.broadcast_to(base + extra, (candidates * replications, k))[:, window].copy()
             staffing[:, i - begin] += np.repeat(values, replications)
-            res = run(staffing, i)
+            started = clock()
+            res = run(staffing, i, replications)
+            longest = max(longest, clock() - started)
             sl = res.service_level_samples(definition, np.array([i - begin])).reshape(candidates, replications)
             ok = np.flatnonzero(_lower_bound(sl, confidence) >= target_service_level)
             if ok.size and (ok[0] > 0 or low == 0):
                 extra[i] = values[ok[0]]
+                decided[i] = True
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # no calls in any replication: NaN
+                    sl_search[i] = float(np.nanmean(sl[ok[0]]))
                 break
             low = low + candidates if not ok.size else max(low - candidates + 1, 0)
+        if stopped:
+            break
+        if progress is not None:
+            progress(i + 1 - surge.first_interval, searched, "search")
+    if stopped:
+        # not proven: the Erlang first guess stands in, flagged by ``decided``
+        rest = np.arange(k) >= surge.first_interval
+        rest &= np.arange(k) < end
+        rest &= ~decided
+        extra[rest] = np.maximum(guess[rest] - base[rest], 0)
     # The answer is re-checked on fresh random numbers with four times the
     # replications, so the service levels shown carry a quarter of the noise.
-    final = np.broadcast_to(base + extra, (4 * replications, k))[:, window].copy()
-    without = np.broadcast_to(base, (4 * replications, k))[:, window].copy()
+    # Without time for it, the search's own estimates are shown.
     sl_with = np.full(k, np.nan)
     sl_without = np.full(k, np.nan)
-    sl_with[window] = run(final, 10_000).service_level_by_interval(definition)
-    sl_without[window] = run(without, 10_000).service_level_by_interval(definition)
-    return WhatIfAnswer(extra_agents=extra, service_level=sl_with, service_level_without=sl_without)
+    rechecked = False
+    if progress is not None:
+        progress(int(decided.sum()), searched, "recheck")
+    if time_left():
+        final = np.broadcast_to(base + extra, (4 * replications, k))[:, window].copy()
+        sl_with[window] = run(final, 10_000, 4 * replications).service_level_by_interval(definition)
+        rechecked = True
+    else:
+        sl_with = np.where(decided, sl_search, np.nan)
+    compared = False
+    if time_left():
+        without = np.broadcast_to(base, (4 * replications, k))[:, window].copy()
+        sl_without[window] = run(without, 10_000, 4 * replications).service_level_by_interval(definition)
+        compared = True
+    return WhatIfAnswer(extra_agents=extra, service_level=sl_with, service_level_without=sl_without, decided=decided,
+                        complete=rechecked and compared and not stopped, rechecked=rechecked,
+                        searched=(surge.first_interval, end))
 
 
 # --------------------------------------------------------------------------- multi skill

@@ -79,7 +79,7 @@ def test_unknown_queue_and_missing_columns_are_refused(queues):
     assert [e.number for e in exc.value.errors] == [2]
     with pytest.raises(FileRejected) as exc:
         services.import_interval_stats(data=b"queue,start\nrepair,2026-03-02 09:00\n", filename="a.csv")
-    assert "Missing columns" in exc.value.errors[0].message
+    assert "缺少列" in exc.value.errors[0].message  # Chinese, the default language
     with pytest.raises(FileRejected):
         services.import_interval_stats(data=b"x", filename="a.pdf")
     assert IntervalStat.objects.count() == 0

@@ -264,3 +264,51 @@ def test_storm_lower_bound_passes_rows_without_calls() -> None:
     samples = np.array([[0.9, 0.7, np.nan], [np.nan, np.nan, np.nan], [0.8, 0.8, 0.8]])
     bound = sim._lower_bound(samples, 0.95)
     assert bound[0] < 0.8 and bound[1] == np.inf and bound[2] == pytest.approx(0.8)
+
+
+def _storm_model():
+    rate = np.full(24, 0.06)
+    return sim.SingleSkillModel(900.0, rate, 300.0, np.full(24, 21), patience=120.0), sim.Surge(8, 12, 3.0)
+
+
+@pytest.mark.rule("W4e")
+def test_storm_what_if_stops_at_its_deadline_with_what_it_proved() -> None:
+    import time
+
+    model, storm = _storm_model()
+    full = sim.storm_extra_agents(model, storm, 0.8, replications=20, seed=3)
+    assert full.complete and full.decided[8:14].all() and not full.decided[:8].any() and full.searched == (8, 14)
+    # A deadline already past: nothing is simulated, the Erlang guess stands, and says so.
+    told = []
+    none = sim.storm_extra_agents(model, storm, 0.8, replications=20, seed=3, deadline=time.monotonic(),
+                                  progress=lambda *a: told.append(a))
+    assert not none.complete and not none.rechecked and none.proven == 0
+    assert np.isnan(none.service_level).all() and np.isnan(none.service_level_without).all()
+    assert (none.extra_agents[8:12] > 0).all() and told == [(0, 6, "recheck")]
+    # Stopped part-way: the decided intervals are exactly those of the full run (same
+    # random numbers), the rest carry the guess.
+    calls = []
+
+    def stop_after_two(done, total, phase):
+        calls.append((done, total, phase))
+
+    def clock():  # time jumps past the deadline once two intervals are decided
+        return time.monotonic() + (10_000 if sum(1 for c in calls if c[2] == "search") >= 2 else 0)
+
+    part = sim.storm_extra_agents(model, storm, 0.8, replications=20, seed=3, deadline=time.monotonic() + 1_000,
+                                  progress=stop_after_two, clock=clock)
+    assert part.proven == 2 and part.decided[8:10].all() and not part.decided[10:].any()
+    assert (part.extra_agents[8:10] == full.extra_agents[8:10]).all()
+    assert [c[0] for c in calls] == [1, 2, 2] and calls[-1][2] == "recheck"
+    assert not np.isnan(part.service_level[8:10]).any() and np.isnan(part.service_level[10:]).all()
+
+
+def test_common_random_numbers_give_each_block_the_same_callers() -> None:
+    model = sim.SingleSkillModel(1800.0, np.full(4, 0.02), 300.0, 10)
+    staffing = np.repeat(np.array([[8] * 4, [12] * 4]), 5, axis=0)  # two staffing levels x 5 replications
+    res = sim._simulate_rows(np.random.default_rng(1), model, staffing, 20.0, 5.0, 0.0, streams=5)
+    assert (res.offered[:5] == res.offered[5:]).all()
+    # more agents on the same callers: never fewer answered in time
+    assert (res.answered_within[5:].sum(axis=1) >= res.answered_within[:5].sum(axis=1)).all()
+    with pytest.raises(ValueError):
+        sim._simulate_rows(np.random.default_rng(1), model, staffing, 20.0, 5.0, 0.0, streams=3)
