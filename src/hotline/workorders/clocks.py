@@ -212,16 +212,21 @@ def _new_clock(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_
         responsible_unit_id=_responsible_unit_id(order, rule))
 
 
-def raise_manual_notice(*, order: WorkOrder, by, text: str, at: dt.datetime) -> Notice:
+def raise_manual_notice(*, order: WorkOrder, by, text: str, at: dt.datetime, escalate: bool = False) -> Notice:
     """A manual reminder (催办, D5d) to the unit that holds the order now,
     in the caller's transaction (which holds the order): a notice and an
-    event of the order's history."""
+    event of the order's history. ``escalate``: a shift leader's, one level
+    up, to the holding unit's supervisor (level 1)."""
     clk = (Clock.objects.filter(order=order, status=ClockStatus.RUNNING).select_related("responsible_unit")
            .order_by("due_at").first())
     unit = order.assigned_unit if order.assigned_unit_id else (clk.responsible_unit if clk else None)
     unit = unit or order.scope_unit
     supervisor = Unit.objects.filter(pk=unit.parent_id).first() if unit and unit.parent_id else None
-    notice = Notice(clock=clk, subject_type=WORK_ORDER, subject_id=order.pk, order=order, kind=NoticeKind.MANUAL, level=0, metric=clk.metric if clk else "",
+    level = 0
+    if escalate and supervisor is not None:
+        unit, level = supervisor, 1
+        supervisor = Unit.objects.filter(pk=unit.parent_id).first() if unit.parent_id else None
+    notice = Notice(clock=clk, subject_type=WORK_ORDER, subject_id=order.pk, order=order, kind=NoticeKind.MANUAL, level=level, metric=clk.metric if clk else "",
                     unit=unit, supervisor_unit=supervisor, due_at=at, created_at=at, created_by=by, message=text[:300])
     engine.raise_notices([notice])
     return notice

@@ -207,3 +207,41 @@ class SearchForm(NamedErrorsForm):
             created_from=day(d.get("created_from")), created_to=day(d.get("created_to"), after=True),
             closed_from=day(d.get("closed_from")), closed_to=day(d.get("closed_to"), after=True),
             overdue=d.get("overdue") or "", mine=bool(d.get("mine")), sort=d.get("sort") or "-created", **extra)
+
+
+BOARD_SORT_CHOICES = [
+    ("overdue", _("Most past the limit first")),
+    ("unit", _("By unit")),
+    ("type", _("By business type")),
+]
+BOARD_TONE_CHOICES = [("", _("Near or past")), ("overdue", _("Past the limit")), ("near", _("Near the limit"))]
+
+
+class BoardForm(NamedErrorsForm):
+    """The board's filters and sort (GET)."""
+
+    unit = forms.IntegerField(required=False, min_value=1, label=_("Unit"))
+    type = forms.CharField(required=False, max_length=30, label=_("Business type"))
+    metric = forms.CharField(required=False, max_length=20, label=_("Time limit"))
+    tone = forms.ChoiceField(required=False, choices=BOARD_TONE_CHOICES, label=_("Time limits"))
+    sort = forms.ChoiceField(required=False, choices=BOARD_SORT_CHOICES, label=_("Sort"))
+    page = forms.IntegerField(required=False, min_value=1, max_value=100000, label=_("Page"))
+    npage = forms.IntegerField(required=False, min_value=1, max_value=100000, label=_("Page"))
+
+    def query(self):
+        from hotline.workorders.selectors import BoardQuery
+
+        d = self.cleaned_data if self.is_valid() else {}
+        return BoardQuery(unit_id=d.get("unit"), type_code=d.get("type") or "", metric=d.get("metric") or "",
+                          tone=d.get("tone") or "", sort=d.get("sort") or "overdue", page=d.get("page") or 1,
+                          notice_page=d.get("npage") or 1)
+
+
+BOARD_ACTIONS = ("reassign", "remind", "escalate")
+
+
+class BoardActionForm(NamedErrorsForm):
+    action = forms.ChoiceField(choices=[(a, a) for a in BOARD_ACTIONS], label=_("Action"))
+    unit_id = forms.IntegerField(required=False, min_value=1, label=_("Unit"))
+    reason = forms.CharField(required=False, max_length=500, label=_("Reason"))
+    text = forms.CharField(required=False, max_length=300, label=_("Text"))

@@ -104,27 +104,78 @@ def my_orders(user: User) -> QuerySet[WorkOrder]:
             .order_by("-created_at"))
 
 
-def shift_leader_board(user: User, *, limit: int = 200) -> dict:
-    """Clocks near (warned) or past their limit, and open supervision notices."""
+BOARD_SORTS = ("overdue", "unit", "type")
+BOARD_TONES = ("overdue", "near")
+
+
+@dataclass
+class BoardQuery:
+    unit_id: int | None = None  # the responsible unit, with the units below it
+    type_code: str = ""
+    metric: str = ""
+    tone: str = ""  # "overdue", "near" or any
+    sort: str = "overdue"  # most past the limit first; "unit", "type": grouped so
+    page: int = 1
+    notice_page: int = 1
+
+
+def shift_leader_board(user: User, q: BoardQuery | None = None, *, per_page: int = 50, limit: int | None = None) -> dict:
+    """Clocks near (warned) or past their limit and open supervision notices
+    of the user's scope: the counts (overdue, near, open notices per unit and
+    per level) over all of them, one page of each list. A fixed number of
+    queries whatever the numbers (each count is one aggregate)."""
+    from django.db.models import Count
+
     from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
 
+    q = q or BoardQuery()
+    per_page = limit or per_page
     scope = access.order_scope(user, through="order__")
     now = clock.now()
-    clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now)
-    notices = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)
+    clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now, order__isnull=False)
+    notices = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True, order__isnull=False)
     if scope is not None:
         clocks = clocks.filter(scope)
         notices = notices.filter(scope)
+    if q.unit_id:
+        path = Unit.objects.filter(pk=q.unit_id).values_list("path", flat=True).first() or "/none/"
+        units = organisation_selectors.subtree_unit_ids(path)
+        clocks = clocks.filter(responsible_unit_id__in=units)
+        notices = notices.filter(unit_id__in=units)
+    if q.type_code:
+        clocks = clocks.filter(order__business_type__code=q.type_code)
+        notices = notices.filter(order__business_type__code=q.type_code)
+    if q.metric:
+        clocks = clocks.filter(metric=q.metric)
+        notices = notices.filter(metric=q.metric)
+    counts = clocks.aggregate(overdue=Count("id", filter=Q(due_at__lt=now)), near=Count("id", filter=Q(due_at__gte=now)))
+    if q.tone == "overdue":
+        clocks = clocks.filter(due_at__lt=now)
+    elif q.tone == "near":
+        clocks = clocks.filter(due_at__gte=now)
+    order_by = {"unit": ("responsible_unit__path", "due_at", "id"),
+                "type": ("order__business_type__sort_order", "order__business_type__code", "due_at", "id")}.get(
+        q.sort, ("due_at", "id"))
+    page = max(1, q.page)
     # Only what the board shows: no descriptions, no life-cycle documents.
-    clocks = (clocks.select_related("order", "order__business_type", "responsible_unit")
-              .only("id", "metric", "status", "stage", "started_at", "warn_at", "due_at", "responsible_unit__name",
-                    "order__number", "order__state", "order__business_type__name", "order__business_type__code")
-              .order_by("due_at")[:limit])
-    notices = (notices.select_related("order", "unit", "supervisor_unit")
-               .only("id", "kind", "level", "metric", "due_at", "created_at", "answered_at", "order__number", "order__state",
-                     "unit__name", "supervisor_unit__name")
-               .order_by("-level", "due_at")[:limit])
-    return {"now": now, "clocks": list(clocks), "notices": list(notices)}
+    rows = list(clocks.select_related("order", "order__business_type", "order__assigned_unit", "responsible_unit")
+                .only("id", "metric", "status", "stage", "started_at", "warn_at", "due_at", "responsible_unit__name",
+                      "responsible_unit__path", "order__number", "order__state", "order__business_type__name",
+                      "order__business_type__code", "order__business_type__sort_order", "order__assigned_unit__name")
+                .order_by(*order_by)[(page - 1) * per_page: page * per_page + 1])
+    has_next = len(rows) > per_page
+    per_unit = list(notices.order_by().values("unit_id", "unit__name").annotate(n=Count("id")).order_by("-n", "unit__name"))
+    per_level = dict(notices.order_by().values_list("level").annotate(n=Count("id")))
+    notice_page = max(1, q.notice_page)
+    notice_rows = list(notices.select_related("order", "unit", "supervisor_unit")
+                       .only("id", "kind", "level", "metric", "due_at", "created_at", "answered_at", "order__number",
+                             "order__state", "unit__name", "supervisor_unit__name")
+                       .order_by("-level", "due_at", "id")[(notice_page - 1) * per_page: notice_page * per_page + 1])
+    return {"now": now, "clocks": rows[:per_page], "has_next": has_next, "page": page,
+            "overdue": counts["overdue"], "near": counts["near"],
+            "notices": notice_rows[:per_page], "notice_has_next": len(notice_rows) > per_page, "notice_page": notice_page,
+            "notice_count": sum(per_level.values()), "notices_per_unit": per_unit,
+            "notices_per_level": sorted(per_level.items(), reverse=True)}
 
 
 def returns_by_unit(*, since=None, until=None) -> dict[int, int]:

@@ -1194,6 +1194,67 @@ def remind(*, order: WorkOrder | str, actor: User, text: str):
         return order_clocks.raise_manual_notice(order=target, by=actor, text=text, at=clock.now())
 
 
+# --- from the shift leader's board: reassign and escalate ---------------------------
+
+# An order still with a unit that may be moved to another (a returned one is
+# re-dispatched by its own action).
+REASSIGN_STATES = (State.DISPATCHED, State.RECEIVED, State.ON_SITE)
+
+
+def reassign(*, order: WorkOrder | str, actor: User, unit_id: int | None, reason: str) -> WorkOrder:
+    """A shift leader sends an order to another unit with a reason: a
+    returned order through its re-dispatch, one a unit holds by moving it
+    there to be received anew. Number and clocks are kept (D2g); the unit's
+    clocks follow it (clocks.on_event "redispatch")."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrderError("reason", _("say why the order goes to another unit"))
+    if not unit_id:
+        raise OrderError("unit_id", _("choose the unit"))
+    with transaction.atomic():
+        target = _lock(order)
+        denied = access.can_act(actor, target, "leader")
+        if denied:
+            raise NotAllowed(_(denied))
+        now = clock.now()
+        if target.state == State.RETURNED:
+            _apply(order=target, action="redispatch", actor=actor, payload={"unit_id": unit_id, "reason": reason}, now=now)
+        else:
+            if target.state not in REASSIGN_STATES:
+                raise TransitionError(_("cannot “%(action)s” an order in state “%(state)s”") % {
+                    "action": _action_label("redispatch"), "state": _state_label(target.state)})
+            if unit_id == target.assigned_unit_id:
+                raise OrderError("unit_id", _("the order is with that unit already"))
+            step = _Step(order=target, action="redispatch", actor=actor, payload={"unit_id": unit_id}, now=now,
+                         transition=Transition("redispatch", frozenset(), State.DISPATCHED, "leader"), reason=reason,
+                         note="", event_payload={"reason": reason[:500]}, update_fields=["state", "updated_at"],
+                         deferred=False)
+            _dispatch(step)
+            from_state, target.state, target.updated_at = target.state, State.DISPATCHED, now
+            target.save(update_fields=step.update_fields)
+            record_event(order=target, kind="redispatch", actor=actor, from_state=from_state, to_state=target.state,
+                         payload=step.event_payload, at=now)
+            order_clocks.on_event(order=target, kind="redispatch", at=now)
+        dispatch.publish("workorders.transition", order=target, action="redispatch", actor=actor, at=now)
+        return target
+
+
+def escalate(*, order: WorkOrder | str, actor: User, text: str):
+    """A shift leader's manual notice one level up: to the supervisor of the
+    unit holding the order (a notice and an event of the order's history)."""
+    text = (text or "").strip()
+    if not text:
+        raise OrderError("text", _("say what the supervisor is asked to see to"))
+    with transaction.atomic():
+        target = _lock(order)
+        denied = access.can_act(actor, target, "leader")
+        if denied:
+            raise NotAllowed(_(denied))
+        if target.state in TERMINAL:
+            raise TransitionError(_("a closed, merged or cancelled order needs no reminder"))
+        return order_clocks.raise_manual_notice(order=target, by=actor, text=text, at=clock.now(), escalate=True)
+
+
 # --- history written by the time-limit engine -----------------------------------------
 
 def append_engine_events(entries) -> None:

@@ -26,4 +26,5 @@ urlpatterns = [
     path("inbox/<str:number>/act/", views.inbox_act, name="inbox-act"),
     path("inbox/notices/<int:notice_id>/answer/", views.notice_answer, name="notice-answer"),
     path("board/", views.board, name="board"),
+    path("board/<str:number>/act/", views.board_act, name="board-act"),
 ]

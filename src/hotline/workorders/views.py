@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,7 +20,8 @@ from hotline.organisation.models import CENTER_ROLES, Role
 from hotline.organisation.selectors import area_for_address, find_service_areas
 from hotline.timelimits.services import NoticeError, answer_notice
 from hotline.workorders import access, intake_check, labels, selectors, services
-from hotline.workorders.forms import OVERDUE_CHOICES, SORT_CHOICES, ActionForm, AnswerForm, IntakeForm, NoteForm, SearchForm, add_service_error
+from hotline.workorders.forms import (BOARD_SORT_CHOICES, BOARD_TONE_CHOICES, OVERDUE_CHOICES, SORT_CHOICES, ActionForm, AnswerForm,
+                                      BoardActionForm, BoardForm, IntakeForm, NoteForm, SearchForm, add_service_error)
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import Channel, State, WorkOrder
 
@@ -30,6 +32,7 @@ SEARCH_ROLES = (*sorted(CENTER_ROLES), Role.INSPECTOR)
 INBOX_ACTIONS = ("receive", "arrive", "locate", "estimate", "progress", "resolve", "reply", "return")
 INBOX_LIMIT = 100
 PAGE_SIZE = 25
+BOARD_PAGE = 50
 
 
 def _service_message(exc: Exception) -> str:
@@ -468,14 +471,59 @@ def notice_answer(request: HttpRequest, notice_id: int) -> HttpResponse:
 
 # --- shift-leader board -----------------------------------------------------------------
 
-@require_GET
-@roles_required(*BOARD_ROLES)
-def board(request: HttpRequest) -> HttpResponse:
-    data = selectors.shift_leader_board(request.user)
+def _board_context(request: HttpRequest, **extra) -> dict:
+    form = BoardForm(request.GET)
+    data = selectors.shift_leader_board(request.user, form.query(), per_page=BOARD_PAGE)
     levels: dict[int, list] = {}
     for notice in data["notices"]:
         levels.setdefault(notice.level, []).append(notice)
-    context = {"now": data["now"], "clocks": data["clocks"], "notice_levels": sorted(levels.items(), reverse=True),
-               "notice_count": len(data["notices"])}
+    params = request.GET.copy()
+    for key in ("page", "npage"):
+        params.pop(key, None)
+    return {**data, "form": form, "notice_levels": sorted(levels.items(), reverse=True),
+            "query": params.urlencode(),
+            "units": selectors.search_units(request.user), "types": selectors.search_types(),
+            "metrics": labels.METRICS.items(), "sorts": BOARD_SORT_CHOICES, "tones": BOARD_TONE_CHOICES,
+            "group_by": {"unit": "unit", "type": "type"}.get(form.query().sort, ""), **extra}
+
+
+@require_GET
+@roles_required(*BOARD_ROLES)
+def board(request: HttpRequest) -> HttpResponse:
     template = "workorders/partials/board_live.html" if request.htmx else "workorders/board.html"
-    return render(request, template, context)
+    return render(request, template, _board_context(request))
+
+
+@require_POST
+@roles_required(*BOARD_ROLES)
+def board_act(request: HttpRequest, number: str) -> HttpResponse:
+    """From the board: reassign to another unit with a reason (clocks kept),
+    a manual reminder to the holding unit (D5d), or a manual notice one
+    level up. The board's filters come back in the query string."""
+    order = _visible_order(request, number)
+    form = BoardActionForm(request.POST)
+    error = done = None
+    if not form.is_valid():
+        error = "; ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        d = form.cleaned_data
+        try:
+            if d["action"] == "reassign":
+                moved = services.reassign(order=order.number, actor=request.user, unit_id=d.get("unit_id"),
+                                          reason=d.get("reason") or "")
+                done = gettext("%(number)s sent to %(unit)s.") % {"number": order.number, "unit": moved.assigned_unit.name}
+            elif d["action"] == "remind":
+                notice = services.remind(order=order.number, actor=request.user, text=d.get("text") or "")
+                done = gettext("Reminder sent to %(unit)s.") % {"number": order.number, "unit": notice.unit.name}
+            else:
+                notice = services.escalate(order=order.number, actor=request.user, text=d.get("text") or "")
+                done = gettext("%(number)s escalated to %(unit)s.") % {"number": order.number, "unit": notice.unit.name}
+        except (OrderError, NotAllowed, TransitionError) as exc:
+            error = _service_message(exc)
+    if not request.htmx:
+        (messages.error if error else messages.success)(request, f"{order.number}: {error}" if error else done)
+        query = request.GET.urlencode()
+        return redirect(reverse("workorders:board") + (f"?{query}" if query else ""))
+    # htmx swaps only 2xx answers: a refusal comes back with the board and the message.
+    return render(request, "workorders/partials/board_live.html", _board_context(
+        request, done=done, row_error=error, error_number=order.number if error else "", posted=request.POST))

@@ -131,7 +131,9 @@
     var active = document.activeElement;
     var typing = active && elt.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
     var filled = Array.prototype.some.call(elt.querySelectorAll("input[type=text], textarea"), function (f) { return f.value; });
-    if (typing || filled) { e.preventDefault(); }
+    // An opened row of actions (the board's) stays open until used or closed.
+    var opened = elt.querySelector("details[open]");
+    if (typing || filled || opened) { e.preventDefault(); }
   });
 
   // A poll after the session ended lands on the login page: go there whole.
