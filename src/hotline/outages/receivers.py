@@ -28,9 +28,8 @@ def intake_facts(*, service_area_id: int | None, customer=None, at: dt.datetime,
         facts["outages"] = [_fact(o) for o in selectors.active_outages_covering(service_area_id, at=at)
                             .select_related("publishing_unit")[:5]]
     if customer is not None and customer.service_area_id is not None:
-        freq = selectors.frequent_outage(customer, at)
-        _threshold, months, _min = selectors.frequent_outage_settings()
-        facts["frequent"] = {"count": freq.count, "threshold": freq.threshold, "months": months, "flagged": freq.flagged}
+        count, threshold, months = selectors.frequent_outage_count(customer, at)
+        facts["frequent"] = {"count": count, "threshold": threshold, "months": months, "flagged": count >= threshold}
     return facts
 
 

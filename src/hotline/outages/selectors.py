@@ -158,6 +158,30 @@ def outage_span(outage: Outage) -> tuple[dt.datetime, dt.datetime]:
     return outage.planned_start, outage.planned_end
 
 
+def frequent_outage_count(customer: Customer, at: dt.datetime | None = None) -> tuple[int, int, int]:
+    """(outages that count, threshold, months) of ``frequent_outage``, counted
+    in the database: what intake shows on every repair report, without
+    loading the outages."""
+    from django.db.models import Case, DurationField, ExpressionWrapper, F, When
+
+    at = at or clock.now()
+    threshold, months, min_minutes = frequent_outage_settings()
+    if customer.service_area_id is None:
+        return 0, threshold, months
+    since = months_before(at, months)
+    span = Case(
+        When(actual_start__isnull=False, actual_restoration__isnull=False,
+             then=ExpressionWrapper(F("actual_restoration") - F("actual_start"), output_field=DurationField())),
+        default=ExpressionWrapper(F("planned_end") - F("planned_start"), output_field=DurationField()),
+        output_field=DurationField())
+    count = (outages_naming_any(area_and_ancestor_ids(customer.service_area_id))
+             .filter(status__in=OFF_STATUSES)
+             .filter(Q(actual_start__gte=since, actual_start__lte=at)
+                     | Q(actual_start__isnull=True, planned_start__gte=since, planned_start__lte=at))
+             .annotate(span=span).filter(span__gte=dt.timedelta(minutes=min_minutes)).count())
+    return count, threshold, months
+
+
 def frequent_outage(customer: Customer, at: dt.datetime | None = None) -> FrequentOutage:
     """Outages of the customer's supply in the months before ``at`` (D7h):
     the power went off (not announced only, not cancelled), it began in the

@@ -184,3 +184,14 @@ def test_two_months_back_are_calendar_months():
     assert selectors.months_before(at(2026, 4, 30, 8, 0), 2) == at(2026, 2, 28, 8, 0)
     assert selectors.months_before(at(2028, 4, 30, 8, 0), 2) == at(2028, 2, 29, 8, 0)
     assert selectors.months_before(at(2027, 1, 15, 0, 0), 2) == at(2026, 11, 15, 0, 0)
+
+
+@pytest.mark.rule("D7h")
+def test_the_count_in_the_database_agrees_with_the_list(world, desk, frozen):
+    now, zhang, t0 = frozen(), world.customers["zhang"], world.areas["t0"]
+    past_outage(desk, [t0], start=now - dt.timedelta(days=50), minutes=30)
+    past_outage(desk, [world.areas["town0"]], start=now - dt.timedelta(days=20), minutes=3)  # exactly 3 min counts
+    past_outage(desk, [t0], start=now - dt.timedelta(days=10), minutes=2)  # a flicker
+    past_outage(desk, [t0], start=now - dt.timedelta(days=70), minutes=60)  # before the two months
+    listed = selectors.frequent_outage(zhang, now)
+    assert selectors.frequent_outage_count(zhang, now) == (listed.count, 3, 2) == (2, 3, 2)
