@@ -195,6 +195,8 @@ HOTLINE = {
     "DEFAULT_AREA_CODE": os.environ.get("HOTLINE_DEFAULT_AREA_CODE", "0571"),
     "WORKER_INTERVAL_SECONDS": float(os.environ.get("HOTLINE_WORKER_INTERVAL", "2")),
     "WORKER_BATCH": int(os.environ.get("HOTLINE_WORKER_BATCH", "500")),
+    # The storm what-if's time budget in the worker (planning).
+    "PLANNING_WHATIF_SECONDS": float(os.environ.get("HOTLINE_WHATIF_SECONDS", "60")),
     "WORKER_MIN_GAP_SECONDS": float(os.environ.get("HOTLINE_WORKER_MIN_GAP", "0.5")),
     "LOGIN_FAILURE_LIMIT": int(os.environ.get("HOTLINE_LOGIN_FAILURE_LIMIT", "5")),
     "LOGIN_ADDRESS_LIMIT": int(os.environ.get("HOTLINE_LOGIN_ADDRESS_LIMIT", "30")),
