@@ -13,8 +13,9 @@ class DayOverride(models.Model):
     date = models.DateField(_("date"), unique=True)
     is_working_day = models.BooleanField(_("working day"))
     name = models.CharField(_("name"), max_length=60, blank=True, default="")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["date"]
@@ -51,7 +52,8 @@ class YearNotice(models.Model):
 class NoticeHoliday(models.Model):
     """One holiday range of a notice: every day from first to last is off."""
 
-    notice = models.ForeignKey(YearNotice, on_delete=models.CASCADE, related_name="holidays")
+    notice = models.ForeignKey(YearNotice, on_delete=models.CASCADE, related_name="holidays",
+                               verbose_name=_("holiday notice"))
     name = models.CharField(_("holiday name"), max_length=60)
     first_day = models.DateField(_("first day"))
     last_day = models.DateField(_("last day"))
@@ -70,7 +72,8 @@ class NoticeHoliday(models.Model):
 class NoticeWorkday(models.Model):
     """A weekend day the notice makes a working day (调休上班)."""
 
-    notice = models.ForeignKey(YearNotice, on_delete=models.CASCADE, related_name="workdays")
+    notice = models.ForeignKey(YearNotice, on_delete=models.CASCADE, related_name="workdays",
+                               verbose_name=_("holiday notice"))
     date = models.DateField(_("date"), unique=True)
 
     class Meta:

@@ -39,7 +39,7 @@ class BusinessType(models.Model):
     restricted_reporter = models.BooleanField(_("reporter identity restricted"), default=False)
     lifecycle = models.JSONField(_("life-cycle"), help_text=_("Transitions: list of {action, from, to, by}"))
     active = models.BooleanField(_("active"), default=True)
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    sort_order = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort order"))
 
     class Meta:
         ordering = ["sort_order", "code"]
@@ -77,15 +77,17 @@ class BusinessType(models.Model):
 
 
 class SubClass(models.Model):
-    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="sub_classes", verbose_name=_("business type"))
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent"))
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="sub_classes",
+                                      verbose_name=_("business type"))
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+                               verbose_name=_("parent"))
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=60)
     routing_function = models.CharField(_("department function"), max_length=40, blank=True, default="",
                                         help_text=_("Overrides the type's routing, e.g. conduct complaints go to discipline"))
     default_priority = models.CharField(_("default priority"), max_length=20, blank=True, default="")
     active = models.BooleanField(_("active"), default=True)
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    sort_order = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort order"))
 
     class Meta:
         ordering = ["business_type", "sort_order", "code"]
@@ -141,8 +143,9 @@ class PolicyVersion(models.Model):
     number = models.PositiveIntegerField(_("version"), unique=True)
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     verbose_name=_("published by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-number"]
@@ -204,9 +207,11 @@ class TimeLimitRule(models.Model):
     matching rules always differ in that order and never tie.
     """
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="rules")
-    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="time_limit_rules")
-    sub_class = models.ForeignKey(SubClass, on_delete=models.PROTECT, null=True, blank=True)
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="rules",
+                                verbose_name=_("policy version"))
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, related_name="time_limit_rules",
+                                      verbose_name=_("business type"))
+    sub_class = models.ForeignKey(SubClass, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("sub-class"))
     priority = models.CharField(_("priority"), max_length=20, blank=True, default="")
     area_class = models.CharField(_("area class"), max_length=10, blank=True, default="")
     metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
@@ -240,7 +245,7 @@ class TimeLimitRule(models.Model):
         verbose_name_plural = _("time-limit rules")
 
     def __str__(self) -> str:
-        return f"{self.business_type.code}/{self.metric} {self.amount} {self.unit}"
+        return f"{self.business_type.code}/{self.metric} {self.amount} {self.get_unit_display()}"
 
     def stop_events(self) -> list[str]:
         return [e.strip() for e in self.stop_on.split(",") if e.strip()]

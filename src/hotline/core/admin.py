@@ -196,3 +196,50 @@ class PolicySettingAdmin(admin.ModelAdmin):
         rows = [{"key": k, "label": d.label, "value": stored.get(k, policy.get(k)), "default": d.default,
                  "set": k in stored, "help": d.help} for k, d in sorted(policy.declared().items())]
         return super().changelist_view(request, {**(extra_context or {}), "policy_rows": rows})
+
+
+# --- permissions in the administrator's language ----------------------------------
+
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.utils.text import capfirst  # noqa: E402
+
+_ACTIONS = {"add": _("Can add %(name)s"), "change": _("Can change %(name)s"),
+            "delete": _("Can delete %(name)s"), "view": _("Can view %(name)s")}
+
+
+def permission_label(permission) -> str:
+    """A permission as "app | model | can …" in the active language: Django
+    stores the name ("Can add audit entry") in English when it migrates."""
+    content_type = permission.content_type
+    model = content_type.model_class()
+    action, _sep, model_name = permission.codename.partition("_")
+    if model is None or action not in _ACTIONS or model_name != model._meta.model_name:
+        return str(permission)
+    meta = model._meta
+    app = apps_verbose_name(meta.app_label)
+    return f"{app} | {capfirst(meta.verbose_name)} | {_ACTIONS[action] % {'name': meta.verbose_name}}"
+
+
+def apps_verbose_name(label: str) -> str:
+    from django.apps import apps
+
+    return str(apps.get_app_config(label).verbose_name)
+
+
+class TranslatedPermissionsMixin:
+    """For a model admin with a permissions widget (groups, users)."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions") and field is not None:
+            field.label_from_instance = permission_label
+        return field
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(TranslatedPermissionsMixin, BaseGroupAdmin):
+    pass

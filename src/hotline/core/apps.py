@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "hotline.core"
     label = "core"
-    verbose_name = "Core"
+    verbose_name = _("System")
 
     def ready(self):
         from hotline.core import checks  # noqa: F401  registers the system checks

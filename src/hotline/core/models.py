@@ -10,10 +10,11 @@ class ConfigGeneration(models.Model):
     process knows, by one tiny read every few seconds, when to drop its
     configuration cache (``hotline.core.cache``)."""
 
-    value = models.BigIntegerField(default=0)
+    value = models.BigIntegerField(_("generation"), default=0)
 
     class Meta:
-        verbose_name = "configuration generation"
+        verbose_name = _("configuration generation")
+        verbose_name_plural = _("configuration generations")
 
 
 class JobStatus(models.TextChoices):
@@ -28,9 +29,9 @@ class Job(models.Model):
     ``hotline worker``; the page that asked polls it. See ``core.jobs``."""
 
     kind = models.CharField(_("kind"), max_length=60)
-    params = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    result = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name=_("asked by"))
@@ -38,8 +39,8 @@ class Job(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # A running job whose lease ran out lost its worker: another takes it.
-    lease_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         ordering = ["-id"]
@@ -49,7 +50,7 @@ class Job(models.Model):
                                 condition=models.Q(status__in=["queued", "running"]))]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} ({self.status})"
+        return f"{self.kind} #{self.pk} ({self.get_status_display()})"
 
     @property
     def finished(self) -> bool:
@@ -112,7 +113,7 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     # Bumped on every claim and never reset: a worker whose lease lapsed
     # cannot record an outcome over a later claim's.
-    claims = models.PositiveIntegerField(default=0)
+    claims = models.PositiveIntegerField(_("claims"), default=0)
     created_at = models.DateTimeField(_("created at"))
     # Pending: when to try; sending: when the lease lapses. NULL once settled.
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
@@ -133,7 +134,7 @@ class OutboxMessage(models.Model):
                                 condition=models.Q(state__in=["pending", "sending"]))]
 
     def __str__(self) -> str:
-        return f"{self.channel} → {self.recipient} ({self.state})"
+        return f"{self.channel} → {self.recipient} ({self.get_state_display()})"
 
 
 class OutboxEvent(models.Model):
@@ -163,12 +164,13 @@ class OutboxRate(models.Model):
     claim locks the row, refills it for the time passed and takes what it
     sends (``core.outbox.claim``)."""
 
-    channel = models.CharField(max_length=40, unique=True)
-    tokens = models.FloatField(default=0)
-    refilled_at = models.DateTimeField()
+    channel = models.CharField(_("channel"), max_length=40, unique=True)
+    tokens = models.FloatField(_("tokens"), default=0)
+    refilled_at = models.DateTimeField(_("refilled at"))
 
     class Meta:
-        verbose_name = "outbox rate bucket"
+        verbose_name = _("outbox rate bucket")
+        verbose_name_plural = _("outbox rate buckets")
 
 
 # --- periodic tasks (core.periodic) ---------------------------------------------

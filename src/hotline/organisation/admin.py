@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hotline.core.admin import TranslatedPermissionsMixin
 from hotline.core.audit import record as audit
 from hotline.organisation import services
 from hotline.organisation.models import ApiToken, Customer, CustomerPhone, MarkedNumber, ServiceArea, Unit, User
@@ -74,7 +75,7 @@ class UnitAdmin(AuditedAdmin):
 
 
 @admin.register(User)
-class UserAdmin(AuditedAdmin, BaseUserAdmin):
+class UserAdmin(TranslatedPermissionsMixin, AuditedAdmin, BaseUserAdmin):
     list_display = ("username", "display_name", "role", "unit", "agent_number", "stars", "is_active")
     list_filter = ("role", "is_active")
     search_fields = ("username", "display_name", "agent_number")

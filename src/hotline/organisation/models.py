@@ -30,8 +30,8 @@ class Unit(models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=UnitKind.choices)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent"))
-    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
-    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="", verbose_name=_("tree path"))
+    depth = models.PositiveSmallIntegerField(default=0, editable=False, verbose_name=_("depth"))
     # Department function, used by routing ("marketing", "discipline", "metering", ...).
     function = models.CharField(_("function"), max_length=40, blank=True, default="")
     phone = models.CharField(_("phone"), max_length=40, blank=True, default="")
@@ -133,7 +133,7 @@ class Customer(models.Model):
     address = models.CharField(_("address"), max_length=300)
     service_area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, null=True, blank=True, related_name="customers", verbose_name=_("service area"))
     special_mark = models.CharField(_("special mark"), max_length=20, choices=SpecialMark.choices, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["account_number"]
@@ -146,7 +146,7 @@ class Customer(models.Model):
 
 
 class CustomerPhone(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones", verbose_name=_("customer"))
     number = models.CharField(_("number"), max_length=20, db_index=True, help_text=_("Normalised"))
     extension = models.CharField(_("extension"), max_length=8, blank=True, default="")
     raw = models.CharField(_("as entered"), max_length=40, blank=True, default="")
@@ -170,8 +170,8 @@ class MarkedNumber(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True)
     mark = models.CharField(_("mark"), max_length=20, choices=SpecialMark.choices)
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
-    reviewed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("reviewed by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("marked number")
@@ -181,13 +181,13 @@ class MarkedNumber(models.Model):
 class ApiToken(models.Model):
     """Bearer token for the JSON API. Only a hash is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
     name = models.CharField(_("name"), max_length=60)
-    key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=8)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked = models.BooleanField(default=False)
+    key_hash = models.CharField(max_length=64, unique=True, verbose_name=_("key hash"))
+    prefix = models.CharField(max_length=8, verbose_name=_("prefix"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+    revoked = models.BooleanField(default=False, verbose_name=_("revoked"))
 
     class Meta:
         verbose_name = _("API token")

@@ -77,7 +77,7 @@ class Outage(models.Model):
                                      related_name="+", verbose_name=_("published by"))
     updated_at = models.DateTimeField(_("updated at"))
     # The last event's seq: the row is locked for every change, so seqs are gapless.
-    last_seq = models.PositiveIntegerField(default=0, editable=False)
+    last_seq = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("last event number"))
 
     class Meta:
         ordering = ["-planned_start", "-id"]
@@ -104,12 +104,14 @@ class OutageArea(models.Model):
     """An area an outage names. A township or village covers everything
     below it; selectors expand the tree, nothing is copied here."""
 
-    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="area_links", db_index=False)
-    area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, related_name="+", db_index=False)
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="area_links", db_index=False,
+                               verbose_name=_("outage"))
+    area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, related_name="+", db_index=False,
+                             verbose_name=_("service area"))
     # False once the outage is restored or cancelled (set with its status, in
     # its transaction): "what is on over this area" reads only live links, so
     # it stays a few index entries however long the history grows.
-    live = models.BooleanField(default=True)
+    live = models.BooleanField(default=True, verbose_name=_("in force"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["outage", "area"], name="outage_area_unique")]
@@ -137,7 +139,8 @@ class OutageEvent(models.Model):
     """Append-only revision history: ``payload["changes"]`` holds each
     changed field as ``{"old": …, "new": …}``."""
 
-    outage = models.ForeignKey(Outage, on_delete=models.PROTECT, related_name="events", db_index=False)
+    outage = models.ForeignKey(Outage, on_delete=models.PROTECT, related_name="events", db_index=False,
+                               verbose_name=_("outage"))
     seq = models.PositiveIntegerField(_("number"))
     kind = models.CharField(_("event"), max_length=20, choices=EventKind.choices)
     at = models.DateTimeField(_("time"))
@@ -153,7 +156,7 @@ class OutageEvent(models.Model):
         verbose_name_plural = _("outage events")
 
     def __str__(self) -> str:
-        return f"{self.outage_id}#{self.seq} {self.kind}"
+        return f"{self.outage_id}#{self.seq} {self.get_kind_display()}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -31,26 +31,28 @@ class Clock(models.Model):
     subject_id = models.BigIntegerField(_("subject"))
     # Indexed by clock_unique / clock_unit_status_idx, which lead with them.
     order = models.ForeignKey("workorders.WorkOrder", on_delete=models.PROTECT, related_name="clocks", db_index=False,
-                              null=True, blank=True)
+                              null=True, blank=True, verbose_name=_("work order"))
     metric = models.CharField(_("metric"), max_length=20)
-    round = models.PositiveSmallIntegerField(default=0)
+    round = models.PositiveSmallIntegerField(default=0, verbose_name=_("round"))
     # The policy rule a work-order clock was started from; other subjects'
     # clocks carry their limit in their own columns.
-    rule = models.ForeignKey(TimeLimitRule, on_delete=models.PROTECT, related_name="+", db_index=False, null=True, blank=True)
-    responsible_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="clocks", null=True, blank=True, db_index=False)
+    rule = models.ForeignKey(TimeLimitRule, on_delete=models.PROTECT, related_name="+", db_index=False, null=True, blank=True,
+                             verbose_name=_("time-limit rule"))
+    responsible_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="clocks", null=True, blank=True, db_index=False,
+                                         verbose_name=_("responsible unit"))
     started_at = models.DateTimeField(_("started"))
     warn_at = models.DateTimeField(_("warning at"))
     due_at = models.DateTimeField(_("due"))
-    escalation_seconds = models.PositiveIntegerField(default=0)
-    escalation_levels = models.PositiveSmallIntegerField(default=2)
+    escalation_seconds = models.PositiveIntegerField(default=0, verbose_name=_("escalation gap (seconds)"))
+    escalation_levels = models.PositiveSmallIntegerField(default=2, verbose_name=_("escalation levels"))
     status = models.CharField(_("status"), max_length=10, choices=ClockStatus.choices, default=ClockStatus.RUNNING)
     # 0 nothing raised; 1 warned; 2 first supervision notice; 2+k escalation k.
-    stage = models.PositiveSmallIntegerField(default=0)
-    next_check_at = models.DateTimeField(null=True, blank=True)
+    stage = models.PositiveSmallIntegerField(default=0, verbose_name=_("stage"))
+    next_check_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next check at"))
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
-    stopped_by = models.CharField(max_length=20, blank=True, default="")
-    elapsed_seconds = models.PositiveIntegerField(null=True, blank=True)
-    overdue_seconds = models.PositiveIntegerField(null=True, blank=True)
+    stopped_by = models.CharField(max_length=20, blank=True, default="", verbose_name=_("stopped by"))
+    elapsed_seconds = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("elapsed seconds"))
+    overdue_seconds = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("overdue seconds"))
 
     class Meta:
         ordering = ["due_at"]
@@ -92,21 +94,27 @@ class Notice(models.Model):
     """A warning or supervision notice (督办单). Immutable once raised; the
     unit's answer is recorded on it once and as an order event."""
 
-    clock = models.ForeignKey(Clock, on_delete=models.PROTECT, null=True, blank=True, related_name="notices")
+    clock = models.ForeignKey(Clock, on_delete=models.PROTECT, null=True, blank=True, related_name="notices",
+                              verbose_name=_("clock"))
     subject_type = models.CharField(_("subject type"), max_length=30, default=WORK_ORDER)
     subject_id = models.BigIntegerField(_("subject"))
-    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.PROTECT, related_name="notices", null=True, blank=True)
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.PROTECT, related_name="notices", null=True, blank=True,
+                              verbose_name=_("work order"))
     kind = models.CharField(_("kind"), max_length=12, choices=NoticeKind.choices)
     level = models.PositiveSmallIntegerField(_("level"), default=0)
     metric = models.CharField(_("metric"), max_length=20, blank=True, default="")
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="notices", verbose_name=_("addressed to"))
-    supervisor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="supervised_notices")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="notices",
+                             verbose_name=_("addressed to"))
+    supervisor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="supervised_notices",
+                                        verbose_name=_("supervising unit"))
     due_at = models.DateTimeField(_("due at"), help_text=_("When the notice should have been raised"))
     created_at = models.DateTimeField(_("raised at"), db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name=_("created by"))
     message = models.CharField(_("message"), max_length=300, blank=True, default="")
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
-    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("answered by"))
     answer = models.CharField(_("answer"), max_length=500, blank=True, default="")
 
     class Meta:
@@ -129,4 +137,4 @@ class Notice(models.Model):
         verbose_name_plural = _("notices")
 
     def __str__(self) -> str:
-        return f"{self.kind} L{self.level} {self.subject_type}:{self.subject_id}"
+        return f"{self.get_kind_display()} L{self.level} {self.subject_type}:{self.subject_id}"

@@ -60,7 +60,7 @@ class WorkOrder(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("customer"), db_index=False)
     caller_name = models.CharField(_("caller name"), max_length=100, blank=True, default="")
     caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True, default="", db_index=True)
-    caller_phone_ext = models.CharField(max_length=8, blank=True, default="")
+    caller_phone_ext = models.CharField(max_length=8, blank=True, default="", verbose_name=_("extension"))
     # The last four digits, kept by the database itself (every writer, bulk
     # loads included): a search by a phone tail is an equality on a plain
     # btree, on SQLite and PostgreSQL alike (see selectors.search_orders).
@@ -78,9 +78,9 @@ class WorkOrder(models.Model):
     # First-contact ownership: the accepting agent until closure or handover.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_orders", verbose_name=_("owner"), db_index=False)
     scope_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="scoped_orders", verbose_name=_("center scope"), db_index=False)
-    scope_path = models.CharField(max_length=255)
+    scope_path = models.CharField(max_length=255, verbose_name=_("scope path"))
     assigned_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_orders", verbose_name=_("handling unit"), db_index=False)
-    assigned_path = models.CharField(max_length=255, blank=True, default="")
+    assigned_path = models.CharField(max_length=255, blank=True, default="", verbose_name=_("assigned path"))
 
     policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, verbose_name=_("time-limit policy"), db_index=False)
     # The life-cycle the order was created under (spec D0b); later edits of
@@ -93,7 +93,7 @@ class WorkOrder(models.Model):
     partner_reference = models.CharField(_("partner reference"), max_length=80, blank=True, default="")
 
     return_count = models.PositiveSmallIntegerField(_("returns"), default=0)
-    last_seq = models.PositiveIntegerField(default=0, editable=False)
+    last_seq = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("last event number"))
     created_at = models.DateTimeField(_("accepted at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"))
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
@@ -139,16 +139,19 @@ class WorkOrderEvent(models.Model):
     """Append-only history. ``seq`` is per order and gapless."""
 
     # (order, seq) is unique and indexed: no separate index on order.
-    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="events", db_index=False)
-    seq = models.PositiveIntegerField()
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="events", db_index=False,
+                              verbose_name=_("work order"))
+    seq = models.PositiveIntegerField(verbose_name=_("number"))
     kind = models.CharField(_("event"), max_length=20)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
-    actor_role = models.CharField(max_length=20, blank=True, default="")
-    actor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              verbose_name=_("actor"))
+    actor_role = models.CharField(max_length=20, blank=True, default="", verbose_name=_("actor's role"))
+    actor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False,
+                                   verbose_name=_("actor's unit"))
     at = models.DateTimeField(_("time"))
-    from_state = models.CharField(max_length=12, blank=True, default="")
-    to_state = models.CharField(max_length=12, blank=True, default="")
-    payload = models.JSONField(default=dict, blank=True)
+    from_state = models.CharField(max_length=12, blank=True, default="", verbose_name=_("from state"))
+    to_state = models.CharField(max_length=12, blank=True, default="", verbose_name=_("to state"))
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
         ordering = ["order", "seq"]
@@ -176,8 +179,9 @@ class OrderContact(models.Model):
         ORIGIN = "origin", _("Reported in")
         CHASE = "chase", _("Chase-up")
 
-    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="contact_links", db_index=False)
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="order_links")
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="contact_links", db_index=False,
+                              verbose_name=_("work order"))
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="order_links", verbose_name=_("contact"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ORIGIN)
     linked_at = models.DateTimeField(_("linked at"))
 
@@ -190,27 +194,38 @@ class OrderContact(models.Model):
 class ReporterIdentity(models.Model):
     """Who reported (举报); visible only to authorised roles, every view audited."""
 
-    order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="reporter")
-    name = models.CharField(max_length=100, blank=True, default="")
-    phone = models.CharField(max_length=20, blank=True, default="")
-    id_number = models.CharField(max_length=30, blank=True, default="")
+    order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="reporter", verbose_name=_("work order"))
+    name = models.CharField(max_length=100, blank=True, default="", verbose_name=_("name"))
+    phone = models.CharField(max_length=20, blank=True, default="", verbose_name=_("phone"))
+    id_number = models.CharField(max_length=30, blank=True, default="", verbose_name=_("ID number"))
+
+    class Meta:
+        verbose_name = _("reporter identity")
+        verbose_name_plural = _("reporter identities")
 
 
 class IdempotencyKey(models.Model):
     """An API create seen before returns the same order, not a second one."""
 
-    key = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)  # (user, key) is unique
-    request_hash = models.CharField(max_length=64)
-    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE)
-    created_at = models.DateTimeField()
+    key = models.CharField(max_length=100, verbose_name=_("key"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False,
+                             verbose_name=_("user"))  # (user, key) is unique
+    request_hash = models.CharField(max_length=64, verbose_name=_("request hash"))
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, verbose_name=_("work order"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique")]
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
 
 
 class NumberCounter(models.Model):
     """Per-day, per-prefix order number sequence (row-locked increment)."""
 
-    key = models.CharField(max_length=20, unique=True)
-    last = models.PositiveIntegerField(default=0)
+    key = models.CharField(max_length=20, unique=True, verbose_name=_("key"))
+    last = models.PositiveIntegerField(default=0, verbose_name=_("last number"))
+
+    class Meta:
+        verbose_name = _("number counter")
+        verbose_name_plural = _("number counters")
