@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -480,9 +481,16 @@ def _board_context(request: HttpRequest, **extra) -> dict:
     params = request.GET.copy()
     for key in ("page", "npage"):
         params.pop(key, None)
-    return {**data, "form": form, "notice_levels": sorted(levels.items(), reverse=True),
+    units = list(selectors.search_units(request.user))
+    # Rendered once for every row's reassign select (a template loop per row costs more than the queries).
+    unit_options = format_html_join("", '<option value="{}">{}</option>', ((u.pk, u.name) for u in units))
+    # Each row's links and forms from one prefix (50 reverse() calls cost more than they say).
+    act_query = f"?{request.GET.urlencode()}" if request.GET else ""
+    return {**data, "form": form, "notice_levels": sorted(levels.items(), reverse=True), "unit_options": unit_options,
+            "act_base": reverse("workorders:board"), "act_query": act_query,
+            "order_base": reverse("workorders:order", args=["x"])[:-2],
             "query": params.urlencode(),
-            "units": selectors.search_units(request.user), "types": selectors.search_types(),
+            "units": units, "types": selectors.search_types(),
             "metrics": labels.METRICS.items(), "sorts": BOARD_SORT_CHOICES, "tones": BOARD_TONE_CHOICES,
             "group_by": {"unit": "unit", "type": "type"}.get(form.query().sort, ""), **extra}
 
