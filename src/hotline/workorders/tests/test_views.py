@@ -431,3 +431,17 @@ def test_the_inbox_shows_how_long_an_order_is_overdue(world, login, frozen):
     frozen.advance(hours=2)
     html = login(world.station_users[0]).get("/inbox/").content.decode()
     assert "超时 1 小时 57 分钟" in html  # the accept limit (3 min) passed 1 h 57 min ago
+
+
+def test_the_inspector_searches_orders_without_a_link_to_a_list_it_may_not_open(world, login):
+    from hotline.organisation import services as org
+    from hotline.organisation.models import Role
+    from hotline.testing import PASSWORD
+
+    inspector = org.create_user(username="t-inspector", password=PASSWORD, role=Role.INSPECTOR, unit=world.center,
+                                display_name="质检员")
+    client = login(inspector)
+    page = client.get("/orders/search/").content.decode()
+    assert 'href="/orders/"' not in page
+    assert client.get("/orders/").status_code == 403
+    assert 'href="/orders/"' in login(world.agent).get("/orders/search/").content.decode()
