@@ -6,17 +6,37 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hotline.organisation import selectors as organisation_selectors
 from hotline.outages import selectors
-from hotline.outages.models import MARKETING_CLASSES, EventKind, OutageClass, OutageEvent
+from hotline.outages.models import (
+    MARKETING_CLASSES,
+    EventKind,
+    OutageArea,
+    OutageClass,
+    OutageEvent,
+)
 
 
-def _fact(outage) -> dict:
+def _labels(outages) -> dict[int, list[str]]:
+    """Each outage's areas as ``selectors.area_labels`` names them (code
+    order), for all of them in one query (it was one per outage); the names
+    come from the area cache."""
+    found: dict[int, list] = {}
+    for outage_id, area_id in OutageArea.objects.filter(outage_id__in=[o.pk for o in outages]).values_list(
+            "outage_id", "area_id"):
+        area = organisation_selectors.service_area(area_id)
+        if area is not None:
+            found.setdefault(outage_id, []).append(area)
+    return {pk: [str(a) for a in sorted(areas, key=lambda a: a.code)] for pk, areas in found.items()}
+
+
+def _fact(outage, areas: list[str]) -> dict:
     return {
         "number": outage.number, "outage_class": outage.outage_class, "class_label": outage.get_outage_class_display(),
         "status": outage.status, "status_label": outage.get_status_display(), "reason": outage.reason,
         "scope": outage.scope, "planned_start": outage.planned_start, "planned_end": outage.planned_end,
         "actual_start": outage.actual_start, "marketing": outage.outage_class in MARKETING_CLASSES,
-        "areas": selectors.area_labels(outage),
+        "areas": areas,
     }
 
 
@@ -25,8 +45,9 @@ def intake_facts(*, service_area_id: int | None, customer=None, at: dt.datetime,
     frequent-outage history."""
     facts: dict = {}
     if service_area_id is not None:
-        facts["outages"] = [_fact(o) for o in selectors.active_outages_covering(service_area_id, at=at)
-                            .select_related("publishing_unit")[:5]]
+        covering = list(selectors.active_outages_covering(service_area_id, at=at)[:5])
+        labels = _labels(covering) if covering else {}
+        facts["outages"] = [_fact(o, labels.get(o.pk, [])) for o in covering]
     if customer is not None and customer.service_area_id is not None:
         count, threshold, months = selectors.frequent_outage_count(customer, at)
         facts["frequent"] = {"count": count, "threshold": threshold, "months": months, "flagged": count >= threshold}
