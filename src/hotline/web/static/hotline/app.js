@@ -125,15 +125,23 @@
   });
 
   // Do not let a poll wipe what someone is typing into a polled region.
-  document.addEventListener("htmx:beforeRequest", function (e) {
-    var elt = e.detail.elt;
-    if (!elt.hasAttribute || !elt.hasAttribute("data-poll-guard") || e.detail.requestConfig.verb !== "get") { return; }
+  function busy(elt) {
     var active = document.activeElement;
     var typing = active && elt.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
     var filled = Array.prototype.some.call(elt.querySelectorAll("input[type=text], textarea"), function (f) { return f.value; });
     // An opened row of actions (the board's) stays open until used or closed.
-    var opened = elt.querySelector("details[open]");
-    if (typing || filled || opened) { e.preventDefault(); }
+    return typing || filled || !!elt.querySelector("details[open]");
+  }
+  function isPoll(e) {
+    var elt = e.detail.elt, config = e.detail.requestConfig;
+    return elt && elt.hasAttribute && elt.hasAttribute("data-poll-guard") && config && config.verb === "get";
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (isPoll(e) && busy(e.detail.elt)) { e.preventDefault(); }
+  });
+  // A poll already on its way when the user began is dropped on arrival.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (isPoll(e) && busy(e.detail.elt)) { e.detail.shouldSwap = false; }
   });
 
   // A poll after the session ended lands on the login page: go there whole.
