@@ -176,7 +176,7 @@ class SweepResult:
     clocks: int = 0
     warnings: int = 0
     notices: int = 0
-    full: bool = False  # a full batch of subjects: more are waiting
+    full: bool = False  # a full batch: more are waiting
 
 
 def _subject_of(clk: Clock) -> dict:
@@ -237,8 +237,8 @@ def _ancestors(unit: Unit, cache: dict[int, Unit]) -> list[Unit]:
 
 
 def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResult:
-    """Handle the due clocks of up to ``batch // 4`` subjects in one
-    transaction (about ``batch`` clocks: a work order has a few).
+    """Handle about ``batch`` due clocks, those of whole subjects, in one
+    transaction.
 
     Subjects whose type registered a claimer (work orders) are claimed
     first, then their due clocks: the same order of locks a transition
@@ -248,46 +248,52 @@ def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResu
     with SKIP LOCKED from a window of the earliest due clocks twice the
     batch wide, so several workers take disjoint subjects from one backlog,
     and a subject a transition holds right now is left for the next sweep
-    (it stays due).
+    (it stays due). The subjects taken are those whose clocks in the window
+    fit the batch (at least one), so a round costs the same whether a
+    subject has one due clock or four.
     """
     now = now or hclock.now()
     result = SweepResult()
-    limit = max(1, batch // 4)
+    batch = max(1, batch)
     skip_locked = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
         due = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING)
-        window: dict[str, list[int]] = {}
+        # Subjects in the order their earliest clock fell due, with how many
+        # of the window's clocks are theirs (a dict keeps insertion order).
+        window: dict[str, dict[int, int]] = {}
         for subject_type, subject_id in due.order_by("next_check_at").values_list("subject_type", "subject_id")[: batch * 2]:
-            ids = window.setdefault(subject_type, [])
-            if subject_id not in ids:
-                ids.append(subject_id)
+            counts = window.setdefault(subject_type, {})
+            counts[subject_id] = counts.get(subject_id, 0) + 1
         if not window:
             return result
         clocks: list[Clock] = []
-        claimed = 0
-        for subject_type, ids in window.items():
-            room = limit - claimed
+        for subject_type, counts in window.items():
+            room = batch - len(clocks)
             if room <= 0:
                 result.full = True
                 break
+            ids: list[int] = []
+            planned = 0
+            for subject_id, n in counts.items():
+                if ids and planned + n > room:
+                    result.full = True  # the rest wait for the next round
+                    break
+                ids.append(subject_id)
+                planned += n
             claimer = _claimers.get(subject_type)
             if claimer is not None:
-                taken = claimer(ids, room)
-                claimed += len(taken)
+                taken = claimer(ids, len(ids))
                 if not taken:
                     continue
                 mine = due.filter(_subjects_filter(subject_type, taken))
                 if connection.features.has_select_for_update:
                     mine = mine.select_for_update(of=("self",), no_key=True)
-                clocks += list(mine)
             else:
-                mine = due.filter(_subjects_filter(subject_type, ids[:room]))
+                mine = due.filter(_subjects_filter(subject_type, ids))
                 if skip_locked:
                     mine = mine.select_for_update(skip_locked=True, no_key=True)
-                got = list(mine)
-                claimed += len({c.subject_id for c in got})
-                clocks += got
-        result.full = result.full or claimed >= limit
+            clocks += list(mine)
+        result.full = result.full or len(clocks) >= batch
         if not clocks:
             return result
         unit_ids = {c.responsible_unit_id for c in clocks if c.responsible_unit_id}

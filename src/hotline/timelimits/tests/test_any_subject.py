@@ -122,7 +122,7 @@ def test_orders_and_other_subjects_share_one_sweep(world, frozen, written):
         fault_scope="company"))
     start(world, minutes=3)
     frozen.advance(minutes=3)
-    result = engine.sweep_until_idle(batch=4)  # one subject per transaction
+    result = engine.sweep_until_idle(batch=1)  # one subject per transaction
     assert result.notices >= 2
     assert Notice.objects.filter(order=order, kind=NoticeKind.SUPERVISION, metric="accept").count() == 1
     assert Notice.objects.filter(subject_type=SUBJECT, kind=NoticeKind.SUPERVISION).count() == 1

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
-from hotline.timelimits.services import NoticeError, answer_notice, supervision_rate, sweep_until_idle
+from hotline.timelimits.services import NoticeError, answer_notice, supervision_rate, sweep_once, sweep_until_idle
 from hotline.workorders import services
 from hotline.workorders.models import WorkOrderEvent
 
@@ -168,12 +168,35 @@ def test_a_sweep_reports_the_clocks_warnings_and_notices_of_all_its_rounds(world
     repair(world)
     repair(world, customer="li")
     frozen.advance(seconds=144)  # both accept clocks warn, nothing else yet
-    first = sweep_until_idle(batch=4)  # one order per round
+    first = sweep_until_idle(batch=1)  # one order per round
     assert (first.clocks, first.warnings, first.notices) == (2, 2, 0)
     frozen.advance(seconds=36)
-    second = sweep_until_idle(batch=4)
+    second = sweep_until_idle(batch=1)
     assert (second.clocks, second.warnings, second.notices) == (2, 0, 2)
     assert sweep_until_idle().clocks == 0
+
+
+def test_a_round_takes_whole_orders_whose_due_clocks_fill_the_batch(world, frozen):
+    orders = [repair(world, customer=c) for c in ("zhang", "li", "wang", "zhang")]
+    start = frozen()
+    for i, order in enumerate(orders):  # every clock due now, the orders one second apart
+        Clock.objects.filter(order=order, status=ClockStatus.RUNNING).update(next_check_at=start - dt.timedelta(seconds=10 - i))
+    per_order = [Clock.objects.filter(order=o, status=ClockStatus.RUNNING).count() for o in orders]
+    assert len(set(per_order)) == 1 and per_order[0] >= 2, per_order
+    n = per_order[0]
+
+    def swept():
+        # An order swept has no clock left at the check time set above.
+        return [o for i, o in enumerate(orders)
+                if not Clock.objects.filter(order=o, next_check_at=start - dt.timedelta(seconds=10 - i)).exists()]
+
+    first = sweep_once(batch=1)  # at least one whole order, however small the batch
+    assert (first.clocks, first.full, swept()) == (n, True, orders[:1])
+    second = sweep_once(batch=2 * n - 1)  # the third order's clocks would not fit beside the second's
+    assert (second.clocks, second.full, swept()) == (n, True, orders[:2])
+    third = sweep_once(batch=2 * n)  # two whole orders fill it exactly
+    assert (third.clocks, third.full, swept()) == (2 * n, True, orders)
+    assert sweep_once(batch=1).clocks == 0
 
 
 @pytest.mark.rule("D5b", "N3f")
