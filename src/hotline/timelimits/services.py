@@ -261,41 +261,46 @@ def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResu
         # Subjects in the order their earliest clock fell due, with how many
         # of the window's clocks are theirs (a dict keeps insertion order).
         window: dict[str, dict[int, int]] = {}
-        for subject_type, subject_id in due.order_by("next_check_at").values_list("subject_type", "subject_id")[: batch * 2]:
+        rows = list(due.order_by("next_check_at").values_list("subject_type", "subject_id")[: batch * 2])
+        for subject_type, subject_id in rows:
             counts = window.setdefault(subject_type, {})
             counts[subject_id] = counts.get(subject_id, 0) + 1
         if not window:
             return result
+        # More are due past a full window: another worker may hold the
+        # window's other subjects, so a short batch here is no sign of an
+        # empty backlog.
+        result.full = len(rows) >= batch * 2
         clocks: list[Clock] = []
         for subject_type, counts in window.items():
             room = batch - len(clocks)
             if room <= 0:
                 result.full = True
                 break
-            ids: list[int] = []
-            planned = 0
-            for subject_id, n in counts.items():
-                if ids and planned + n > room:
-                    result.full = True  # the rest wait for the next round
-                    break
-                ids.append(subject_id)
-                planned += n
+            # As many subjects as fit the room at this window's clocks per
+            # subject. The claimer picks them among all the window's subjects
+            # (SKIP LOCKED), so a second worker takes others than the first.
+            ids = list(counts)
+            want = max(1, int(room * len(ids) / sum(counts.values())))
+            if want < len(ids):
+                result.full = True  # the rest wait for the next round
             claimer = _claimers.get(subject_type)
             if claimer is not None:
-                taken = claimer(ids, len(ids))
+                taken = claimer(ids, want)
                 if not taken:
                     continue
                 mine = due.filter(_subjects_filter(subject_type, taken))
                 if connection.features.has_select_for_update:
                     mine = mine.select_for_update(of=("self",), no_key=True)
             else:
-                mine = due.filter(_subjects_filter(subject_type, ids))
+                mine = due.filter(_subjects_filter(subject_type, ids[:want]))
                 if skip_locked:
                     mine = mine.select_for_update(skip_locked=True, no_key=True)
             clocks += list(mine)
-        result.full = result.full or len(clocks) >= batch
-        if not clocks:
+        if not clocks:  # all held by other workers: not worth a second look at once
+            result.full = False
             return result
+        result.full = result.full or len(clocks) >= batch
         unit_ids = {c.responsible_unit_id for c in clocks if c.responsible_unit_id}
         units = {u.id: u for u in Unit.objects.filter(id__in=unit_ids)}
         to_create: list[Notice] = []
