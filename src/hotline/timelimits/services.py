@@ -28,6 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from hotline.core import bulk
 from hotline.core import clock as hclock
 from hotline.organisation.models import Unit
 from hotline.timelimits import history
@@ -331,7 +332,7 @@ def raise_notices(notices: list[Notice]) -> list[Notice]:
         return []
     try:
         with transaction.atomic():
-            created = Notice.objects.bulk_create(notices, batch_size=1000)
+            created = bulk.insert(Notice, notices)
     except IntegrityError:
         # Another writer raised some of them already (the unique constraint
         # said so): insert the rest one by one, each under its own savepoint.

@@ -24,7 +24,7 @@ from hotline.catalog import selectors as catalog_selectors
 from hotline.catalog.lifecycle import ACTION_LABELS, REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
-from hotline.core import clock, dispatch, phones, policy
+from hotline.core import bulk, clock, dispatch, phones, policy
 from hotline.core.audit import record as audit
 from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.models import (
@@ -1282,7 +1282,7 @@ def append_engine_events(entries) -> None:
         rows.append(WorkOrderEvent(order_id=e.subject_id, seq=seq, kind=e.kind, actor=actor,
                                    actor_role=getattr(actor, "role", "") if actor else "system",
                                    actor_unit_id=getattr(actor, "unit_id", None), at=e.at, payload=e.payload))
-    WorkOrderEvent.objects.bulk_create(rows, batch_size=1000)
+    bulk.insert(WorkOrderEvent, rows)
 
 
 def hand_over(*, order: WorkOrder | str, actor: User, to_user: User, reason: str) -> WorkOrder:
