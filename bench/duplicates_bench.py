@@ -60,7 +60,7 @@ def old_scorer_for(records):
     def old(new, candidates):
         area = areas[new.area_id]
         out = []
-        for c in candidates:  # oldest first, as the query orders them
+        for c in reversed(candidates):  # oldest first, as its own query ordered them
             if not services.same_fault_point(area, areas[c.area_id], level="transformer_area"):
                 continue
             score = 2 if c.area_id == new.area_id else 1

@@ -6,7 +6,7 @@ Reports arrive in time order. For each one the candidates are what
 village so that the scorer itself must keep neighbouring transformer areas
 apart (the query asks only for the report's own area and its village's,
 except at village merge level): open, unmerged repair reports of the
-village created within the window before it, oldest first, at most 20. The
+village created within the window before it, the newest 50. The
 agent then decides by the ground truth: a report whose fault already has an
 open master in the village merges into it (and is no candidate afterwards),
 any other becomes a master. So every scorer sees the same candidates.
@@ -29,7 +29,7 @@ from pathlib import Path
 from hotline.workorders.duplicates import TRANSFORMER_AREA, Report
 
 DATA = Path(__file__).resolve().parent / "data" / "duplicates.jsonl"
-QUERY_LIMIT = 20  # suggest_duplicates' [:20]
+QUERY_LIMIT = 50  # suggest_duplicates' newest [:50]
 
 
 def load(path: Path = DATA) -> list[dict]:
@@ -58,7 +58,7 @@ class Outcome:
     tp: int = 0
     fp_kinds: Counter = field(default_factory=Counter)  # why the top proposal was wrong
     fn_kinds: Counter = field(default_factory=Counter)  # missed duplicates by event kind
-    cut_by_limit: int = 0  # duplicates whose master the query's limit of 20 left out
+    cut_by_limit: int = 0  # duplicates whose master the query's limit of 50 left out
     seconds: list[float] = field(default_factory=list)
 
     @property
@@ -92,8 +92,8 @@ def replay(records: list[dict], scorer: Scorer, *, window: dt.timedelta = dt.tim
         areas = {village, *children.get(village, ())}
         pool = sorted((m for a in areas for m in masters_at.get(a, ())
                        if now - window <= m["created_at"] <= now and m["closed_at"] > now),
-                      key=lambda m: (m["created_at"], m["id"]))
-        candidates = pool[:QUERY_LIMIT]
+                      key=lambda m: (m["created_at"], m["id"]), reverse=True)
+        candidates = pool[:QUERY_LIMIT]  # the newest, as the query orders them
         t0 = time.perf_counter()
         keys = scorer(r["report"], [m["report"] for m in candidates])
         out.seconds.append(time.perf_counter() - t0)

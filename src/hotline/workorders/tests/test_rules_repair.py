@@ -167,7 +167,8 @@ def test_proposals_only_within_the_configured_window(world, frozen, settings):
     assert "duplicate_suggestions" not in late.events.get(kind="create").payload
     settings.HOTLINE = {**settings.HOTLINE, "MERGE_WINDOW_HOURS": 3}
     again = repair(world, customer_id=None, caller_phone="13600001114", service_area_id=world.areas["t0"].id, dispatch=False)
-    assert again.events.get(kind="create").payload["duplicate_suggestions"][0]["number"] == first.number
+    # Within 3 hours the first report is a candidate again (beside the late one).
+    assert first.number in [p["number"] for p in again.events.get(kind="create").payload["duplicate_suggestions"]]
 
 
 @pytest.mark.rule("D3.4b")
