@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 import pytest
 
@@ -97,3 +100,64 @@ def build_world(prefix: str = "t") -> World:
     w.customers["wang"] = org.create_customer(account_number=f"{p}0003", name="王芳", address="西岭乡高山村",
                                               phone_numbers=["15900001111"], service_area=v2)
     return w
+
+
+# --- untranslated English on Chinese pages ------------------------------------------
+
+# Technical tokens and names that stay as they are on a Chinese page (compared
+# lower-case). Words of all capitals (AHT, WAPE, SMS, CSV) and tokens with
+# digits, dots, underscores, @ or / (numbers, codes, paths) never count.
+ENGLISH_ALLOW = frozenset({
+    "id", "api",  # Django's "ID" column; "API" tokens and channels
+    "control", "command", "mac",  # Django's Chinese help names the keys: 按住 Control 键或 Mac 上的 Command 键
+    "erlang",  # Erlang A / Erlang C, the queueing models' names
+})
+_SKIP_TAGS = {"script", "style", "noscript", "template", "code", "pre", "textarea", "svg", "kbd", "samp"}
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_WORD = re.compile(r"^[A-Za-z][a-z]+(?:['’-][A-Za-z]+)*$")
+# Literal values shown as examples ("urgent", {action, from, to}) are codes.
+_LITERALS = re.compile(r"\"[^\"]*\"|\{[^}]*\}|\[\[.*?\]\]")
+
+
+class _Text(HTMLParser):
+    """Visible text, plus the labels of buttons, placeholders and titles."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        a = dict(attrs)
+        if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
+            self.parts.append(a["value"])
+        for name in ("placeholder", "aria-label"):
+            if a.get(name):
+                self.parts.append(a[name])
+        if a.get("title") and tag in ("a", "button", "input", "span", "img", "abbr", "td", "th", "div"):
+            self.parts.append(a["title"])
+
+    def handle_endtag(self, tag):
+        if tag in _SKIP_TAGS and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def english_words(html: str, allow: Iterable[str] = ()) -> list[str]:
+    """English words in the visible text of ``html`` outside ENGLISH_ALLOW
+    and ``allow`` (lower-case)."""
+    parser = _Text()
+    parser.feed(html)
+    text = _LITERALS.sub(" ", " ".join(parser.parts))
+    allowed = ENGLISH_ALLOW | {w.lower() for w in allow}
+    found = set()
+    for token in re.split(rf"[\s{_CJK}]+", text):
+        token = token.strip("()[]{}<>.,:;!?…*«»|·•\"'“”‘’")
+        if _WORD.match(token) and token.lower() not in allowed:
+            found.add(token)
+    return sorted(found)

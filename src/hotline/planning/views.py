@@ -98,7 +98,8 @@ def queue_create(request: HttpRequest) -> HttpResponse:
 def target_edit(request: HttpRequest, code: str) -> HttpResponse:
     queue = get_object_or_404(Queue, code=code)
     target = getattr(queue, "target", None)
-    form = TargetForm(request.POST or None, instance=target)
+    # Bound on every POST: an empty submission shows its errors (an empty QueryDict is falsy).
+    form = TargetForm(request.POST if request.method == "POST" else None, instance=target)
     if request.method == "POST" and form.is_valid():
         services.save_target(queue=queue, **{f: form.cleaned_data[f] for f in TargetForm.Meta.fields})
         messages.success(request, gettext("Targets of %(queue)s saved.") % {"queue": queue.name})

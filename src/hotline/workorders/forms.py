@@ -97,7 +97,7 @@ class IntakeForm(NamedErrorsForm):
 class ActionForm(forms.Form):
     """One action on an order; which fields matter depends on the action."""
 
-    action = forms.CharField(max_length=20)
+    action = forms.CharField(max_length=20, error_messages={"required": _("Choose an action.")})
     reason = forms.CharField(required=False, max_length=500)
     note = forms.CharField(required=False, max_length=2000)
     unit_id = forms.IntegerField(required=False, min_value=1)

@@ -253,7 +253,8 @@ def dispatch_units(order: WorkOrder) -> QuerySet[Unit]:
 def _open_notices(user: User) -> QuerySet:
     from hotline.timelimits.models import Notice, NoticeKind
 
-    qs = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)
+    # The work orders' notices (an outage's lead-time notices have no order, as on the board).
+    qs = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True, order__isnull=False)
     prefix = organisation_selectors.user_scope_path(user)
     if prefix is not None:
         qs = qs.filter(Q(unit__path__startswith=prefix) | Q(supervisor_unit__path__startswith=prefix))

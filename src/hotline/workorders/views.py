@@ -305,8 +305,8 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 def _transition(request: HttpRequest, order: WorkOrder, form: ActionForm) -> tuple[str | None, int]:
     """Run the posted action; (error message or None, HTTP status)."""
-    if not form.is_valid():
-        return gettext("Check the form: %(fields)s.") % {"fields": ", ".join(form.errors)}, 400
+    if not form.is_valid():  # the fields' own messages, not their code names
+        return "；".join(e for errors in form.errors.values() for e in errors), 400
     try:
         services.transition(order=order, action=form.cleaned_data["action"], actor=request.user, payload=form.payload())
     except OrderError as exc:

@@ -9,70 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from hotline.testing import PASSWORD
+from hotline.testing import PASSWORD, english_words
 
 pytestmark = pytest.mark.django_db
-
-# Technical tokens and names that stay as they are on a Chinese page.
-ALLOW = {
-    "id", "api",  # Django's "ID" column; "API" tokens and channels
-    "control", "command", "mac",  # Django's Chinese help names the keys: 按住 Control 键或 Mac 上的 Command 键
-    "erlang",  # Erlang A / Erlang C, the queueing models' names
-}
-SKIP_TAGS = {"script", "style", "noscript", "template", "code", "pre", "textarea", "svg"}
-CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
-WORD = re.compile(r"^[A-Za-z][a-z]+(?:['’-][A-Za-z]+)*$")
-# Literal values shown as examples ("urgent", {action, from, to}) are codes.
-LITERALS = re.compile(r"\"[^\"]*\"|\{[^}]*\}|\[\[.*?\]\]")
-
-
-class _Text(HTMLParser):
-    """Visible text, plus the labels of buttons and input placeholders."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in SKIP_TAGS:
-            self._skip += 1
-        a = dict(attrs)
-        if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
-            self.parts.append(a["value"])
-        if a.get("placeholder"):
-            self.parts.append(a["placeholder"])
-        if a.get("title") and tag in ("a", "button", "input", "span", "img"):
-            self.parts.append(a["title"])
-
-    def handle_endtag(self, tag):
-        if tag in SKIP_TAGS and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-def english_words(html: str) -> list[str]:
-    """English words in the visible text; a token with digits, dots,
-    underscores, @ or / is a code (a number, a setting's key, a path)."""
-    parser = _Text()
-    parser.feed(html)
-    text = LITERALS.sub(" ", " ".join(parser.parts))
-    found = set()
-    for token in re.split(rf"[\s{CJK}]+", text):
-        token = token.strip("()[]{}<>.,:;!?…*«»|·•\"'“”‘’")
-        if WORD.match(token) and token.lower() not in ALLOW:
-            found.add(token)
-    return sorted(found)
 
 
 def test_the_word_finder_finds_english():
@@ -80,6 +25,8 @@ def test_the_word_finder_finds_english():
     assert english_words('<p>订单 GZ26111700001 t-center a@b.cn 13800001111 /api/docs (outages.lead_minutes)</p>') == []
     assert english_words('<p>例如 [["urgent", "紧急"]]，{action, from, to}</p>') == []
     assert english_words('<input type="submit" value="Save">') == ["Save"]
+    assert english_words('<button aria-label="Close">×</button><kbd>Enter</kbd>') == ["Close"]
+    assert english_words("<p>Open 打开</p>", allow={"Open"}) == []
 
 
 @pytest.fixture
