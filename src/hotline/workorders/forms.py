@@ -223,7 +223,7 @@ class BoardForm(NamedErrorsForm):
     unit = forms.IntegerField(required=False, min_value=1, label=_("Unit"))
     type = forms.CharField(required=False, max_length=30, label=_("Business type"))
     metric = forms.CharField(required=False, max_length=20, label=_("Time limit"))
-    tone = forms.ChoiceField(required=False, choices=BOARD_TONE_CHOICES, label=_("Time limits"))
+    tone = forms.ChoiceField(required=False, choices=BOARD_TONE_CHOICES, label=_("Limit status"))
     sort = forms.ChoiceField(required=False, choices=BOARD_SORT_CHOICES, label=_("Sort"))
     page = forms.IntegerField(required=False, min_value=1, max_value=100000, label=_("Page"))
     npage = forms.IntegerField(required=False, min_value=1, max_value=100000, label=_("Page"))
