@@ -49,9 +49,22 @@ def new_scorer(new, candidates):
     return [p.key for p in dup.propose(new, candidates)]
 
 
+OLD_THRESHOLD = 3  # the first rule's threshold
+
+
+def old_text_similarity(a: str, b: str) -> float:
+    """The first rule's character-bigram overlap (Jaccard) of two texts."""
+    def grams(text: str) -> set[str]:
+        text = "".join(ch for ch in text if ch.isalnum())
+        return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+    ga, gb = grams(a), grams(b)
+    return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
+
+
 def old_scorer_for(records):
-    """services.suggest_duplicates' rules, verbatim in effect: its own
-    same_fault_point and _text_similarity on unsaved ServiceArea objects."""
+    """The first rules of services.suggest_duplicates (kept here as the peer):
+    its same_fault_point on unsaved ServiceArea objects, 2 points for the
+    same area, 1 each for sub-class, cause and bigram similarity >= 0.3."""
     areas = {}
     for r in records:
         areas.setdefault(r["area_id"], ServiceArea(pk=r["area_id"], level=r["area_level"],
@@ -68,9 +81,9 @@ def old_scorer_for(records):
                 score += 1
             if c.fault_scope and c.fault_scope == new.fault_scope:
                 score += 1
-            if services._text_similarity(new.text, c.text) >= 0.3:
+            if old_text_similarity(new.text, c.text) >= 0.3:
                 score += 1
-            if score >= services.SUGGEST_THRESHOLD:
+            if score >= OLD_THRESHOLD:
                 out.append((score, c.key))
         out.sort(key=lambda x: -x[0])  # stable: the oldest of equal scores first
         return [k for _, k in out[:5]]
