@@ -15,17 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from hotline.catalog import selectors as catalog_selectors
 from hotline.catalog.lifecycle import ACTION_LABELS, REASON_REQUIRED, Transition
 from hotline.catalog.models import BusinessType, Routing, SubClass
 from hotline.catalog.services import current_policy_version
 from hotline.core import bulk, clock, dispatch, phones, policy
-from hotline.core.audit import record as audit
 from hotline.organisation import selectors as organisation_selectors
 from hotline.organisation.models import (
     CENTER_ROLES,
@@ -549,21 +546,6 @@ def same_fault_point(a: ServiceArea | None, b: ServiceArea | None, *, level: str
         va, vb = _village_of(a), _village_of(b)
         return va is not None and va == vb
     return False
-
-
-def _text_similarity(a: str, b: str) -> float:
-    """Character-bigram overlap of two phenomenon texts (Chinese has no
-    spaces; bigrams need no dictionary)."""
-    def grams(text: str) -> set[str]:
-        text = "".join(ch for ch in text if ch.isalnum())
-        return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
-    ga, gb = grams(a), grams(b)
-    return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
-
-
-# The first rule (bigram overlap, threshold 3), kept as the duplicate
-# benchmark's peer (bench/duplicates_bench.py).
-SUGGEST_THRESHOLD = 3
 
 
 def preview_duplicates(*, actor: User, business_type: str, service_area_id: int | None, sub_class: str = "",
