@@ -196,8 +196,9 @@ def working_days_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return out
 
 
-def next_working_day(day: dt.date, *, include_self: bool = False) -> dt.date:
-    probe = day if include_self else day + dt.timedelta(days=1)
+def next_working_day(day: dt.date) -> dt.date:
+    """The first working day after ``day``."""
+    probe = day + dt.timedelta(days=1)
     for _ in range(10):
         window = working_days_between(probe, probe + dt.timedelta(days=40))
         if window:
@@ -219,31 +220,34 @@ def add_duration(start: dt.datetime, amount: int | float, unit: str) -> dt.datet
     if unit == DurationUnit.CALENDAR_DAYS:
         # Calendar days are wall-clock days in the center's time zone.
         local = timezone.localtime(start)
-        return _combine(local.date() + dt.timedelta(days=int(amount)), local.timetz().replace(tzinfo=None), start)
+        return _combine(local.date() + dt.timedelta(days=int(amount)), local.time())
     if unit == DurationUnit.WORKING_DAYS:
         return _add_working_days(start, int(amount))
     raise ValueError(f"unknown duration unit {unit!r}")
 
 
-def _combine(day: dt.date, time_of_day: dt.time, like: dt.datetime) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, time_of_day), timezone.get_current_timezone())
+def _combine(day: dt.date, time_of_day: dt.time) -> dt.datetime:
+    # The center's (current) time zone.
+    return timezone.make_aware(dt.datetime.combine(day, time_of_day))
 
 
 def _add_working_days(start: dt.datetime, n: int) -> dt.datetime:
     local = timezone.localtime(start)
     day = local.date()
-    time_of_day = local.time().replace(tzinfo=None)
+    time_of_day = local.time()
     if not is_working_day(day):
         day = next_working_day(day)
-        time_of_day = dt.time(0, 0)
+        time_of_day = dt.time.min
     if n == 0:
-        return _combine(day, time_of_day, start)
-    horizon = day + dt.timedelta(days=n * 3 + 40)
-    days = working_days_between(day + dt.timedelta(days=1), horizon)
+        return _combine(day, time_of_day)
+    # Windows of days one after the other until they hold n working days
+    # (a long closure entered by the administrator can empty several).
+    days: list[dt.date] = []
+    last = day
     while len(days) < n:
-        more_from = (days[-1] if days else horizon) + dt.timedelta(days=1)
-        days += working_days_between(more_from, more_from + dt.timedelta(days=n * 3 + 40))
-    return _combine(days[n - 1], time_of_day, start)
+        first, last = last + dt.timedelta(days=1), last + dt.timedelta(days=n * 3 + 40)
+        days += working_days_between(first, last)
+    return _combine(days[n - 1], time_of_day)
 
 
 

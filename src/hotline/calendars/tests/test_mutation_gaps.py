@@ -143,3 +143,137 @@ def test_the_year_preview_says_which_source_decides_each_day_and_names_it(world)
         True, services.NOTICE, "")  # an ordinary day has no holiday name
     holiday = services.days_info(dt.date(2027, 2, 8), dt.date(2027, 2, 8))[0]
     assert (holiday.working, holiday.source, holiday.name) == (False, services.NOTICE, "春节")
+
+
+@pytest.mark.rule("D1m", "N3g")
+def test_notice_validation_names_each_wrong_holiday_range_in_the_users_words():
+    from hotline.calendars import services
+
+    H = services.HolidayRange
+
+    def problems(holidays, workdays=()):
+        return [(p.field, p.index, p.part, p.message)
+                for p in services.validate_notice(_notice_2027(holidays=holidays, workdays=list(workdays)))]
+
+    # Both ends outside the year: both named, and nothing more is said of the row.
+    assert problems([H("元旦", dt.date(2026, 12, 31), dt.date(2026, 12, 30))]) == [
+        ("holidays", 0, "first_day", "第1个假期的「第一天」：2026-12-31 不在2027年内。"),
+        ("holidays", 0, "last_day", "第1个假期的「最后一天」：2026-12-30 不在2027年内。")]
+    assert problems([H("春节", dt.date(2027, 2, 12), dt.date(2027, 2, 5))]) == [
+        ("holidays", 0, "last_day", "第1个假期的「最后一天」：2027-02-05 早于第一天 2027-02-12。")]
+    # Fifteen days is the longest holiday a notice has; sixteen is a typing error.
+    assert problems([H("国庆", dt.date(2027, 10, 1), dt.date(2027, 10, 15))]) == []
+    assert problems([H("国庆", dt.date(2027, 10, 1), dt.date(2027, 10, 16))]) == [
+        ("holidays", 0, "last_day", "第1个假期的「最后一天」：假期将长达16天，通知中的假期最长15天，请检查日期。")]
+
+
+@pytest.mark.rule("D1m", "N3g")
+def test_notice_validation_finds_overlapping_holidays_in_date_order_not_row_order():
+    from hotline.calendars import services
+
+    H = services.HolidayRange
+
+    def problems(holidays):
+        return [(p.field, p.index, p.part, p.message)
+                for p in services.validate_notice(_notice_2027(holidays=holidays, workdays=[]))]
+
+    # Rows entered out of order; the second row ends on the day the first begins.
+    assert problems([H("劳动节", dt.date(2027, 5, 5), dt.date(2027, 5, 6)),
+                     H("清明", dt.date(2027, 5, 1), dt.date(2027, 5, 5)),
+                     H("端午", dt.date(2027, 5, 7), dt.date(2027, 5, 7))]) == [  # the day after: no overlap
+        ("holidays", 0, "first_day", "第1个假期的「第一天」：2027-05-05 与第2个假期（清明，2027-05-01至2027-05-05）重叠。")]
+    # A row already refused (too long) is not compared again.
+    assert [p[2:] for p in problems([H("清明", dt.date(2027, 4, 1), dt.date(2027, 4, 30)),
+                                      H("劳动节", dt.date(2027, 4, 29), dt.date(2027, 5, 3))])] == [
+        ("last_day", "第1个假期的「最后一天」：假期将长达30天，通知中的假期最长15天，请检查日期。")]
+
+
+@pytest.mark.rule("D1m", "N3g")
+def test_notice_validation_names_each_wrong_adjusted_working_day():
+    from hotline.calendars import services
+
+    holidays = [services.HolidayRange("春节", dt.date(2027, 2, 6), dt.date(2027, 2, 14))]  # Saturday to Sunday
+
+    def problems(*workdays):
+        return [(p.field, p.index, p.part, p.message)
+                for p in services.validate_notice(_notice_2027(holidays=holidays, workdays=list(workdays)))]
+
+    saturday, sunday = dt.date(2027, 2, 20), dt.date(2027, 2, 21)
+    assert problems(saturday, sunday) == []
+    # Each wrong day is named, in entry order; a repeated day once, and the check goes on after it.
+    assert problems(saturday, saturday, dt.date(2026, 12, 26), dt.date(2026, 12, 26), dt.date(2027, 2, 19),
+                    dt.date(2027, 2, 22), dt.date(2027, 2, 6), dt.date(2027, 2, 14), dt.date(2027, 2, 13)) == [
+        ("workdays", None, None, "调休上班日：2027-02-20 重复录入。"),
+        ("workdays", None, None, "调休上班日：2026-12-26 不在2027年内。"),
+        ("workdays", None, None, "调休上班日：2026-12-26 重复录入。"),
+        ("workdays", None, None, "调休上班日：2027-02-19 是星期五，调休上班日应为周六或周日。"),
+        ("workdays", None, None, "调休上班日：2027-02-22 是星期一，调休上班日应为周六或周日。"),
+        ("workdays", None, None, "调休上班日：2027-02-06 在第1个假期（春节）之内。"),  # its first day
+        ("workdays", None, None, "调休上班日：2027-02-14 在第1个假期（春节）之内。"),  # its last day
+        ("workdays", None, None, "调休上班日：2027-02-13 在第1个假期（春节）之内。")]
+    # The row as the user numbered it.
+    shown = services.validate_notice(_notice_2027(holidays=holidays, workdays=[dt.date(2027, 2, 13)]), row_numbers=[4])
+    assert [p.message for p in shown] == ["调休上班日：2027-02-13 在第4个假期（春节）之内。"]
+
+
+@pytest.mark.rule("D1m")
+def test_a_replaced_notice_is_gone_and_the_audit_entry_keeps_what_it_replaced(world):
+    from hotline.calendars import services
+    from hotline.calendars.models import NoticeHoliday, YearNotice
+    from hotline.core.models import AuditEntry
+
+    first = _notice_2027()
+    services.save_notice(user=world.admin, data=first)
+    second = _notice_2027(holidays=[services.HolidayRange(" 元旦 ", dt.date(2027, 1, 1), dt.date(2027, 1, 1))],
+                          workdays=[dt.date(2027, 2, 20), dt.date(2027, 2, 20)], reference=" 第二版 ")
+    with pytest.raises(services.NoticeInvalid):  # the repeated day
+        services.save_notice(user=world.admin, data=second)
+    second = _notice_2027(holidays=second.holidays, workdays=[dt.date(2027, 2, 20)], reference=" 第二版 ")
+    services.save_notice(user=world.admin, data=second)
+    assert YearNotice.objects.get().reference == "第二版"
+    assert list(NoticeHoliday.objects.values_list("name", "first_day", "last_day")) == [
+        ("元旦", dt.date(2027, 1, 1), dt.date(2027, 1, 1))]
+    assert services.days_info(dt.date(2027, 2, 8), dt.date(2027, 2, 8))[0].working  # the old 春节 is gone
+    entry = AuditEntry.objects.filter(action="calendar_notice").order_by("-id").first()
+    assert entry.detail["was"] == services.NOTICE and entry.detail["replaced"] == first.as_detail()
+
+
+@pytest.mark.rule("D1m")
+def test_working_day_deadlines_across_a_long_closure_count_each_working_day_once_whatever_the_start():
+    # A 72-day closure with a few days worked inside it: a deadline counts the
+    # working days one by one, before, inside and after it (it used to hang
+    # when a working day came just before a closure longer than its window).
+    first, last = dt.date(2026, 11, 21), dt.date(2027, 1, 31)
+    worked = {dt.date(2026, 12, 19), dt.date(2027, 1, 4), dt.date(2027, 1, 5), dt.date(2027, 1, 30)}
+    DayOverride.objects.bulk_create([DayOverride(date=first + dt.timedelta(days=i), name="closure",
+                                                 is_working_day=first + dt.timedelta(days=i) in worked)
+                                     for i in range((last - first).days + 1)])
+    assert add_duration(at(2026, 11, 19, 10, 0), 2, DurationUnit.WORKING_DAYS) == at(2026, 12, 19, 10, 0)
+
+    def by_hand(start: dt.datetime, n: int) -> dt.datetime:
+        day, time_of_day = start.date(), start.time()
+        if not is_working_day(day):
+            day, time_of_day = next_working_day(day), dt.time(0, 0)
+        for _ in range(n):
+            day += dt.timedelta(days=1)
+            while not is_working_day(day):
+                day += dt.timedelta(days=1)
+        return at(day.year, day.month, day.day, time_of_day.hour, time_of_day.minute)
+
+    for offset in range(0, 60, 3):
+        start = at(2026, 11, 1, 9, 30) + dt.timedelta(days=offset)
+        for n in (1, 2, 3, 5, 8):
+            assert add_duration(start, n, DurationUnit.WORKING_DAYS) == by_hand(start, n), (start, n)
+
+
+@pytest.mark.rule("D1m", "N3g")
+def test_notice_validation_goes_on_past_a_wrong_holiday_row():
+    from hotline.calendars import services
+
+    H = services.HolidayRange
+    wrong = [H("元旦", dt.date(2026, 12, 31), dt.date(2027, 1, 1)),  # not in the year
+             H("春节", dt.date(2027, 2, 12), dt.date(2027, 2, 5)),  # ends before it begins
+             H("国庆", dt.date(2027, 10, 1), dt.date(2027, 10, 20)),  # too long
+             H("", dt.date(2027, 5, 1), dt.date(2027, 5, 5))]  # unnamed
+    found = services.validate_notice(_notice_2027(holidays=wrong, workdays=[]))
+    assert [(p.index, p.part) for p in found] == [(0, "first_day"), (1, "last_day"), (2, "last_day"), (3, "name")]
