@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "hotline.calendars",
     "hotline.catalog",
     "hotline.contacts",
+    "hotline.calls",
     "hotline.workorders",
     "hotline.timelimits",
     "hotline.outages",

@@ -111,6 +111,7 @@ ENGLISH_ALLOW = frozenset({
     "id", "api",  # Django's "ID" column; "API" tokens and channels
     "control", "command", "mac",  # Django's Chinese help names the keys: 按住 Control 键或 Mac 上的 Command 键
     "erlang",  # Erlang A / Erlang C, the queueing models' names
+    "asterisk",  # the switch's name (Asterisk queue_log, Asterisk AMI): an event source's kind
 })
 _SKIP_TAGS = {"script", "style", "noscript", "template", "code", "pre", "textarea", "svg", "kbd", "samp"}
 _CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"

@@ -66,3 +66,54 @@ def record_contact(*, channel: str = ContactChannel.PHONE, source: str, source_i
         if changed:
             contact.save(update_fields=changed)
         return contact
+
+
+def sync_contacts(*, source: str, contacts: dict[str, dict]) -> dict[str, Contact]:
+    """The phone contacts ``source_id → fields`` of one source, created or
+    set to exactly these fields (caller_number, queue, agent_id,
+    started_at, ended_at, recording_ref): for a record derived from a
+    switch's events (``calls``), which knows more with each event and may
+    learn of an earlier one late. Runs in the caller's transaction; returns
+    the contacts by source id. A caller number that does not normalise is
+    kept as the switch gave it."""
+    out: dict[str, Contact] = {}
+    ids = list(contacts)
+    fields = ("caller_number", "queue", "agent_id", "started_at", "ended_at", "recording_ref")
+    for i in range(0, len(ids), 500):
+        chunk = ids[i: i + 500]
+        existing = {c.source_id: c for c in Contact.objects.filter(source=source, source_id__in=chunk)}
+        new, changed = [], []
+        for source_id in chunk:
+            wanted = dict(contacts[source_id])
+            wanted["caller_number"] = _switch_number(wanted.get("caller_number", ""))
+            wanted["queue"] = (wanted.get("queue") or "")[:60]
+            wanted["recording_ref"] = (wanted.get("recording_ref") or "")[:300]
+            contact = existing.get(source_id)
+            if contact is None:
+                new.append(Contact(channel=ContactChannel.PHONE, source=source, source_id=source_id,
+                                   **{f: wanted.get(f) for f in fields}))
+                continue
+            if any(getattr(contact, f) != wanted.get(f) for f in fields):
+                for f in fields:
+                    setattr(contact, f, wanted.get(f))
+                changed.append(contact)
+            out[source_id] = contact
+        if new:
+            for contact in Contact.objects.bulk_create(new):
+                out[contact.source_id] = contact
+            if any(c.pk is None for c in new):  # a backend that returns no keys
+                out.update({c.source_id: c for c in Contact.objects.filter(
+                    source=source, source_id__in=[c.source_id for c in new])})
+        if changed:
+            Contact.objects.bulk_update(changed, fields)
+    return out
+
+
+def _switch_number(raw: str) -> str:
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        return phones.normalise(raw).number
+    except phones.PhoneError:
+        return raw[:20]

@@ -1,0 +1,135 @@
+"""Calls in the admin. Sources and agent identities are set up here; events,
+calls and agents' states are the switch's facts, to look at: the events
+not placed yet show with their reason (C1i) and can be tried again now."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from hotline.calls import services
+from hotline.calls.models import (
+    AgentIdentity,
+    AgentState,
+    AgentStateEvent,
+    Call,
+    CallEvent,
+    CallRing,
+    EventSource,
+    LogCursor,
+)
+from hotline.core.admin import ReadOnlyAdmin
+
+
+@admin.register(EventSource)
+class EventSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "token_prefix", "carries_hold", "carries_wrapup", "active", "created_at")
+    list_filter = ("kind", "active")
+    search_fields = ("name",)
+    fields = ("name", "kind", "carries_hold", "carries_wrapup", "active", "token_prefix", "created_at")
+    readonly_fields = ("token_prefix", "created_at")
+    actions = ["issue_token"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            from hotline.core import clock
+
+            obj.created_at = clock.now()
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its events and calls keep it
+
+    @admin.action(description=_("Issue a new API token (the old one stops working)"))
+    def issue_token(self, request, queryset):
+        for source in queryset:
+            key = services.issue_source_token(source)
+            self.message_user(request, _("New token of %(source)s (shown once): %(key)s")
+                              % {"source": source.name, "key": key}, messages.WARNING)
+
+
+@admin.register(CallEvent)
+class CallEventAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "source", "type", "call_id", "agent_ref", "queue", "state", "reason", "attempts",
+                    "retry_at")
+    list_filter = ("state", "reason", "type", "source")
+    search_fields = ("call_id", "agent_ref", "source_event_id")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("source",)
+    readonly_fields = ("source", "source_event_id", "type", "occurred_at", "call_id", "agent_ref", "queue", "payload",
+                       "received_at", "state", "reason", "call_record", "attempts", "retry_at")
+    actions = ["retry_now"]
+
+    @admin.action(description=_("Try to place the selected events now"))
+    def retry_now(self, request, queryset):
+        from django.db import transaction
+
+        from hotline.core import clock
+
+        rows = list(queryset.filter(retry_at__isnull=False))
+        with transaction.atomic():
+            for source_id in sorted({r.source_id for r in rows}):
+                source = EventSource.objects.select_for_update().get(pk=source_id)
+                services._Placer(source, clock.now()).retry([r for r in rows if r.source_id == source_id])
+        placed = CallEvent.objects.filter(pk__in=[r.pk for r in rows], retry_at__isnull=True).count()
+        self.message_user(request, ngettext("%(n)d event placed.", "%(n)d events placed.", placed) % {"n": placed},
+                          messages.SUCCESS)
+
+
+class CallRingInline(admin.TabularInline):
+    model = CallRing
+    extra = 0
+    can_delete = False
+    fields = ("seq", "agent_ref", "agent", "at", "ring_s", "outcome")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Call)
+class CallAdmin(ReadOnlyAdmin):
+    list_display = ("offered_at", "queue", "caller_number", "status", "wait_s", "agent", "ring_s", "talk_s",
+                    "hung_up_by", "transfers")
+    list_filter = ("status", "queue", "source", "abandon_reason")
+    search_fields = ("call_id", "caller_number", "agent_ref")
+    date_hierarchy = "offered_at"
+    list_select_related = ("agent", "source")
+    inlines = [CallRingInline]
+
+
+@admin.register(AgentIdentity)
+class AgentIdentityAdmin(admin.ModelAdmin):
+    list_display = ("source", "agent_ref", "user")
+    list_filter = ("source",)
+    search_fields = ("agent_ref", "user__username", "user__display_name")
+    raw_id_fields = ("user",)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: the agent's waiting events are placed at once.
+        saved = services.set_agent_identity(source=obj.source, agent_ref=obj.agent_ref, user=obj.user)
+        obj.pk = saved.pk
+
+
+@admin.register(AgentState)
+class AgentStateAdmin(ReadOnlyAdmin):
+    list_display = ("user", "state", "reason", "since", "presence", "activity", "updated_at")
+    list_filter = ("state",)
+    search_fields = ("user__username", "user__display_name")
+    list_select_related = ("user",)
+
+
+@admin.register(AgentStateEvent)
+class AgentStateEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "user", "dimension", "state", "reason", "queue", "call")
+    list_filter = ("dimension", "state")
+    search_fields = ("user__username", "user__display_name")
+    date_hierarchy = "at"
+    list_select_related = ("user",)
+
+
+@admin.register(LogCursor)
+class LogCursorAdmin(ReadOnlyAdmin):
+    list_display = ("source", "path", "inode", "offset", "updated_at")

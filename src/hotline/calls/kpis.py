@@ -1,0 +1,394 @@
+"""The call KPIs (C3a–e, C3g, C3i), counted as §5 of the spec says.
+
+Every figure is computed by the database from the call records in one
+aggregate query (``figures``), the same SQL on SQLite and PostgreSQL:
+
+- a call belongs to the period of its offer (queue entry) time; periods
+  are half-open ``[start, end)``; a time without an offset is in the
+  center's time zone (C5a);
+- each queue entry is one offered call of its queue (C5b);
+- every exit without an answer is abandoned, a short abandon is one with
+  wait ≤ S (C5c);
+- an answered call's wait is its wait until the answer (queue_log's
+  CONNECT hold time); its ring time the answering agent's ring; rings =
+  ⌈ring ÷ ring cycle⌉, so "≤ N rings" is "ring ≤ N × cycle"; an answered
+  call without a ring time is left out of the ring KPIs and counted as
+  ``ring_unknown`` (C5d);
+- AHT counts answered calls whose end is known; where the source carries
+  no hold or after-call work (queue_log) it is talk time only, and
+  ``aht_basis`` says so (C5e);
+- a call still waiting or talking is not counted: ``in_progress`` (C5f);
+- unplaced events make no call, so they are never counted (C5g); a
+  duplicate event makes no second call (C5h);
+- per agent: the calls the agent answered, plus the calls that rang the
+  agent unanswered (``ring_no_answer``, C5i);
+- a rate whose denominator is zero is None (``null`` in JSON), never 0 (C5j);
+- ``asterisk_sl`` and ``asterisk_sl2`` are Asterisk's SL and SL2 as
+  queues.conf defines them, to compare with a switch's own figures (C5k):
+  SL = answered within T / answered; SL2 = (answered within T + abandoned
+  within T) / (answered + abandoned).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from hotline.calls.models import IN_PROGRESS, Call, CallRing, CallStatus, RingOutcome
+
+ANSWERED = Q(status=CallStatus.ENDED)
+ABANDONED = Q(status=CallStatus.ABANDONED)
+COUNTED = Q(status__in=[CallStatus.ENDED, CallStatus.ABANDONED])
+
+AHT_FULL = "talk + hold + after-call work"
+AHT_TALK_ONLY = "talk only: the source carries no hold or after-call work"
+AHT_MIXED = "talk + hold + after-call work where the source carries them, talk only for the other calls"
+
+
+# --- rates: pure ------------------------------------------------------------------------
+
+def rate(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator, None when the denominator is zero (C5j)."""
+    if not denominator:
+        return None
+    return (numerator or 0) / denominator
+
+
+def answer_rate(answered: int, offered: int) -> float | None:
+    """C3a: answered / offered."""
+    return rate(answered, offered)
+
+
+def abandon_rate(abandoned: int, offered: int) -> float | None:
+    """C3c: abandoned / offered."""
+    return rate(abandoned, offered)
+
+
+def service_level(answered_t: int, offered: int, *, short_abandoned: int = 0, exclude_short: bool = False
+                  ) -> float | None:
+    """C3b: answered within T / offered, or / (offered − short abandons)."""
+    return rate(answered_t, offered - short_abandoned if exclude_short else offered)
+
+
+def percent(value: float | None, places: int = 2) -> float | None:
+    return None if value is None else round(value * 100, places)
+
+
+# --- periods ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    """Half-open ``[start, end)`` of offer times (C5a)."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self):
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if timezone.is_naive(value):
+                # In the center's time zone (settings.TIME_ZONE).
+                object.__setattr__(self, name, timezone.make_aware(value))
+        if self.end < self.start:
+            raise ValueError("a period ends after it starts")
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> Period:
+        """From ISO texts; a date alone is its midnight, a time without an
+        offset the center's."""
+        return cls(_parse(start), _parse(end))
+
+    @classmethod
+    def day(cls, day: dt.date) -> Period:
+        start = dt.datetime.combine(day, dt.time())
+        return cls(start, start + dt.timedelta(days=1))
+
+
+def _parse(text: str) -> dt.datetime:
+    text = text.strip()
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+
+
+# --- figures from the database -----------------------------------------------------------
+
+@dataclass
+class Settings:
+    """T, S, R, N, the ring cycle and the pass rule; None: the policy in force."""
+
+    T: float = 20
+    S: float = 5
+    R: float = 9
+    N: int = 3
+    ring_cycle: float = 3
+    ring_pass_by: str = "seconds_or_rings"  # seconds_or_rings | seconds_only | rings_only
+
+    @classmethod
+    def current(cls, **overrides) -> Settings:
+        from hotline.calls.policies import settings_now
+
+        values = settings_now()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def ring_limit_s(self) -> float:
+        """The longest ring that passes (C3g): R seconds, N rings of the cycle, or either."""
+        by_rings = self.N * self.ring_cycle
+        return {"seconds_only": self.R, "rings_only": by_rings}.get(self.ring_pass_by, max(self.R, by_rings))
+
+
+def calls(period: Period, *, queue: str | None = None, agent=None, source=None) -> QuerySet:
+    """The call records of a period (by offer time) and scope. Per agent:
+    those the agent answered and those that rang the agent unanswered (C5i)."""
+    qs = Call.objects.filter(offered_at__gte=period.start, offered_at__lt=period.end)
+    if queue:
+        qs = qs.filter(queue=queue)
+    if source is not None:
+        qs = qs.filter(source=source)
+    if agent is not None:
+        rang = CallRing.objects.filter(agent=agent, outcome=RingOutcome.NO_ANSWER).values("call_id")
+        qs = qs.filter(Q(agent=agent) | Q(pk__in=rang))
+    return qs
+
+
+@dataclass
+class Figures:
+    """The counts and sums every KPI of a scope is computed from."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    answered_within_T: int = 0
+    abandoned_within_T: int = 0
+    in_progress: int = 0
+    waiting: int = 0
+    talking: int = 0
+    wait_answered_s: float = 0.0
+    handle_s: float = 0.0
+    talk_only: int = 0  # answered calls without hold or after-call work from their source
+    ring_known: int = 0
+    ring_unknown: int = 0
+    ring_pass: int = 0
+    ring_sum_s: float = 0.0
+    ring_no_answer: int = 0
+    surveys: int = 0
+    satisfied: int = 0
+
+
+def figures(period: Period, *, queue: str | None = None, agent=None, source=None,
+            settings: Settings | None = None) -> Figures:
+    """One aggregate query over the scope's calls."""
+    s = settings or Settings.current()
+    answered = ANSWERED & Q(agent=agent) if agent is not None else ANSWERED
+    ring_known = answered & Q(ring_s__isnull=False)
+    zero = Value(0.0, output_field=FloatField())
+    row = calls(period, queue=queue, agent=agent, source=source).aggregate(
+        offered=Count("pk", filter=COUNTED),
+        answered=Count("pk", filter=answered),
+        abandoned=Count("pk", filter=ABANDONED),
+        short_abandoned=Count("pk", filter=ABANDONED & Q(wait_s__lte=s.S)),
+        answered_within_T=Count("pk", filter=answered & Q(wait_s__lte=s.T)),
+        abandoned_within_T=Count("pk", filter=ABANDONED & Q(wait_s__lte=s.T)),
+        in_progress=Count("pk", filter=Q(status__in=IN_PROGRESS)),
+        waiting=Count("pk", filter=Q(status=CallStatus.WAITING)),
+        talking=Count("pk", filter=Q(status=CallStatus.TALKING)),
+        wait_answered_s=Sum("wait_s", filter=answered),
+        handle_s=Sum(Coalesce(F("talk_s"), zero) + Coalesce(F("hold_s"), zero) + Coalesce(F("wrapup_s"), zero),
+                     filter=answered, output_field=FloatField()),
+        talk_only=Count("pk", filter=answered & (Q(hold_s__isnull=True) | Q(wrapup_s__isnull=True))),
+        ring_known=Count("pk", filter=ring_known),
+        ring_unknown=Count("pk", filter=answered & Q(ring_s__isnull=True)),
+        ring_pass=Count("pk", filter=ring_known & Q(ring_s__lte=s.ring_limit_s())),
+        ring_sum_s=Sum("ring_s", filter=ring_known),
+        ring_no_answer=Sum("ring_no_answer", filter=COUNTED),
+        surveys=Count("pk", filter=Q(survey_answer__isnull=False) & answered),
+        satisfied=Count("pk", filter=Q(survey_answer__in=[1, 2]) & answered),
+    )
+    out = Figures(**{k: (v or 0) for k, v in row.items()})
+    if agent is not None:
+        out.ring_no_answer = CallRing.objects.filter(
+            agent=agent, outcome=RingOutcome.NO_ANSWER, call__offered_at__gte=period.start,
+            call__offered_at__lt=period.end, **({"call__queue": queue} if queue else {})).count()
+    return out
+
+
+# --- the KPIs ---------------------------------------------------------------------------
+
+def offered(period: Period, **scope) -> int:
+    """C3v: calls that asked for a human (and are over: C5f)."""
+    return figures(period, **scope).offered
+
+
+def answered(period: Period, **scope) -> int:
+    return figures(period, **scope).answered
+
+
+def abandoned(period: Period, **scope) -> int:
+    """C5c: every exit without an answer."""
+    return figures(period, **scope).abandoned
+
+
+def short_abandoned(period: Period, **scope) -> int:
+    """C3w: abandoned with wait ≤ S."""
+    return figures(period, **scope).short_abandoned
+
+
+def in_progress(period: Period, **scope) -> int:
+    """C5f: still waiting or talking: reported, not counted."""
+    return figures(period, **scope).in_progress
+
+
+def answer_rate_of(period: Period, **scope) -> float | None:
+    """C3a."""
+    f = figures(period, **scope)
+    return answer_rate(f.answered, f.offered)
+
+
+def abandon_rate_of(period: Period, **scope) -> float | None:
+    """C3c."""
+    f = figures(period, **scope)
+    return abandon_rate(f.abandoned, f.offered)
+
+
+def service_level_of(period: Period, *, variant: str = "offered", **scope) -> float | None:
+    """C3b, by variant: ``offered`` (answered within T / offered),
+    ``excl_short`` (/ offered − short abandons), ``answered``
+    (/ answered)."""
+    f = figures(period, **scope)
+    if variant == "offered":
+        return service_level(f.answered_within_T, f.offered)
+    if variant == "excl_short":
+        return service_level(f.answered_within_T, f.offered, short_abandoned=f.short_abandoned, exclude_short=True)
+    if variant == "answered":
+        return rate(f.answered_within_T, f.answered)
+    raise ValueError(f"unknown service-level variant {variant!r}")
+
+
+def asterisk_sl(period: Period, **scope) -> float | None:
+    """C5k: Asterisk's SL = answered within T / answered."""
+    f = figures(period, **scope)
+    return rate(f.answered_within_T, f.answered)
+
+
+def asterisk_sl2(period: Period, **scope) -> float | None:
+    """C5k: Asterisk's SL2 = (answered + abandoned within T) / (answered + abandoned)."""
+    f = figures(period, **scope)
+    return rate(f.answered_within_T + f.abandoned_within_T, f.answered + f.abandoned)
+
+
+def asa(period: Period, **scope) -> float | None:
+    """C3d: Σ wait of answered / answered (seconds)."""
+    f = figures(period, **scope)
+    return rate(f.wait_answered_s, f.answered)
+
+
+@dataclass(frozen=True)
+class Aht:
+    seconds: float | None
+    basis: str
+
+
+def aht(period: Period, **scope) -> Aht:
+    """C3e with C5e: Σ (talk + hold + wrap-up) / answered, and what it counts."""
+    f = figures(period, **scope)
+    return Aht(rate(f.handle_s, f.answered), _aht_basis(f))
+
+
+def _aht_basis(f: Figures) -> str:
+    if not f.answered or not f.talk_only:
+        return AHT_FULL
+    return AHT_TALK_ONLY if f.talk_only == f.answered else AHT_MIXED
+
+
+def ring_pass_rate(period: Period, **scope) -> float | None:
+    """C3g: answered calls whose ring passes (≤ R s, ≤ N rings, or either) /
+    answered calls with a known ring time (C5d)."""
+    f = figures(period, **scope)
+    return rate(f.ring_pass, f.ring_known)
+
+
+def ring_unknown(period: Period, **scope) -> int:
+    """C5d: answered calls without a ring time."""
+    return figures(period, **scope).ring_unknown
+
+
+def satisfaction(period: Period, **scope) -> float | None:
+    """C3i: (satisfied + basically satisfied) / survey answers."""
+    f = figures(period, **scope)
+    return rate(f.satisfied, f.surveys)
+
+
+# --- the report (``hotline calls kpi``) ------------------------------------------------------
+
+@dataclass
+class Report:
+    start: str
+    end: str
+    queue: str | None
+    agent: str | None
+    T: float
+    S: float
+    R: float
+    N: int
+    ring_cycle: float
+    ring_pass_by: str
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandoned: int
+    answered_within_T: int
+    in_progress: int
+    answer_rate: float | None
+    abandon_rate: float | None
+    service_level: float | None
+    service_level_of_answered: float | None
+    service_level_excl_short: float | None
+    asterisk_sl: float | None
+    asterisk_sl2: float | None
+    asa_s: float | None
+    aht_s: float | None
+    aht_basis: str
+    ring_pass_rate: float | None
+    avg_ring_s: float | None
+    ring_unknown: int
+    ring_no_answer: int
+    satisfaction: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(out.pop("extra"))
+        return out
+
+
+def report(period: Period, *, queue: str | None = None, agent=None, source=None,
+           settings: Settings | None = None) -> Report:
+    """Every call KPI of a scope, from one aggregate query."""
+    s = settings or Settings.current()
+    f = figures(period, queue=queue, agent=agent, source=source, settings=s)
+    return Report(
+        start=period.start.isoformat(), end=period.end.isoformat(), queue=queue or None,
+        agent=(getattr(agent, "username", None) or str(agent)) if agent is not None else None,
+        T=s.T, S=s.S, R=s.R, N=s.N, ring_cycle=s.ring_cycle, ring_pass_by=s.ring_pass_by,
+        offered=f.offered, answered=f.answered, abandoned=f.abandoned, short_abandoned=f.short_abandoned,
+        answered_within_T=f.answered_within_T, in_progress=f.in_progress,
+        answer_rate=answer_rate(f.answered, f.offered), abandon_rate=abandon_rate(f.abandoned, f.offered),
+        service_level=service_level(f.answered_within_T, f.offered),
+        service_level_of_answered=rate(f.answered_within_T, f.answered),
+        service_level_excl_short=service_level(f.answered_within_T, f.offered, short_abandoned=f.short_abandoned,
+                                               exclude_short=True),
+        asterisk_sl=rate(f.answered_within_T, f.answered),
+        asterisk_sl2=rate(f.answered_within_T + f.abandoned_within_T, f.answered + f.abandoned),
+        asa_s=rate(f.wait_answered_s, f.answered), aht_s=rate(f.handle_s, f.answered), aht_basis=_aht_basis(f),
+        ring_pass_rate=rate(f.ring_pass, f.ring_known), avg_ring_s=rate(f.ring_sum_s, f.ring_known),
+        ring_unknown=f.ring_unknown, ring_no_answer=f.ring_no_answer, satisfaction=rate(f.satisfied, f.surveys),
+        extra={"waiting": f.waiting, "talking": f.talking},
+    )
