@@ -344,3 +344,7 @@ api.add_router("/", outages_router)
 from hotline.selfservice.api import router as selfservice_router  # noqa: E402
 
 api.add_router("/public", selfservice_router)  # customers' self-service: no auth (auth=None)
+
+from hotline.calls.api import router as calls_router  # noqa: E402
+
+api.add_router("/", calls_router)  # call events from the switches: each source's own token (auth in the router)
