@@ -291,7 +291,8 @@ def _routes_by_area(bt: BusinessType, sub: SubClass | None, intake: Intake) -> b
 
 
 def _intake_reclassification(intake: Intake, bt: BusinessType, customer: Customer | None, phone) -> tuple[str | None, str]:
-    """Spec §1 intake rules and §3.1: the type an order is recorded as."""
+    """Spec §1 intake rules and §3.1: the type an order is recorded as, and
+    why (in the user's language: the history and the answer keep the text)."""
     marked = customer is not None and customer.special_mark in (SpecialMark.MALICIOUS, SpecialMark.THEFT, SpecialMark.ARREARS)
     if phone is not None and not marked:
         from hotline.organisation.models import MarkedNumber
@@ -299,14 +300,14 @@ def _intake_reclassification(intake: Intake, bt: BusinessType, customer: Custome
         marked = MarkedNumber.objects.filter(number=phone.number).exists()
     if bt.code == "complaint":
         if intake.anonymous or not intake.reply_wanted or intake.virtual_number:
-            return "opinion", "anonymous, no-reply or virtual-number complaint is recorded, not dispatched as a complaint"
+            return "opinion", _("anonymous, no-reply or virtual-number complaint is recorded, not dispatched as a complaint")
         if marked:
-            return "opinion", "caller carries a special-customer mark: complaint recorded as an opinion"
+            return "opinion", _("caller carries a special-customer mark: complaint recorded as an opinion")
     if bt.code == "repair":
         if intake.fault_scope in (FaultScope.PLANNED_OUTAGE, FaultScope.ARREARS):
-            return "inquiry", "planned/published outage or arrears: handled as an inquiry, cause and restoration time told"
+            return "inquiry", _("planned/published outage or arrears: handled as an inquiry, cause and restoration time told")
         if intake.fault_scope == FaultScope.CUSTOMER_INTERNAL and not intake.paid_service:
-            return "inquiry", "customer-internal fault: customer guided, no paid service requested"
+            return "inquiry", _("customer-internal fault: customer guided, no paid service requested")
     return None, ""
 
 
