@@ -5,7 +5,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from hotline.catalog import services
-from hotline.catalog.models import BusinessType, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
+from hotline.catalog.models import BusinessType, HandlingField, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
 
 # Every save and delete below goes through catalog.services, which validates
 # and writes the audit entry in the admin's transaction.
@@ -15,6 +15,15 @@ class SubClassInline(admin.TabularInline):
     model = SubClass
     extra = 0
     fields = ("code", "name", "parent", "routing_function", "default_priority", "active", "sort_order")
+
+
+class HandlingFieldInline(admin.TabularInline):
+    """What the unit records on resolve and reply (the handling record)."""
+
+    model = HandlingField
+    extra = 0
+    fields = ("action", "code", "label", "kind", "choices", "required", "max_length", "action_time", "hint", "active",
+              "sort_order")
 
 
 class LifecycleVersionInline(admin.TabularInline):
@@ -43,7 +52,7 @@ def _save_formset(formset, user, save, delete) -> None:
 @admin.register(BusinessType)
 class BusinessTypeAdmin(admin.ModelAdmin):
     list_display = ("name", "code", "number_prefix", "routing", "routing_function", "callback", "mergeable", "active")
-    inlines = [SubClassInline, LifecycleVersionInline]
+    inlines = [SubClassInline, HandlingFieldInline, LifecycleVersionInline]
 
     def save_model(self, request, obj, form, change):
         services.save_business_type(business_type=obj, user=request.user)
@@ -56,6 +65,9 @@ class BusinessTypeAdmin(admin.ModelAdmin):
             services.delete_business_type(business_type=obj, user=request.user)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is HandlingField:
+            return _save_formset(formset, request.user, lambda o, u: services.save_handling_field(field=o, user=u),
+                                 lambda o, u: services.delete_handling_field(field=o, user=u))
         if formset.model is not SubClass:
             return super().save_formset(request, form, formset, change)  # life-cycle versions: read-only
         _save_formset(formset, request.user, lambda o, u: services.save_sub_class(sub_class=o, user=u),

@@ -14,7 +14,7 @@ class CatalogConfig(AppConfig):
 
         post_migrate.connect(install_defaults_after_migrate, sender=self)
 
-        from hotline.catalog.models import BusinessType, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
+        from hotline.catalog.models import BusinessType, HandlingField, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
         from hotline.core.cache import clear_on_change
 
-        clear_on_change(BusinessType, SubClass, PolicyVersion, TimeLimitRule, LifecycleVersion)
+        clear_on_change(BusinessType, SubClass, PolicyVersion, TimeLimitRule, LifecycleVersion, HandlingField)

@@ -88,3 +88,84 @@ RULES = [
 
 def lifecycle_for(code: str, callback: str, options: dict) -> dict:
     return standard_lifecycle(callback=callback, merge=(code == "repair"), field_progress=(code == "repair"), **options)
+
+
+# Handling records (处理记录): what a unit records when it resolves and
+# replies, so that the callback agent can tell the customer what was found
+# and done. A repair's restoration time is the time of its resolve (the
+# crew's reported completion time, D3.6d), not a second time of its own.
+REPAIR_CAUSES = [
+    ["equipment_ageing", "设备老化"], ["external_damage", "外力破坏"], ["tree", "树障"], ["lightning", "雷击"],
+    ["weather", "大风、暴雨、覆冰等恶劣天气"], ["animal", "小动物"], ["overload", "过负荷"],
+    ["workmanship", "施工或检修质量"], ["metering", "计量装置故障"], ["customer_internal", "客户内部故障"],
+    ["planned_outage", "计划或临时停电"], ["arrears", "欠费停电"], ["non_power", "非电力故障"], ["other", "其他"],
+]
+RESPONSIBILITY = [["company", "供电企业责任"], ["customer", "客户责任"], ["third_party", "第三方责任"], ["none", "无责任"]]
+# D3.3b: when the repair ends the customer's opinion is asked.
+REPAIR_OPINION = [["satisfied", "满意"], ["basically_satisfied", "基本满意"], ["dissatisfied", "不满意"],
+                  ["not_asked", "未能征询（客户不在现场）"]]
+SUBSTANTIATED = [["true", "属实"], ["partly", "部分属实"], ["false", "不属实"]]
+ADOPTION = [["adopted", "采纳"], ["partly", "部分采纳"], ["not_adopted", "暂不采纳"]]
+
+
+def _f(code, label, kind="text", *, choices=None, required=True, max_length=500, action_time=False, hint=""):
+    return {"code": code, "label": label, "kind": kind, "choices": choices or [], "required": required,
+            "max_length": max_length, "action_time": action_time, "hint": hint}
+
+
+# type code -> action -> items, in the order they are asked.
+HANDLING_FIELDS = {
+    "repair": {
+        "resolve": [
+            _f("cause", "故障原因", "choice", choices=REPAIR_CAUSES),
+            _f("measures", "处理措施", max_length=1000, hint="更换了什么、修复了什么"),
+            _f("restored_at", "恢复送电时间", "datetime", required=False, action_time=True, hint="不填即现在"),
+        ],
+        "reply": [_f("customer_opinion", "客户意见", "choice", choices=REPAIR_OPINION)],
+    },
+    "complaint": {
+        "reply": [
+            _f("findings", "调查情况", max_length=2000),
+            _f("handling", "处理情况", max_length=2000),
+            _f("responsibility", "责任认定", "choice", choices=RESPONSIBILITY),
+            _f("customer_accepts", "客户是否认可", "boolean"),
+        ],
+    },
+    "report": {
+        "reply": [
+            _f("findings", "调查核实情况", max_length=2000),
+            _f("substantiated", "举报是否属实", "choice", choices=SUBSTANTIATED),
+            _f("handling", "处理结果", max_length=2000),
+        ],
+    },
+    "opinion": {
+        "reply": [
+            _f("handling", "处理情况", max_length=2000),
+            _f("customer_accepts", "客户是否认可", "boolean", required=False),
+        ],
+    },
+    "suggestion": {
+        "reply": [_f("adoption", "采纳情况", "choice", choices=ADOPTION), _f("handling", "答复说明", max_length=2000)],
+    },
+    "praise": {"reply": [_f("verification", "核实情况", max_length=1000)]},
+    # Answered on the call an inquiry records nothing more; a department's
+    # answer is what the callback tells.
+    "inquiry": {"reply": [_f("answer", "答复内容", max_length=2000)]},
+    "service_request": {
+        "resolve": [
+            _f("handling", "办理情况", max_length=1000),
+            _f("completed_at", "办结时间", "datetime", required=False, action_time=True, hint="不填即现在"),
+        ],
+        "reply": [_f("customer_accepts", "客户是否认可", "boolean", required=False)],
+    },
+}
+
+
+def handling_field_rows(code: str) -> list[dict]:
+    """The default items of one type, as keyword arguments of HandlingField
+    (without the type)."""
+    rows = []
+    for action, items in HANDLING_FIELDS.get(code, {}).items():
+        for i, item in enumerate(items):
+            rows.append({"action": action, "sort_order": i, **item})
+    return rows

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
@@ -104,6 +104,117 @@ class SubClass(models.Model):
             ids.append(node.id)
             node = node.parent
         return ids
+
+
+class FieldKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    CHOICE = "choice", _("Choice from a list")
+    DATETIME = "datetime", _("Date and time")
+    BOOLEAN = "boolean", _("Yes or no")
+
+
+class RecordAction(models.TextChoices):
+    """The actions on which a handling unit records what it found and did."""
+
+    RESOLVE = "resolve", _("Resolved")
+    REPLY = "reply", _("Reply")
+
+
+MAX_TEXT_LENGTH = 4000
+
+
+class HandlingField(models.Model):
+    """One item of the handling record (处理记录) a unit keeps when it
+    resolves or replies to an order of the type: a repair's fault cause and
+    measures, a complaint's findings and responsibility. Asked by the
+    inbox and order pages and the API, checked by ``workorders.handling``,
+    kept in the action's event and on the order. An item no longer wanted
+    is deactivated: what was recorded keeps its label in the history."""
+
+    business_type = models.ForeignKey(BusinessType, on_delete=models.CASCADE, related_name="handling_fields",
+                                      verbose_name=_("business type"))
+    action = models.CharField(_("asked on"), max_length=20, choices=RecordAction.choices, default=RecordAction.REPLY)
+    code = models.SlugField(_("code"), max_length=40, help_text=_("The item's key in the record and the API (letters, digits, _ and -), e.g. customer_opinion"))
+    label = models.CharField(_("label"), max_length=60, help_text=_("As the unit and the callback agent read it, e.g. 故障原因"))
+    kind = models.CharField(_("kind"), max_length=10, choices=FieldKind.choices, default=FieldKind.TEXT)
+    choices = models.JSONField(_("choices"), default=list, blank=True,
+                               help_text=_('A choice only: list of [code, label], e.g. [["tree", "树障"], ["lightning", "雷击"]]'))
+    required = models.BooleanField(_("required"), default=True)
+    max_length = models.PositiveSmallIntegerField(_("longest text"), default=500,
+                                                  validators=[MinValueValidator(1), MaxValueValidator(MAX_TEXT_LENGTH)],
+                                                  help_text=_("A text only: at most this many characters"))
+    action_time = models.BooleanField(
+        _("time of the action"), default=False,
+        help_text=_("A date and time only: the time the action itself happened (a repair's restoration: the crew's "
+                    "reported completion time, D3.6d); left empty it is the time of recording"))
+    hint = models.CharField(_("hint"), max_length=200, blank=True, default="")
+    active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort order"))
+
+    class Meta:
+        ordering = ["business_type", "action", "sort_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["business_type", "code"], name="handling_field_code_unique",
+                                               violation_error_message=_("this business type already has an item with this code"))]
+        verbose_name = _("handling-record item")
+        verbose_name_plural = _("handling-record items")
+
+    def __str__(self) -> str:
+        return self.label
+
+    def choice_codes(self) -> list[str]:
+        return [c[0] for c in self.choices or []]
+
+    def choice_label(self, code: str) -> str:
+        for c in self.choices or []:
+            if c[0] == code:
+                return c[1]
+        return code
+
+    def clean(self) -> None:
+        """Refuse an item the services could not ask as meant (every message
+        names its field)."""
+        from hotline.catalog.lifecycle import LifecycleError, parse_lifecycle
+
+        errors: dict[str, str] = {}
+        if self.kind == FieldKind.CHOICE:
+            problem = _choices_problem(self.choices)
+            if problem:
+                errors["choices"] = problem
+        elif self.choices:
+            errors["choices"] = gettext("only a choice has a list of choices: empty it or make the item a choice")
+        if self.action_time and self.kind != FieldKind.DATETIME:
+            errors["action_time"] = gettext("only a date and time can be the time of the action")
+        bt = self.business_type if self.business_type_id else None
+        if bt is not None:
+            try:
+                actions = parse_lifecycle(bt.lifecycle).actions()
+            except LifecycleError:
+                actions = None  # the business type's own validation reports it
+            if actions is not None and self.action and self.action not in actions:
+                errors["action"] = gettext("the %(type)s life-cycle has no action “%(action)s”") % {
+                    "type": bt.name, "action": self.get_action_display()}
+            if self.action_time and self.active:
+                other = HandlingField.objects.filter(business_type=bt, action=self.action, action_time=True, active=True)
+                if self.pk:
+                    other = other.exclude(pk=self.pk)
+                if other.exists():
+                    errors["action_time"] = gettext("“%(action)s” already has an item for the time of the action") % {
+                        "action": self.get_action_display()}
+        if errors:
+            raise ValidationError(errors)
+
+
+def _choices_problem(choices: object) -> str | None:
+    if not isinstance(choices, list) or not choices:
+        return gettext('give the choices as a list of [code, label], e.g. [["tree", "树障"]]')
+    seen = set()
+    for i, item in enumerate(choices, start=1):
+        if (not isinstance(item, (list, tuple)) or len(item) != 2 or not all(isinstance(x, str) and x.strip() for x in item)):
+            return gettext("choice %(index)d must be [code, label], both filled in") % {"index": i}
+        if item[0] in seen:
+            return gettext("the code “%(code)s” appears twice") % {"code": item[0]}
+        seen.add(item[0])
+    return None
 
 
 class LifecycleVersion(models.Model):

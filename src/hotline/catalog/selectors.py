@@ -4,7 +4,7 @@ to an order."""
 from __future__ import annotations
 
 from hotline.catalog.lifecycle import Lifecycle, parse_lifecycle
-from hotline.catalog.models import BusinessType, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
+from hotline.catalog.models import BusinessType, HandlingField, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
 from hotline.core import cache
 
 
@@ -21,6 +21,14 @@ def sub_class(business_type_id: int, code: str) -> SubClass | None:
 def has_sub_classes(business_type_id: int) -> bool:
     return cache.get(("has-sub-classes", business_type_id),
                      lambda: SubClass.objects.filter(business_type_id=business_type_id, active=True).exists())
+
+
+def handling_fields(business_type_id: int, action: str | None = None) -> list[HandlingField]:
+    """The active items of a type's handling record, in the order asked;
+    only those asked on ``action`` when given (cached like the types)."""
+    items = cache.get(("handling-fields", business_type_id), lambda: list(
+        HandlingField.objects.filter(business_type_id=business_type_id, active=True).order_by("action", "sort_order", "id")))
+    return items if action is None else [f for f in items if f.action == action]
 
 
 def lifecycle(bt: BusinessType) -> Lifecycle:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from hotline.catalog import defaults
 from hotline.catalog.lifecycle import parse_lifecycle
-from hotline.catalog.models import BusinessType, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
+from hotline.catalog.models import BusinessType, HandlingField, LifecycleVersion, PolicyVersion, SubClass, TimeLimitRule
 from hotline.core import clock
 from hotline.core.audit import record as audit
 
@@ -37,6 +37,10 @@ def install_defaults() -> bool:
         for i, (sub_code, sub_name) in enumerate(subs):
             SubClass.objects.create(business_type=bt, code=sub_code, name=sub_name, sort_order=i,
                                     routing_function=defaults.SUBCLASS_ROUTING.get((code, sub_code), ""))
+        for row in defaults.handling_field_rows(code):
+            item = HandlingField(business_type=bt, **row)
+            item.full_clean()
+            item.save()
     # Rules go into a draft, checked, and the version is published last.
     version = PolicyVersion.objects.create(number=1, note="national defaults")
     types = {bt.code: bt for bt in BusinessType.objects.all()}
@@ -153,6 +157,29 @@ def delete_sub_class(*, sub_class: SubClass, user) -> None:
     audit(user=user, action="sub_class_delete", obj=sub_class,
           detail={"business_type": sub_class.business_type.code, "code": sub_class.code, "name": sub_class.name})
     sub_class.delete()
+
+
+# --- handling-record items ------------------------------------------------------
+
+@transaction.atomic
+def save_handling_field(*, field: HandlingField, user) -> HandlingField:
+    """Validate and save one item of a type's handling record; audited."""
+    field.full_clean()
+    before = _before(field)
+    field.save()
+    audit(user=user, action="handling_field_add" if before is None else "handling_field_change", obj=field,
+          detail={"business_type": field.business_type.code, "code": field.code,
+                  "changes": _changes(field, before, _fields(field))})
+    return field
+
+
+@transaction.atomic
+def delete_handling_field(*, field: HandlingField, user) -> None:
+    """Records made with the item keep its label (they carry it); a center
+    that wants the item no longer asked usually deactivates it instead."""
+    audit(user=user, action="handling_field_delete", obj=field,
+          detail={"business_type": field.business_type.code, "code": field.code, "label": field.label})
+    field.delete()
 
 
 # --- time-limit policies ---------------------------------------------------------
