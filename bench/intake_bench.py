@@ -356,6 +356,7 @@ def build_order_templates(c: County, texts: Texts, t0: dt.datetime, rnd: random.
     from hotline.organisation.models import Customer
     from hotline.workorders.models import WorkOrder
     from hotline.workorders.services import Intake, create_order, transition
+    from hotline.testing import handled
 
     out = []
     for st in c.stations:
@@ -379,8 +380,9 @@ def build_order_templates(c: County, texts: Texts, t0: dt.datetime, rnd: random.
                     payload = {"note": "已处理"} if action in ("arrive", "resolve", "reply") else {}
                     if action == "callback":
                         payload = {"outcome": "satisfied", "note": "客户表示满意"}
+                    # A repair's resolve and reply carry the handling record (cause, measures, opinion).
                     transition(order=order, action=action, actor=c.station_users[st.id] if unit_action else agent,
-                               payload=payload)
+                               payload=handled(order, action, payload))
                 end = clk.current
             out.append({"id": order.pk, "station": st.id, "open": is_open, "span": (end - t0).total_seconds(),
                         "created_at": t0})

@@ -295,6 +295,7 @@ class TemplateBuilder:
 
     def _walk(self, clk, order, steps, group_ids, open_after, owner):
         from hotline.workorders.services import transition
+        from hotline.testing import handled
 
         done = 0
         for action, by, (lo, hi) in steps:
@@ -318,7 +319,8 @@ class TemplateBuilder:
             elif action in ("reply", "contact", "answer", "resolve", "arrive"):
                 payload = {"note": "已处理"}
             actor = self._unit_user(order) if by == U else owner
-            transition(order=order, action=action, actor=actor, payload=payload)
+            # Resolves and replies carry the handling record the order's type asks.
+            transition(order=order, action=action, actor=actor, payload=handled(order, action, payload))
             done += 1
 
     def run(self, plan: Plan) -> dict:

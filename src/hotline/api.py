@@ -176,7 +176,9 @@ def _error(request, status: int, detail):
 
 @api.exception_handler(OrderError)
 def _order_error(request, exc: OrderError):
-    return _error(request, 422, [{"loc": [exc.field], "msg": exc.message, "type": "value_error"}])
+    # Every problem at once, each naming its field ("record.cause": the item cause of the body's record).
+    return _error(request, 422, [{"loc": [e.field], "msg": e.message, "type": "value_error"}
+                                 for e in (exc.errors or [exc])])
 
 
 @api.exception_handler(TransitionError)

@@ -102,6 +102,45 @@ def build_world(prefix: str = "t") -> World:
     return w
 
 
+# --- handling records ------------------------------------------------------------------
+
+def handling_record(order, action: str, **values) -> dict:
+    """A complete handling record for ``action`` on ``order`` as its type
+    declares it (workorders.handling): each required item gets ``values``'
+    value, else its first choice, yes, or a short text; the time of the
+    action is left to the time of the step. For tests and benchmarks about
+    something else; ``{}`` when the type asks nothing."""
+    from hotline.catalog.models import FieldKind
+    from hotline.workorders import handling
+
+    record = {}
+    for item in handling.fields_for(order, action):
+        if item.code in values:
+            record[item.code] = values.pop(item.code)
+        elif not item.required or item.action_time:
+            continue
+        elif item.kind == FieldKind.CHOICE:
+            record[item.code] = item.choice_codes()[0]
+        elif item.kind == FieldKind.BOOLEAN:
+            record[item.code] = True
+        elif item.kind == FieldKind.TEXT:
+            record[item.code] = "已处理"
+    if values:
+        raise ValueError(f"{order.business_type.code} asks no {', '.join(values)} on {action}")
+    return record
+
+
+def handled(order, action: str, payload: dict | None = None) -> dict:
+    """``payload`` with a complete handling record for ``action`` added
+    when the type asks one and none was given."""
+    payload = dict(payload or {})
+    if "record" not in payload:
+        record = handling_record(order, action)
+        if record:
+            payload["record"] = record
+    return payload
+
+
 # --- untranslated English on Chinese pages ------------------------------------------
 
 # Technical tokens and names that stay as they are on a Chinese page (compared

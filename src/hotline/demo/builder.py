@@ -411,6 +411,8 @@ class History:
                  start: dt.datetime, end: dt.datetime, say: Callable[[str], None]):
         self.org, self.staff, self.customers = org, staff, customers
         self.rng, self.fake, self.start, self.end, self.say = rng, fake, start, end, say
+        # Its own generator: the handling records do not shift the history's draws.
+        self.record_rng = random.Random(rng.getstate()[1][0])
         self.heap: list[tuple[dt.datetime, int, Plan]] = []
         self.seq = itertools.count()
         self.skipped: list[str] = []
@@ -536,7 +538,35 @@ class History:
         return wo.create_order(actor=actor, intake=wo.Intake(**fields))
 
     def act(self, order: WorkOrder, action: str, actor: User, **payload) -> WorkOrder:
+        if "record" not in payload:
+            record = self.handling_record(order, action, payload.get("note", ""))
+            if record:
+                payload["record"] = record
         return wo.transition(order=order.pk, action=action, actor=actor, payload=payload)
+
+    def handling_record(self, order: WorkOrder, action: str, note: str) -> dict:
+        """What the unit records on ``action`` as the order's type asks it
+        (a repair's cause and measures, a complaint's findings …), in the
+        demo's words; the time of the action is the step's own."""
+        from hotline.catalog.models import FieldKind
+        from hotline.workorders import handling
+
+        rng = self.record_rng
+        sub = order.sub_class.code if order.sub_class_id else ""
+        record: dict = {}
+        for item in handling.fields_for(order, action):
+            if item.action_time:
+                continue
+            if item.kind == FieldKind.CHOICE:
+                wanted = texts.REPAIR_CAUSES.get(sub) if item.code == "cause" else texts.RECORD_CHOICES.get(item.code)
+                codes = [c for c in wanted or [] if c in item.choice_codes()] or item.choice_codes()
+                record[item.code] = rng.choice(codes)
+            elif item.kind == FieldKind.BOOLEAN:
+                record[item.code] = rng.random() < 0.85
+            elif item.kind == FieldKind.TEXT:
+                text = rng.choice(texts.RECORD_TEXTS[item.code]) if item.code in texts.RECORD_TEXTS else note or "已处理"
+                record[item.code] = text[:item.max_length]
+        return record
 
     def chase(self, order: WorkOrder, note: str) -> None:
         self.spawn(self.chase_up(order, note), self.now)

@@ -110,3 +110,24 @@ CALLBACK = {
 }
 NOTICE_ANSWER = ["已督促抢修人员加快进度，预计三十分钟内到达", "已安排专人跟进，今日内办结",
                  "人员正在处理其他紧急故障，已调派邻近班组支援", "已向客户致歉并说明原因"]
+
+# What units record when they resolve and reply (the handling record).
+REPAIR_CAUSES = {
+    "lv": ["equipment_ageing", "equipment_ageing", "overload", "external_damage", "tree", "animal"],
+    "hv": ["lightning", "tree", "weather", "external_damage", "equipment_ageing"],
+    "quality": ["overload", "equipment_ageing"],
+    "metering": ["metering"],
+    "customer_internal": ["customer_internal"],
+    "non_power": ["non_power"],
+    "charging": ["equipment_ageing", "other"],
+}
+RECORD_CHOICES = {
+    "customer_opinion": ["satisfied"] * 8 + ["basically_satisfied", "basically_satisfied", "not_asked"],
+    "responsibility": ["company"] * 4 + ["customer"] * 3 + ["third_party", "none", "none"],
+    "substantiated": ["true", "partly", "false", "false"],
+    "adoption": ["adopted", "partly", "not_adopted"],
+}
+RECORD_TEXTS = {
+    "findings": ["经调查，客户反映的情况属实，营业厅人员解释不到位", "经核实，停电系线路计划检修，通知未送达客户",
+                 "经现场核查，电压偏低系配变负荷过重所致", "经调查，客户反映的情况部分属实"],
+}

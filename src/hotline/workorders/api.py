@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
+from hotline.catalog.models import MAX_TEXT_LENGTH
 from hotline.core import phones
 from hotline.core.apitypes import DateTime, Id, Offset
 from hotline.organisation.selectors import find_customers
@@ -67,6 +68,17 @@ class ClockOut(Schema):
     stage: int
 
 
+class HandlingEntryOut(Schema):
+    """One item of the handling record, as recorded."""
+
+    action: str = Field(..., description="resolve or reply: the action it was recorded on")
+    code: str = Field(..., description="the item's code, as in the record sent")
+    label: str = Field(..., description="the item's label when recorded, e.g. 故障原因")
+    kind: str = Field(..., description="text, choice, datetime or boolean")
+    value: str | bool = Field(..., description="a choice's code, a text, a time (ISO 8601) or true/false")
+    text: str = Field(..., description="the value as people read it, e.g. 树障, 2026-11-17 10:30, 是")
+
+
 class OrderOut(Schema):
     number: str
     business_type: str
@@ -93,6 +105,10 @@ class OrderOut(Schema):
     dispatched_at: dt.datetime | None
     closed_at: dt.datetime | None
     allowed_actions: list[str]
+    handling_record: list[HandlingEntryOut] = Field(
+        default_factory=list, description="what the unit recorded on its latest resolve and reply (a repair's fault cause, "
+                                          "measures and restoration time; a complaint's findings, handling, responsibility "
+                                          "and the customer's acceptance), items in the order the type declares them")
     reporter_restricted: bool = Field(False, description="a report: the reporter's customer, name, phone and address are "
                                                           "left out; POST …/reporter reveals them (audited)")
 
@@ -129,6 +145,9 @@ class PageOut(Schema):
     items: list[OrderOut]
 
 
+RecordValue = Annotated[str, Field(max_length=MAX_TEXT_LENGTH)] | bool | None
+
+
 class TransitionIn(Schema):
     action: str = Field(..., max_length=20)
     reason: str = Field("", max_length=500)
@@ -136,6 +155,14 @@ class TransitionIn(Schema):
     unit_id: Id | None = None
     master: str = Field("", max_length=24)
     outcome: str = Field("", max_length=30)
+    record: dict[Annotated[str, Field(max_length=40)], RecordValue] | None = Field(
+        None, max_length=50,
+        description="The handling record the order's type asks on this action (resolve, reply), item code → value: a "
+                    "choice's code, a text, a date and time (ISO 8601), or true/false. GET "
+                    "/api/business-types/{code}/handling-fields lists the items; every problem comes back at once (422, "
+                    "loc \"record.<code>\"). A type that asks nothing takes none. The time of the action (a repair's "
+                    "restoration time) left out is the time of the request. E.g. a repair's resolve: "
+                    '{"cause": "tree", "measures": "清除树障，更换熔断器", "restored_at": "2026-11-17T10:30:00+08:00"}.')
 
 
 class ChaseIn(Schema):
@@ -200,6 +227,7 @@ def _order_out(request: HttpRequest, order: WorkOrder) -> dict:
         "created_at": order.created_at, "updated_at": order.updated_at, "dispatched_at": order.dispatched_at,
         "closed_at": order.closed_at,
         "allowed_actions": [t.action for t in services.allowed_actions(order=order, user=request.user)],
+        "handling_record": [e for e in order.handling_record or [] if isinstance(e, dict)],
     }
 
 
@@ -277,8 +305,46 @@ def get_order(request: HttpRequest, number: str):
              description="Actions follow the type's life-cycle; an illegal one answers 409 with the reason.")
 def act(request: HttpRequest, number: str, payload: TransitionIn):
     order = _get(request, number)
-    order = services.transition(order=order, action=payload.action, actor=request.user, payload=payload.dict())
+    data = payload.dict()
+    if data.get("record") is None:
+        data.pop("record", None)
+    order = services.transition(order=order, action=payload.action, actor=request.user, payload=data)
     return _order_out(request, order)
+
+
+class ChoiceOut(Schema):
+    code: str
+    label: str
+
+
+class HandlingFieldOut(Schema):
+    action: str = Field(..., description="resolve or reply")
+    code: str
+    label: str
+    kind: str = Field(..., description="text, choice, datetime or boolean")
+    required: bool
+    choices: list[ChoiceOut] = Field(..., description="a choice's codes and labels")
+    max_length: int | None = Field(..., description="a text's longest length")
+    action_time: bool = Field(..., description="a datetime that is the action's own time (left out: the time of the request)")
+    hint: str
+
+
+@router.get("/business-types/{code}/handling-fields", response=list[HandlingFieldOut], tags=["catalog"],
+            summary="What a unit records on resolve and reply for a business type",
+            description="The handling record's items the type declares (administrators edit them), in the order asked; "
+                        "send them as ``record`` with the action.")
+def handling_fields(request: HttpRequest, code: str = Path(..., max_length=30)):
+    from django.http import Http404
+
+    from hotline.catalog import selectors as catalog_selectors
+
+    bt = catalog_selectors.business_type(code)
+    if bt is None:
+        raise Http404(_("No business type “%(code)s”.") % {"code": code})
+    return [{"action": f.action, "code": f.code, "label": f.label, "kind": f.kind, "required": f.required,
+             "choices": [{"code": c[0], "label": c[1]} for c in f.choices or []],
+             "max_length": f.max_length if f.kind == "text" else None, "action_time": f.action_time, "hint": f.hint}
+            for f in catalog_selectors.handling_fields(bt.pk)]
 
 
 @router.get("/orders/{number}/events", response=list[EventOut], summary="The order's append-only history")

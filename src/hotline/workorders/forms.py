@@ -94,6 +94,10 @@ class IntakeForm(NamedErrorsForm):
         )
 
 
+# Form names of the handling record's items: record-cause, record-measures…
+RECORD_PREFIX = "record-"
+
+
 class ActionForm(forms.Form):
     """One action on an order; which fields matter depends on the action."""
 
@@ -111,6 +115,11 @@ class ActionForm(forms.Form):
         payload = {k: d[k].strip() for k in ("reason", "note", "master", "outcome", "estimated_at") if d.get(k)}
         if d.get("unit_id"):
             payload["unit_id"] = d["unit_id"]
+        # The handling record's items (record-<code>), as the type declares
+        # them; the services check them (workorders.handling).
+        record = {key[len(RECORD_PREFIX):]: value for key, value in self.data.items() if key.startswith(RECORD_PREFIX)}
+        if record:
+            payload["record"] = record
         return payload
 
 

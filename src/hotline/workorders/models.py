@@ -103,6 +103,10 @@ class WorkOrder(models.Model):
     reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
     # The crew's latest estimate (D3.6b), told to callers of the same fault.
     estimated_restoration_at = models.DateTimeField(_("estimated restoration"), null=True, blank=True)
+    # The handling record as it stands (workorders.handling): what the unit
+    # recorded on its latest resolve and reply, each item with its label and
+    # text; every recording is also in that action's event.
+    handling_record = models.JSONField(_("handling record"), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

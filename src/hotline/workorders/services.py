@@ -35,7 +35,7 @@ from hotline.organisation.models import (
     User,
 )
 from hotline.organisation.selectors import area_for_address
-from hotline.workorders import access
+from hotline.workorders import access, handling
 from hotline.workorders import clocks as order_clocks
 from hotline.workorders import intake_check, policies
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
@@ -752,9 +752,15 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
     step = _Step(order=order, action=action, actor=actor, payload=payload, now=now, transition=t, reason=reason,
                  note=note, event_payload=event_payload, update_fields=["state", "updated_at"], deferred=deferred)
     from_state = order.state
+    # What the type asks the unit to record on this action, all problems at once.
+    record = handling.take(order, action, payload.get("record"), now=now, at=payload.get("at"))
+    if record.action_time is not None:
+        payload["at"] = record.values[record.action_time.code]
     handler = _HANDLERS.get(action)
     if handler is not None:
         handler(step)
+    if record:
+        _keep_record(step, record)
     if t.target is not None:
         order.state = t.target
     if order.state in TERMINAL and from_state not in TERMINAL:
@@ -955,21 +961,12 @@ def _reported_time(step: _Step, field: str, *, future: bool = False) -> dt.datet
     """A time the field reports (``step.payload[field]``: ISO 8601, or a
     datetime), parsed; None when absent. Field times lie in the past, an
     estimate in the future."""
-    from django.utils import timezone as dj_tz
-    from django.utils.dateparse import parse_datetime
-
-    raw = step.payload.get(field)
-    if raw in (None, ""):
-        return None
-    value = raw if isinstance(raw, dt.datetime) else parse_datetime(str(raw).strip())
+    value = handling.parse_time(step.payload.get(field), field=field)
     if value is None:
-        raise OrderError(field, _("give a date and time such as 2026-06-01 14:30"))
-    if dj_tz.is_naive(value):
-        value = dj_tz.make_aware(value)
-    slack = dt.timedelta(minutes=1)  # clocks of phones and servers differ a little
-    if not future and value > step.now + slack:
+        return None
+    if not future and value > step.now + handling.CLOCK_SLACK:
         raise OrderError(field, _("this time is in the future"))
-    if future and value < step.now - slack:
+    if future and value < step.now - handling.CLOCK_SLACK:
         raise OrderError(field, _("the estimated restoration must lie ahead"))
     return value
 
@@ -988,12 +985,28 @@ def _field_time(step: _Step) -> None:
     at = _reported_time(step, "at")
     if at is None:
         return
-    if at < step.order.created_at:
-        raise OrderError("at", _("this time is before the order was accepted"))
+    handling.check_past_time(at, field="at", order=step.order, now=step.now)
     step.event_payload["reported_at"] = at.isoformat()
     delay = (step.now - at).total_seconds()
     if delay > field_record_minutes() * 60:
         step.event_payload["recorded_late_seconds"] = int(delay)
+
+
+def _keep_record(step: _Step, record: handling.Taken) -> None:
+    """The handling record of this action: in its event (the history) and,
+    replacing the action's part before, on the order (for reading). The time
+    of the action is the time the step reported (``reported_at``), else now."""
+    reported = step.event_payload.get("reported_at")
+    if reported:
+        action_at = handling.parse_time(reported, field="at")
+    elif record.action_time is not None:  # an action without a field time of its own (a reply)
+        action_at = record.values[record.action_time.code]
+    else:
+        action_at = step.now
+    entries = handling.entries(record, action=step.action, action_at=action_at)
+    step.event_payload["record"] = entries
+    step.order.handling_record = handling.merged(step.order.handling_record, step.action, entries)
+    step.update_fields.append("handling_record")
 
 
 @_handles("estimate")
@@ -1018,10 +1031,16 @@ def _pass_to_subs(step: _Step) -> None:
         master=order, state=State.MERGED).order_by("pk"))
     if step.action == "resolve" and order.business_type.mergeable:
         notify_restoration(order, subs, at=step.now)
+    record = step.event_payload.get("record")
     for sub in subs:
         payload = {"master": order.number}
         if step.reason:
             payload["reason"] = step.reason[:500]
+        if record is not None and step.action != "cancel":
+            # Every merged caller is told what was found and done (D3.4c).
+            payload["record"] = record
+            sub.handling_record = order.handling_record
+            sub.save(update_fields=["handling_record"])
         if step.action == "cancel":
             sub.state = State.CANCELLED
             sub.updated_at = step.now

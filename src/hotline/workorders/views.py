@@ -20,7 +20,7 @@ from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import CENTER_ROLES, Role
 from hotline.organisation.selectors import area_for_address, find_service_areas
 from hotline.timelimits.services import NoticeError, answer_notice
-from hotline.workorders import access, intake_check, labels, selectors, services
+from hotline.workorders import access, handling, intake_check, labels, selectors, services
 from hotline.workorders.forms import (BOARD_SORT_CHOICES, BOARD_TONE_CHOICES, OVERDUE_CHOICES, SORT_CHOICES, ActionForm, AnswerForm,
                                       BoardActionForm, BoardForm, IntakeForm, NoteForm, SearchForm, add_service_error)
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
@@ -289,6 +289,9 @@ def _order_context(request: HttpRequest, order: WorkOrder, **extra) -> dict:
         "can_chase": user.role in CENTER_ROLES and order.is_open and order.business_type.code != "chase_up",
         "can_remind": (user.role in services.REMINDER_ROLES or user.is_superuser) and order.is_open,
         "record": _record(order),
+        # What the unit records on resolve and reply (the type's declaration), and what it recorded.
+        "record_fields": _record_fields(order, [t.action for t in actions]),
+        "handling": handling.grouped(order.handling_record),
         "can_reveal": access.can_reveal(user, order),
         "repair_reasons": labels.REPAIR_RETURN_REASONS,
         "outcomes": labels.OUTCOMES,
@@ -303,19 +306,33 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "workorders/order.html", _order_context(request, order))
 
 
-def _transition(request: HttpRequest, order: WorkOrder, form: ActionForm) -> tuple[str | None, int]:
-    """Run the posted action; (error message or None, HTTP status)."""
+def _record_fields(order: WorkOrder, actions) -> dict[str, list]:
+    """The handling record's items per action offered, for the forms."""
+    out = {}
+    for action in actions:
+        fields = handling.fields_for(order, action)
+        if fields:
+            out[action] = fields
+    return out
+
+
+def _transition(request: HttpRequest, order: WorkOrder, form: ActionForm) -> tuple[str | None, int, dict[str, str]]:
+    """Run the posted action; (error message or None, HTTP status, the
+    handling record's problems by item code)."""
     if not form.is_valid():  # the fields' own messages, not their code names
-        return "；".join(e for errors in form.errors.values() for e in errors), 400
+        return "；".join(e for errors in form.errors.values() for e in errors), 400, {}
     try:
         services.transition(order=order, action=form.cleaned_data["action"], actor=request.user, payload=form.payload())
     except OrderError as exc:
-        return _service_message(exc), 400
+        # Every problem at once, each also beside its item.
+        errors = exc.errors or [exc]
+        by_item = {e.field.split(".", 1)[1]: e.message for e in errors if e.field.startswith("record.")}
+        return "；".join(e.message for e in errors), 400, by_item
     except NotAllowed as exc:
-        return _service_message(exc), 403
+        return _service_message(exc), 403, {}
     except TransitionError as exc:
-        return _service_message(exc), 409
-    return None, 200
+        return _service_message(exc), 409, {}
+    return None, 200, {}
 
 
 @require_POST
@@ -323,15 +340,15 @@ def _transition(request: HttpRequest, order: WorkOrder, form: ActionForm) -> tup
 def order_act(request: HttpRequest, number: str) -> HttpResponse:
     order = _visible_order(request, number)
     form = ActionForm(request.POST)
-    error, status = _transition(request, order, form)
+    error, status, record_errors = _transition(request, order, form)
     if error is None:
         action = form.cleaned_data["action"]
         messages.success(request, gettext("%(action)s: done.") % {"action": labels.label(labels.ACTIONS, action)})
         return redirect("workorders:order", number=order.number)
     order = _visible_order(request, number)
     return render(request, "workorders/order.html", _order_context(
-        request, order, action_error=error, failed_action=request.POST.get("action", ""), posted=request.POST),
-        status=status)
+        request, order, action_error=error, failed_action=request.POST.get("action", ""), posted=request.POST,
+        record_errors=record_errors), status=status)
 
 
 @require_POST
@@ -410,8 +427,9 @@ def _inbox_context(request: HttpRequest, **extra) -> dict:
     rows = []
     for order in selectors.unit_inbox(user, limit=INBOX_LIMIT):
         allowed = {t.action for t in services.allowed_actions(order=order, user=user)}
-        rows.append({"order": order, "actions": [a for a in INBOX_ACTIONS if a in allowed],
-                     "view": access.order_view(user, order)})
+        offered = [a for a in INBOX_ACTIONS if a in allowed]
+        rows.append({"order": order, "actions": offered, "view": access.order_view(user, order),
+                     "record_fields": _record_fields(order, [a for a in offered if a in handling.ACTION_ORDER])})
     return {"rows": rows, "total": selectors.unit_inbox_count(user), "limit": INBOX_LIMIT, "now": clock.now(),
             "notices": selectors.unit_open_notices(user), "repair_reasons": labels.REPAIR_RETURN_REASONS, **extra}
 
@@ -428,7 +446,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_act(request: HttpRequest, number: str) -> HttpResponse:
     order = _visible_order(request, number)
     form = ActionForm(request.POST)
-    error, _status = _transition(request, order, form)
+    error, _status, record_errors = _transition(request, order, form)
     done = None
     if error is None:
         done = gettext("%(number)s: %(action)s done.") % {
@@ -441,7 +459,9 @@ def inbox_act(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("workorders:inbox")
     # htmx swaps only 2xx answers, so a refusal comes back as 200 with the
     # message next to the row.
-    context = _inbox_context(request, done=done, row_error=error, error_number=order.number, posted=request.POST)
+    context = _inbox_context(request, done=done, row_error=error, error_number=order.number if error else "",
+                             failed_action=request.POST.get("action", "") if error else "", posted=request.POST,
+                             record_errors=record_errors)
     return render(request, "workorders/partials/inbox_live.html", context)
 
 

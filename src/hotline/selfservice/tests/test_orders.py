@@ -8,6 +8,7 @@ import pytest
 
 from hotline.selfservice import throttle
 from hotline.selfservice.tests.conftest import PROGRESS, api, result_html
+from hotline.testing import handled
 from hotline.workorders import services as orders
 
 pytestmark = [pytest.mark.django_db, pytest.mark.rule("D7i")]
@@ -29,7 +30,8 @@ def report(world):
 
 
 def act(order, action, actor, **payload):
-    return orders.transition(order=order.number, action=action, actor=actor, payload=payload)
+    # A unit's resolve and reply carry the handling record its type asks.
+    return orders.transition(order=order.number, action=action, actor=actor, payload=handled(order, action, payload))
 
 
 def progress(client, number, tail):

@@ -9,6 +9,7 @@ import pytest
 
 from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
 from hotline.timelimits.services import NoticeError, answer_notice, supervision_rate, sweep_once, sweep_until_idle
+from hotline.testing import handled
 from hotline.workorders import services
 from hotline.workorders.models import WorkOrderEvent
 
@@ -224,7 +225,8 @@ def test_long_answers_and_reminders_are_cut_to_what_their_fields_hold(world, fro
 @pytest.mark.rule("D6a", "D2a")
 def test_after_a_reopen_the_callback_clock_starts_at_the_new_completion_not_at_the_reopen(world, frozen):
     def act(order, action, actor, **payload):
-        return services.transition(order=order.number, action=action, actor=actor, payload=payload)
+        # A unit's reply carries the handling record its type asks.
+        return services.transition(order=order.number, action=action, actor=actor, payload=handled(order, action, payload))
 
     order = services.create_order(actor=world.agent, intake=services.Intake(
         business_type="complaint", sub_class="service", description="营业厅工作人员态度恶劣",

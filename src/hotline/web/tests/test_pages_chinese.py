@@ -22,7 +22,7 @@ import pytest
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from hotline.testing import english_words
+from hotline.testing import english_words, handled
 from hotline.web import nav
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +132,7 @@ def site(world, frozen):
     }
     resolved = intake(customer_id=w.customers["wang"].id, caller_name="王芳", caller_phone="15900001111")
     for action in ("receive", "arrive", "resolve"):
-        resolved = services.transition(order=resolved, action=action, actor=w.station_users[2], payload={})
+        resolved = services.transition(order=resolved, action=action, actor=w.station_users[2], payload=handled(resolved, action))
     frozen.advance(hours=1)
     sweep_until_idle()  # warnings and supervision notices on the board and in the inboxes
     notice = Notice.objects.filter(order=orders["station"], kind="supervision").order_by("pk").first()

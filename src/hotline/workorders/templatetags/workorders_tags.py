@@ -117,17 +117,32 @@ _VALUE_LABELS = {
 
 
 @register.filter
+def lookup(mapping, key):
+    """``mapping[key]`` in a template (None when absent)."""
+    try:
+        return mapping.get(key) if hasattr(mapping, "get") else None
+    except TypeError:
+        return None
+
+
+@register.filter
 def event_details(item: dict) -> list[tuple[str, str]]:
-    """The payload entries of a timeline item worth showing, labelled."""
+    """The payload entries of a timeline item worth showing, labelled; then
+    the handling record the action carried (workorders.handling), each item
+    by the label and text it was recorded with."""
     payload = item.get("payload") or {}
+    record = [e for e in payload.get("record") or [] if isinstance(e, dict)]
     out = []
     for key, name in labels.PAYLOAD_FIELDS:
         value = payload.get(key)
         if value in (None, "", 0):
             continue
+        if key == "reported_at" and any(e.get("value") == value for e in record):
+            continue  # the record names that time (a repair's restoration)
         if key == "fault_scope" and item.get("kind") != "create":
             continue
         if key in _VALUE_LABELS:
             value = labels.label(_VALUE_LABELS[key], value)
         out.append((str(name), str(value)))
+    out += [(str(e.get("label", "")), str(e.get("text", ""))) for e in record]
     return out

@@ -71,9 +71,15 @@ def test_repair_report_from_intake_to_resolved(page, live_server, world):
     expect(page).to_have_url(f"{base}/inbox/")
     row = page.locator(f"#row-{number}")
     expect(row).to_contain_text("138****5678")
-    for action, state in [("receive", "已接单"), ("arrive", "到达现场"), ("resolve", "处理完毕")]:
+    for action, state in [("receive", "已接单"), ("arrive", "到达现场")]:
         page.locator(f"#row-{number} button[data-quick={action}]").click()
         expect(page.locator(f"#row-{number} .state")).to_have_text(state)
+    # Resolving a repair records its fault cause and measures (the handling record).
+    page.locator(f"#row-{number} summary[data-open=resolve]").click()
+    page.select_option(f"#rec-{number}-resolve-cause", label="设备老化")
+    page.fill(f"#rec-{number}-resolve-measures", "更换烧毁的熔断器")
+    page.locator(f"#row-{number} button[data-record=resolve]").click()
+    expect(page.locator(f"#row-{number} .state")).to_have_text("处理完毕")
     page.screenshot(path=f"{SHOTS}/hotline-inbox.png", full_page=True)
     order.refresh_from_db()
     assert order.state == State.RESOLVED

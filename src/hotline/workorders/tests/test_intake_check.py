@@ -11,7 +11,7 @@ from hotline.organisation import services as org
 from hotline.organisation.models import Role, SpecialMark
 from hotline.outages import services as outages
 from hotline.outages.models import OutageClass
-from hotline.testing import PASSWORD
+from hotline.testing import PASSWORD, handled
 from hotline.workorders import intake_check, services
 from hotline.workorders.errors import TransitionError
 from hotline.workorders.models import State, WorkOrder
@@ -219,7 +219,7 @@ def test_every_caller_of_a_merged_group_gets_the_restoration_notice_once(world, 
     st = world.station_users[0]
     for action in ("receive", "arrive"):
         services.transition(order=master, action=action, actor=st)
-    services.transition(order=master, action="resolve", actor=st)
+    services.transition(order=master, action="resolve", actor=st, payload=handled(master, "resolve"))
     messages = OutboxMessage.objects.filter(source__endswith=":restoration").order_by("recipient")
     assert [(m.recipient, m.channel) for m in messages] == [("13812345678", "file"), ("13900002222", "file")]
     assert all("已于" in m.payload["text"] and "恢复送电" in m.payload["text"] for m in messages)

@@ -5,6 +5,7 @@ import pytest
 from hotline.catalog.lifecycle import LifecycleError, parse_lifecycle
 from hotline.catalog.models import BusinessType
 from hotline.organisation.models import MarkedNumber, SpecialMark
+from hotline.testing import handled
 from hotline.timelimits.models import Clock
 from hotline.workorders import access, selectors, services
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
@@ -22,7 +23,8 @@ def create(world, actor=None, **kw):
 
 def walk(order, steps):
     for action, actor, payload in steps:
-        order = services.transition(order=order, action=action, actor=actor, payload=payload or {})
+        # A unit's resolve and reply carry the handling record its type asks.
+        order = services.transition(order=order, action=action, actor=actor, payload=handled(order, action, payload))
     return order
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from hotline.testing import handled
 from hotline.timelimits.models import Clock, ClockStatus
 from hotline.workorders import services
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
@@ -34,7 +35,7 @@ def test_full_repair_life_cycle(world, frozen):
     station = world.station_users[0]
     for action in ["receive", "arrive", "resolve", "reply"]:
         frozen.advance(minutes=2)
-        order = services.transition(order=order, action=action, actor=station)
+        order = services.transition(order=order, action=action, actor=station, payload=handled(order, action))
     assert order.state == State.REPLIED
     order = services.transition(order=order, action="review", actor=world.agent)
     frozen.advance(hours=2)

@@ -16,6 +16,7 @@ from hotline.catalog import services as catalog_services
 from hotline.catalog.lifecycle import STATES, TERMINAL_STATES
 from hotline.catalog.models import BusinessType
 from hotline.core import clock
+from hotline.testing import handled
 from hotline.organisation.models import MarkedNumber, SpecialMark
 from hotline.timelimits.models import Clock, ClockStatus
 from hotline.workorders import selectors, services
@@ -43,7 +44,8 @@ def repair(world, customer="zhang", **kw) -> WorkOrder:
 
 def walk(order, steps) -> WorkOrder:
     for action, actor, payload in steps:
-        order = services.transition(order=order, action=action, actor=actor, payload=payload or {})
+        # A unit's resolve and reply carry the handling record its type asks.
+        order = services.transition(order=order, action=action, actor=actor, payload=handled(order, action, payload))
     return order
 
 

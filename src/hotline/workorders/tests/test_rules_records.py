@@ -4,6 +4,7 @@ work-order correctness KPI."""
 import pytest
 
 from hotline.contacts.models import Contact
+from hotline.testing import handled
 from hotline.workorders import records, services
 from hotline.workorders.models import WorkOrder
 
@@ -15,7 +16,8 @@ def create(world, actor=None, **kw):
 
 
 def act(order, action, actor, **payload):
-    return services.transition(order=order.number, action=action, actor=actor, payload=payload)
+    # A unit's resolve and reply carry the handling record its type asks.
+    return services.transition(order=order.number, action=action, actor=actor, payload=handled(order, action, payload))
 
 
 def complaint(world, **kw):

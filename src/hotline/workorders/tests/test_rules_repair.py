@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from hotline.organisation import services as org
+from hotline.testing import handled
 from hotline.timelimits.models import Clock, ClockStatus
 from hotline.timelimits.services import sweep_until_idle
 from hotline.workorders import selectors, services
@@ -28,7 +29,8 @@ def repair(world, **kw):
 
 
 def act(order, action, actor, **payload):
-    return services.transition(order=order.number, action=action, actor=actor, payload=payload)
+    # A unit's resolve and reply carry the handling record its type asks.
+    return services.transition(order=order.number, action=action, actor=actor, payload=handled(order, action, payload))
 
 
 def clock(order, metric):

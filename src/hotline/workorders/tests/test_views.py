@@ -7,6 +7,7 @@ import re
 import pytest
 from zoneinfo import ZoneInfo
 
+from hotline.testing import handled
 from hotline.timelimits.models import Notice, NoticeKind
 from hotline.timelimits.services import sweep_until_idle
 from hotline.workorders import services
@@ -251,7 +252,7 @@ def test_cancel_needs_a_reason_and_keeps_the_form(world, login, frozen):
 def test_callback_with_outcome_and_note_through_the_order_page(world, login, frozen, english):
     order = repair(world)
     for action in ["receive", "arrive", "resolve", "reply"]:
-        order = services.transition(order=order, action=action, actor=world.station_users[0])
+        order = services.transition(order=order, action=action, actor=world.station_users[0], payload=handled(order, action))
     client = login(world.agent)
     assert client.post(f"/orders/{order.number}/act/", {"action": "review"}).status_code == 302
     bad = client.post(f"/orders/{order.number}/act/", {"action": "callback", "outcome": "satisfied", "note": ""})
@@ -315,14 +316,17 @@ def test_inbox_lists_the_units_orders_and_polls(world, login, frozen):
 def test_inbox_quick_actions_walk_a_repair_to_resolved(world, login, frozen):
     order = repair(world)
     client = login(world.station_users[0])
+    # A repair's resolve and reply carry its handling record (record-<item>).
+    record = {"resolve": {"record-cause": "equipment_ageing", "record-measures": "更换低压熔断器"},
+              "reply": {"record-customer_opinion": "satisfied"}}
     for action, state in [("receive", State.RECEIVED), ("arrive", State.ON_SITE), ("resolve", State.RESOLVED)]:
         frozen.advance(minutes=2)
-        response = client.post(f"/inbox/{order.number}/act/", {"action": action}, **HTMX)
+        response = client.post(f"/inbox/{order.number}/act/", {"action": action, **record.get(action, {})}, **HTMX)
         assert response.status_code == 200
         order.refresh_from_db()
         assert order.state == state
         assert 'id="inbox-live"' in response.content.decode()
-    html = client.post(f"/inbox/{order.number}/act/", {"action": "reply"}).status_code
+    html = client.post(f"/inbox/{order.number}/act/", {"action": "reply", **record["reply"]}).status_code
     assert html == 302
     order.refresh_from_db()
     assert order.state == State.REPLIED
