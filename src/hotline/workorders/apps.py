@@ -37,10 +37,14 @@ class WorkOrdersConfig(AppConfig):
         BOARD_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR)
         nav.register("intake", _("Intake"), "workorders:intake", roles=CENTER_ROLES, order=10)
         nav.register("my-orders", _("My orders"), "workorders:my-orders", roles=CENTER_ROLES, order=20)
-        # views.SEARCH_ROLES: the center's roles and inspectors.
-        nav.register("search", _("Order search"), "workorders:search", roles=[*CENTER_ROLES, Role.INSPECTOR], order=25)
+        # views.SEARCH_ROLES: the center's roles, inspectors and experts.
+        nav.register("search", _("Order search"), "workorders:search", roles=[*CENTER_ROLES, Role.INSPECTOR, Role.EXPERT],
+                     order=25)
         nav.register("board", _("Supervision board"), "workorders:board", roles=BOARD_ROLES, order=30)
         nav.register("inbox", _("Unit inbox"), "workorders:inbox", roles=[Role.UNIT_STAFF], order=50)
         nav.register_home("workorders:intake", roles=[Role.AGENT])
         nav.register_home("workorders:board", roles=BOARD_ROLES)
         nav.register_home("workorders:inbox", roles=[Role.UNIT_STAFF])
+        # Until their own work pages exist, inspectors and experts start from
+        # the orders of their scope (the search lists them, newest first).
+        nav.register_home("workorders:search", roles=[Role.INSPECTOR, Role.EXPERT])

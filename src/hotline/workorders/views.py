@@ -27,8 +27,9 @@ from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
 from hotline.workorders.models import Channel, State, WorkOrder
 
 BOARD_ROLES = (Role.SHIFT_LEADER, Role.DIRECTOR)
-# Who searches the orders of their scope: the center's roles and inspectors.
-SEARCH_ROLES = (*sorted(CENTER_ROLES), Role.INSPECTOR)
+# Who searches the orders of their scope: the center's roles, inspectors
+# (who score them) and experts (who answer what agents cannot).
+SEARCH_ROLES = (*sorted(CENTER_ROLES), Role.INSPECTOR, Role.EXPERT)
 # Quick actions offered on an inbox row, in life-cycle order.
 INBOX_ACTIONS = ("receive", "arrive", "locate", "estimate", "progress", "resolve", "reply", "return")
 INBOX_LIMIT = 100

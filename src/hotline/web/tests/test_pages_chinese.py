@@ -172,8 +172,7 @@ def samples(site) -> list[Sample]:
         return {r for r, user in u.items() if access.visible_orders(user).filter(pk=order.pk).exists()}
 
     result = [
-        Sample("web:home", "/", ok={"inspector", "expert"},
-               other={r: 302 for r in LOGGED_IN - {"inspector", "expert"}}),
+        Sample("web:home", "/", ok=set(), other={r: 302 for r in LOGGED_IN}),  # every role has a workspace
         Sample("web:login", "/login/", ok={"anon"}, other={r: 302 for r in LOGGED_IN},
                posts=[{"username": "", "password": ""}, {"username": "t-agent", "password": "wrong"}]),
         Sample("web:logout", "/logout/", ok=set(), other={r: 405 for r in ROLES}),
@@ -189,7 +188,7 @@ def samples(site) -> list[Sample]:
                ok=CENTER),
         Sample("workorders:intake-areas", "/intake/areas/?area_q=南街", ok=CENTER),
         Sample("workorders:my-orders", "/orders/", ok=CENTER),
-        Sample("workorders:search", "/orders/", ok=CENTER | {"inspector"}),  # url set below
+        Sample("workorders:search", "/orders/", ok=CENTER | {"inspector", "expert"}),  # url set below
         Sample("workorders:inbox", "/inbox/", ok=UNITS | {"admin"}),
         Sample("workorders:board", "/board/", ok={"leader", "director", "admin"}),
         Sample("outages:list", "/outages/", ok=READERS),
