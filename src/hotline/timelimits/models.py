@@ -70,8 +70,11 @@ class Clock(models.Model):
             models.Index(fields=["next_check_at"], name="clock_due_sweep_idx", condition=Q(next_check_at__isnull=False)),
             models.Index(fields=["status", "due_at"], name="clock_status_due_idx"),
             models.Index(fields=["responsible_unit", "status"], name="clock_unit_status_idx"),
-            # An open order's next due clock (unit inbox).
-            models.Index(fields=["order", "due_at"], name="clock_running_due_idx", condition=Q(status="running")),
+            # An open order's next due clock (unit inbox, order search), and
+            # the shift-leader board's counts and page read from the index
+            # alone (PostgreSQL: the included columns; SQLite has none).
+            models.Index(fields=["order", "due_at"], include=["warn_at", "responsible_unit", "metric", "id"],
+                         name="clock_running_cover_idx", condition=Q(status="running")),
         ]
         verbose_name = _("clock")
         verbose_name_plural = _("clocks")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 
 from hotline.catalog.models import BusinessType, SubClass
 from hotline.core import clock, phones
@@ -160,12 +160,17 @@ def shift_leader_board(user: User, q: BoardQuery | None = None, *, per_page: int
                 "type": ("order__business_type__sort_order", "order__business_type__code", "due_at", "id")}.get(
         q.sort, ("due_at", "id"))
     page = max(1, q.page)
-    # Only what the board shows: no descriptions, no life-cycle documents.
-    rows = list(clocks.select_related("order", "order__business_type", "order__assigned_unit", "responsible_unit")
-                .only("id", "metric", "status", "stage", "started_at", "warn_at", "due_at", "responsible_unit__name",
-                      "responsible_unit__path", "order__number", "order__state", "order__business_type__name",
-                      "order__business_type__code", "order__business_type__sort_order", "order__assigned_unit__name")
-                .order_by(*order_by)[(page - 1) * per_page: page * per_page + 1])
+    # The page's clock ids first: with the counts, a read of the running
+    # clocks' covering index (timelimits clock_running_cover_idx) and the open
+    # orders, no clock row; then those rows with only what the board shows
+    # (no descriptions, no life-cycle documents).
+    ids = list(clocks.order_by(*order_by).values_list("id", flat=True)[(page - 1) * per_page: page * per_page + 1])
+    found = {c.id: c for c in Clock.objects.filter(id__in=ids)
+             .select_related("order", "order__business_type", "order__assigned_unit", "responsible_unit")
+             .only("id", "metric", "status", "stage", "started_at", "warn_at", "due_at", "responsible_unit__name",
+                   "responsible_unit__path", "order__number", "order__state", "order__business_type__name",
+                   "order__business_type__code", "order__business_type__sort_order", "order__assigned_unit__name")} if ids else {}
+    rows = [found[i] for i in ids if i in found]
     has_next = len(rows) > per_page
     per_unit = list(notices.order_by().values("unit_id", "unit__name").annotate(n=Count("id")).order_by("-n", "unit__name"))
     per_level = dict(notices.order_by().values_list("level").annotate(n=Count("id")))
@@ -395,12 +400,14 @@ def search_orders(user: User, q: OrderQuery) -> QuerySet[WorkOrder]:
             qs = qs.filter(**{f"{field}__lt": upper})
     if q.overdue:
         # Past a limit: a running clock past its due time, or one that
-        # stopped late.
-        # the late clocks' orders, read from the (status, due) index.
-        late = Clock.objects.filter(order__isnull=False).filter(
-            Q(status=ClockStatus.RUNNING, due_at__lt=clock.now()) | Q(status=ClockStatus.BREACHED)).values("order_id")
-        qs = qs.filter(pk__in=late) if q.overdue == "yes" else qs.exclude(pk__in=late)
+        # stopped late. One test per order on its own clocks (a semi-join on
+        # the clocks' order index), never the set of every late clock of the
+        # archive: most pages read a few dozen orders.
+        late = Exists(Clock.objects.filter(order=OuterRef("pk")).filter(
+            Q(status=ClockStatus.RUNNING, due_at__lt=clock.now()) | Q(status=ClockStatus.BREACHED)))
+        qs = qs.filter(late if q.overdue == "yes" else ~late)
     if q.sort == "due":
+        # The page reads it in two parts (search_page, _nearest_first_rows).
         next_due = Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING).order_by("due_at").values("due_at")[:1]
         qs = qs.annotate(sort_due=Subquery(next_due)).order_by(F("sort_due").asc(nulls_last=True), "-created_at", "-id")
     elif q.sort == "created":
@@ -412,6 +419,28 @@ def search_orders(user: User, q: OrderQuery) -> QuerySet[WorkOrder]:
     else:
         qs = qs.order_by("-created_at", "-id")
     return qs
+
+
+def _nearest_first_ids(qs: QuerySet[WorkOrder], start: int, stop: int) -> list[int]:
+    """Ids ``start:stop`` of ``qs`` in search_orders' "due" order — the
+    earliest running clock's due time first, orders without a running clock
+    after them, newest first — read in two parts, so that no query computes
+    the due time of every matching order: the orders with a running clock
+    grouped with their running clocks (the covering index), then the others
+    by created_at. Running clocks are on open orders (as on the board):
+    saying so lets the first part start from the few thousand open orders
+    (the (unit, state) indexes) however large the archive."""
+    from hotline.timelimits.models import Clock, ClockStatus
+
+    first = list(qs.filter(state__in=OPEN_STATES, clocks__status=ClockStatus.RUNNING).annotate(sort_due=Min("clocks__due_at"))
+                 .order_by("sort_due", "-created_at", "-id").values_list("id", flat=True)[start:stop])
+    if len(first) == stop - start:
+        return first
+    timed = Q(state__in=OPEN_STATES) & Q(Exists(Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING)))
+    # Where the page runs past the orders with a running clock: how many there are.
+    with_clock = start + len(first) if first or not start else qs.filter(timed).count()
+    rest = qs.exclude(timed).order_by("-created_at", "-id").values_list("id", flat=True)
+    return first + list(rest[max(0, start - with_clock): stop - with_clock])
 
 
 @dataclass
@@ -433,10 +462,16 @@ def search_page(user: User, q: OrderQuery, *, page: int = 1, per_page: int = 25)
     limit), in a fixed number of queries whatever the page holds."""
     from hotline.timelimits.models import Clock, ClockStatus
 
-    qs = search_orders(user, q)
+    qs = search_orders(user, q if q.sort != "due" else replace(q, sort="-created"))
     page = max(1, page)
-    rows = list(qs.select_related("business_type", "sub_class", "assigned_unit", "customer", "chased_order")
-                [(page - 1) * per_page: page * per_page + 1])
+    related = ("business_type", "sub_class", "assigned_unit", "customer", "chased_order")
+    start, stop = (page - 1) * per_page, page * per_page + 1
+    if q.sort == "due":
+        ids = _nearest_first_ids(qs.order_by(), start, stop)
+        found = {o.pk: o for o in WorkOrder.objects.filter(pk__in=ids).select_related(*related)} if ids else {}
+        rows = [found[pk] for pk in ids]
+    else:
+        rows = list(qs.select_related(*related)[start:stop])
     has_next = len(rows) > per_page
     rows = rows[:per_page]
     due = dict(Clock.objects.filter(order_id__in=[o.pk for o in rows], status=ClockStatus.RUNNING)

@@ -213,6 +213,32 @@ def test_paged_and_sorted(world, login, frozen):
     assert numbers(html)[0] == made[0].number
 
 
+def test_nearest_first_runs_from_the_running_limits_into_the_orders_without_one(world, frozen):
+    # The page reads the orders with a running clock and the others apart
+    # (selectors._nearest_first_rows); every page size gives the one order.
+    from hotline.timelimits.models import Clock, ClockStatus
+
+    made = []
+    for i in range(7):
+        made.append(repair(world, caller_phone=f"1380000{i:04d}", customer_id=None))
+        frozen.advance(minutes=1)
+    stopped = made[1::2]
+    Clock.objects.filter(order__in=stopped).update(status=ClockStatus.MET)
+    expected = [o.number for o in made if o not in stopped] + [o.number for o in reversed(stopped)]
+    q = selectors.OrderQuery(sort="due")
+    assert [o.number for o in selectors.search_orders(world.leader, q)] == expected
+    for per_page in (1, 2, 3, 4, 7, 25):
+        seen, page = [], 1
+        while True:
+            result = selectors.search_page(world.leader, q, page=page, per_page=per_page)
+            seen += [o.number for o in result.rows]
+            if not result.has_next:
+                break
+            page += 1
+        assert seen == expected, per_page
+    assert selectors.search_page(world.leader, q, page=9, per_page=2).rows == []
+
+
 def test_the_page_runs_a_fixed_number_of_queries(world, login, frozen, django_assert_max_num_queries):
     for i in range(3):
         repair(world, caller_phone=f"1380000{i:04d}", customer_id=None)
