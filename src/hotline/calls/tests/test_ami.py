@@ -284,3 +284,29 @@ def test_the_same_stream_delivered_twice_over_a_reconnect_gives_identical_calls(
     assert runner.ingester.total.accepted == n and runner.ingester.total.duplicate == n
     assert CallEvent.objects.filter(source=ami_live_source).count() == n
     check_day(ami_live_source, world)
+
+
+@pytest.mark.rule("C1e")
+@pytest.mark.django_db(transaction=True)
+def test_the_calls_ami_command_reads_the_manager_interface_until_stopped(world):
+    import io
+
+    from django.core.management import call_command
+
+    from hotline.calls.models import EventSource
+    from hotline.calls.tests.test_esl import serve_in_thread, signal_when_stored
+
+    n = len(ami.map_events(events()))
+    port, stop = serve_in_thread(AmiServer(replays=1))
+    watcher = signal_when_stored("ami-cmd", n)
+    out = io.StringIO()
+    try:
+        call_command("calls-ami", "--source", "ami-cmd", "--host", "127.0.0.1", "--port", str(port),
+                     "--username", "hotline", "--secret", "s3cret", "--flush", "0.05", stdout=out)
+    finally:
+        watcher.join(10)
+        stop()
+    assert out.getvalue().strip() == f"events {n} stored {n} duplicate 0 unplaced 1"
+    source = EventSource.objects.get(name="ami-cmd")
+    assert source.kind == "asterisk_ami"
+    check_day(source, world)

@@ -15,7 +15,7 @@ import pytest
 
 from hotline.calls.adapters import freeswitch_esl as esl
 from hotline.calls.adapters._stream import Backoff
-from hotline.calls.models import AgentState, Call, CallEvent, CallRing, EventType, Placement, Reason
+from hotline.calls.models import AgentState, Call, CallEvent, CallRing, EventSource, EventType, Placement, Reason
 from hotline.calls.services import ingest
 from hotline.calls.tests.conftest import FIXTURES, T0
 
@@ -278,3 +278,80 @@ def test_the_same_stream_delivered_twice_over_a_reconnect_gives_identical_calls(
     assert runner.ingester.total.accepted == n and runner.ingester.total.duplicate == n
     assert CallEvent.objects.filter(source=esl_live_source).count() == n
     check_day(esl_live_source, world)
+
+
+def serve_in_thread(server) -> tuple[int, callable]:
+    """The server on its own event loop in a thread (the command runs its
+    loop in this one); returns its port and a stop function."""
+    import threading
+
+    ready = threading.Event()
+    state = {}
+
+    def run():
+        loop = asyncio.new_event_loop()
+        state["loop"] = loop
+        state["port"] = loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+        server.server.close()
+        loop.run_until_complete(server.server.wait_closed())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(10)
+
+    def stop():
+        state["loop"].call_soon_threadsafe(state["loop"].stop)
+        thread.join(10)
+
+    return state["port"], stop
+
+
+def signal_when_stored(source_name: str, n: int, timeout: float = 30.0):
+    """Send this process SIGTERM once the source has n events stored."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from django.db import connections
+
+    def watch():
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if CallEvent.objects.filter(source__name=source_name).count() >= n:
+                    break
+                time.sleep(0.05)
+        finally:
+            connections.close_all()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.rule("C1f")
+@pytest.mark.django_db(transaction=True)
+def test_the_calls_esl_command_reads_the_socket_until_stopped(world):
+    import io
+
+    from django.core.management import call_command
+
+    n = len(esl.map_events(events()))
+    port, stop = serve_in_thread(EslServer(replays=1))
+    watcher = signal_when_stored("fs-cmd", n)
+    out = io.StringIO()
+    try:
+        call_command("calls-esl", "--source", "fs-cmd", "--host", "127.0.0.1", "--port", str(port),
+                     "--password", "ClueCon", "--flush", "0.05", stdout=out)
+    finally:
+        watcher.join(10)
+        stop()
+    assert out.getvalue().strip() == f"events {n} stored {n} duplicate 0 unplaced 1"
+    source = EventSource.objects.get(name="fs-cmd")
+    assert (source.kind, source.carries_hold, source.carries_wrapup) == ("freeswitch_esl", False, False)
+    check_day(source, world)
