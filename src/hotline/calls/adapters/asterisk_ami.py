@@ -217,7 +217,7 @@ def _manager_class():
         def login(self, future):
             try:
                 ok = super().login(future)
-            except Exception as exc:  # the connection closed before the answer
+            except (OSError, asyncio.CancelledError, asyncio.InvalidStateError) as exc:  # closed before the answer
                 log.warning("AMI: log-in not answered: %s", exc)
                 return False
             if ok:
@@ -257,8 +257,8 @@ class AmiRunner:
         self.ingester = BatchIngester(source, batch=batch, flush_s=flush_s)
         self.queue_calls: set[str] = set()
         self.logins = 0
-        self.config = dict(host=host, port=port, username=username, secret=secret, events="on",
-                           ping_delay=ping_interval, ping_interval=ping_interval)
+        self.config = {"host": host, "port": port, "username": username, "secret": secret, "events": "on",
+                       "ping_delay": ping_interval, "ping_interval": ping_interval}
         self.backoff = backoff or Backoff()
 
     def _on_event(self, manager, message) -> None:

@@ -121,7 +121,9 @@ def map_event(event: Mapping[str, str], *, now: dt.datetime | None = None) -> li
                         queue=queue, payload={"event": action, "headers": {k: v[:500] for k, v in event.items()}},
                         reason=reason)]
 
-    t = lambda name: _num(event.get(name))  # noqa: E731
+    def t(name: str) -> float | None:
+        return _num(event.get(name))
+
     if action in IGNORED:
         return []
     if action == "agent-status-change":

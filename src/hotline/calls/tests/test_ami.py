@@ -13,7 +13,15 @@ import pytest
 
 from hotline.calls.adapters import asterisk_ami as ami
 from hotline.calls.adapters._stream import Backoff
-from hotline.calls.models import AgentState, Call, CallEvent, CallRing, EventType, Placement, Reason
+from hotline.calls.models import (
+    AgentState,
+    Call,
+    CallEvent,
+    CallRing,
+    EventType,
+    Placement,
+    Reason,
+)
 from hotline.calls.services import create_source, ingest
 from hotline.calls.tests.conftest import FIXTURES, T0
 
@@ -43,24 +51,28 @@ def s(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds, microseconds=100)
 
 
+def expect(**fields) -> dict:
+    return fields
+
+
 # Worked out by hand from the fixture's events.
 EXPECTED = {
-    A: dict(status="ended", queue="95598", caller_number="13800001111", called_number="95598", offered_at=s(0),
+    A: expect(status="ended", queue="95598", caller_number="13800001111", called_number="95598", offered_at=s(0),
             answered_at=s(24), ended_at=s(144), wait_s=24.0, ring_s=6.0, ring_no_answer=1, talk_s=120.0,
             hold_s=20.0, holds=1, wrapup_s=None, hung_up_by="customer", abandon_reason="", agent_ref="SIP/1002",
             transfers=0),
-    B: dict(status="abandoned", queue="95598", caller_number="13900002222", called_number="95598", offered_at=s(100),
+    B: expect(status="abandoned", queue="95598", caller_number="13900002222", called_number="95598", offered_at=s(100),
             answered_at=None, ended_at=s(130), wait_s=30.0, ring_s=None, ring_no_answer=0, talk_s=None,
             hold_s=None, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="hangup", agent_ref="", transfers=0),
-    C: dict(status="ended", queue="95598", caller_number="13700003333", called_number="95598", offered_at=s(200),
+    C: expect(status="ended", queue="95598", caller_number="13700003333", called_number="95598", offered_at=s(200),
             answered_at=s(204), ended_at=s(304), wait_s=4.0, ring_s=3.0, ring_no_answer=0, talk_s=100.0,
             hold_s=0.0, holds=0, wrapup_s=None, hung_up_by="agent", abandon_reason="", agent_ref="SIP/1001",
             transfers=0),
     # AgentDump before any answer: an exit without an answer is an abandon (C5c)
-    D: dict(status="abandoned", queue="95598", caller_number="13600004444", called_number="95598", offered_at=s(300),
+    D: expect(status="abandoned", queue="95598", caller_number="13600004444", called_number="95598", offered_at=s(300),
             answered_at=None, ended_at=s(305), wait_s=5.0, ring_s=None, ring_no_answer=0, talk_s=None,
             hold_s=None, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="hangup", agent_ref="", transfers=0),
-    F: dict(status="ended", queue="95598", caller_number="13500005555", called_number="95598", offered_at=s(400),
+    F: expect(status="ended", queue="95598", caller_number="13500005555", called_number="95598", offered_at=s(400),
             answered_at=s(403), ended_at=s(463), wait_s=3.0, ring_s=1.0, ring_no_answer=0, talk_s=60.0,
             hold_s=0.0, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="", agent_ref="SIP/1002",
             transfers=1),

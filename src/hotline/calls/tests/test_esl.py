@@ -15,7 +15,16 @@ import pytest
 
 from hotline.calls.adapters import freeswitch_esl as esl
 from hotline.calls.adapters._stream import Backoff
-from hotline.calls.models import AgentState, Call, CallEvent, CallRing, EventSource, EventType, Placement, Reason
+from hotline.calls.models import (
+    AgentState,
+    Call,
+    CallEvent,
+    CallRing,
+    EventSource,
+    EventType,
+    Placement,
+    Reason,
+)
 from hotline.calls.services import ingest
 from hotline.calls.tests.conftest import FIXTURES, T0
 
@@ -42,22 +51,26 @@ def s(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds, microseconds=250)
 
 
+def expect(**fields) -> dict:
+    return fields
+
+
 # Worked out by hand from the fixture's events. mod_callcenter reports no
 # hold and no after-call work: both stay empty (C5e).
 EXPECTED = {
-    A: dict(status="ended", queue=Q, caller_number="13800001111", offered_at=s(0), answered_at=s(22),
+    A: expect(status="ended", queue=Q, caller_number="13800001111", offered_at=s(0), answered_at=s(22),
             ended_at=s(142), wait_s=22.0, ring_s=5.0, ring_no_answer=1, talk_s=120.0, hold_s=None, wrapup_s=None,
             hung_up_by="customer", abandon_reason="", agent_ref="1002"),
-    B: dict(status="abandoned", queue=Q, caller_number="13900002222", offered_at=s(100), answered_at=None,
+    B: expect(status="abandoned", queue=Q, caller_number="13900002222", offered_at=s(100), answered_at=None,
             ended_at=s(131), wait_s=31.0, ring_s=None, ring_no_answer=0, talk_s=None, hold_s=None, wrapup_s=None,
             hung_up_by="", abandon_reason="hangup", agent_ref=""),
-    C: dict(status="abandoned", queue=Q, caller_number="13700003333", offered_at=s(200), answered_at=None,
+    C: expect(status="abandoned", queue=Q, caller_number="13700003333", offered_at=s(200), answered_at=None,
             ended_at=s(260), wait_s=60.0, ring_s=None, ring_no_answer=0, talk_s=None, hold_s=None, wrapup_s=None,
             hung_up_by="", abandon_reason="timeout", agent_ref=""),
-    D: dict(status="abandoned", queue=Q, caller_number="13600004444", offered_at=s(300), answered_at=None,
+    D: expect(status="abandoned", queue=Q, caller_number="13600004444", offered_at=s(300), answered_at=None,
             ended_at=s(305), wait_s=5.0, ring_s=None, ring_no_answer=0, talk_s=None, hold_s=None, wrapup_s=None,
             hung_up_by="", abandon_reason="key", agent_ref=""),
-    F: dict(status="ended", queue=Q, caller_number="13500005555", offered_at=s(400), answered_at=s(404),
+    F: expect(status="ended", queue=Q, caller_number="13500005555", offered_at=s(400), answered_at=s(404),
             ended_at=s(484), wait_s=4.0, ring_s=3.0, ring_no_answer=0, talk_s=80.0, hold_s=None, wrapup_s=None,
             hung_up_by="agent", abandon_reason="", agent_ref="1001"),
 }
