@@ -15,6 +15,7 @@ from hotline.calls.models import (
     CallEvent,
     CallRing,
     EventSource,
+    IntervalStat,
     LogCursor,
 )
 from hotline.core.admin import ReadOnlyAdmin
@@ -133,3 +134,11 @@ class AgentStateEventAdmin(ReadOnlyAdmin):
 @admin.register(LogCursor)
 class LogCursorAdmin(ReadOnlyAdmin):
     list_display = ("source", "path", "inode", "offset", "updated_at")
+
+
+@admin.register(IntervalStat)
+class IntervalStatAdmin(ReadOnlyAdmin):
+    list_display = ("start", "minutes", "queue", "agent_id", "offered", "answered", "abandoned", "answered_within_t",
+                    "handle_s")
+    list_filter = ("minutes", "queue")
+    date_hierarchy = "start"

@@ -405,3 +405,41 @@ class LogCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.path}"
+
+
+class IntervalStat(models.Model):
+    """Interval statistics (C4f) of one queue (``agent_id`` 0) or one agent
+    in it, kept up to date as calls change (``intervals.py``)."""
+
+    minutes = models.PositiveSmallIntegerField(_("interval (minutes)"))
+    start = models.DateTimeField(_("interval start"))
+    queue = models.CharField(_("queue"), max_length=60, blank=True, default="")
+    agent_id = models.BigIntegerField(_("agent (0: the whole queue)"), default=0)
+    offered = models.IntegerField(_("offered"), default=0)
+    answered = models.IntegerField(_("answered"), default=0)
+    abandoned = models.IntegerField(_("abandoned"), default=0)
+    short_abandoned = models.IntegerField(_("short abandons"), default=0)
+    answered_within_t = models.IntegerField(_("answered within T"), default=0)
+    wait_answered_s = models.FloatField(_("wait of the answered (s)"), default=0)
+    handle_s = models.FloatField(_("handle time (s)"), default=0)
+    ring_no_answer = models.IntegerField(_("rings not answered"), default=0)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        ordering = ["minutes", "start", "queue", "agent_id"]
+        constraints = [models.UniqueConstraint(fields=["minutes", "start", "queue", "agent_id"],
+                                               name="intervalstat_unique")]
+        indexes = [models.Index(fields=["queue", "minutes", "start"], name="intervalstat_queue_idx")]
+        verbose_name = _("interval statistics")
+        verbose_name_plural = _("interval statistics")
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.start:%Y-%m-%d %H:%M} {self.minutes}"
+
+    @property
+    def aht_s(self) -> float | None:
+        return self.handle_s / self.answered if self.answered else None
+
+    @property
+    def service_level(self) -> float | None:
+        return self.answered_within_t / self.offered if self.offered else None

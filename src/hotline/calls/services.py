@@ -32,7 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotline.calls import derive
+from hotline.calls import derive, intervals
 from hotline.calls.models import (
     AGENT_TYPES,
     KIND_CARRIES_HOLD,
@@ -336,6 +336,13 @@ class _Placer:
         self.now = now
         self._agents: dict[str, int | None] = {}
 
+    def _kpi_settings(self):
+        from hotline.calls.kpis import Settings
+
+        if not hasattr(self, "_settings"):
+            self._settings = Settings.current()
+        return self._settings
+
     def _agent(self, refs: Iterable[str]) -> dict[str, int | None]:
         wanted = {r for r in refs if r and r not in self._agents}
         if wanted:
@@ -409,7 +416,7 @@ class _Placer:
         held_rings: dict[int, list[tuple]] = defaultdict(list)
         for ring in CallRing.objects.filter(call__source=self.source, call__call_id__in=call_ids).order_by("seq"):
             held_rings[ring.call_id].append((ring.agent_ref, ring.agent_id, ring.at, ring.ring_s, ring.outcome))
-        new_calls, changed_calls, ring_calls = [], [], []
+        new_calls, changed_calls, ring_calls, counted = [], [], [], []
         for call_id, (records, _placed) in derived.items():
             for rec in records:
                 values = rec.stored()
@@ -417,12 +424,18 @@ class _Placer:
                 values["contact_id"] = contacts[call_id].pk if call_id in contacts else None
                 rings = [(r.agent_ref, agents.get(r.agent_ref), r.at, r.ring_s, r.outcome) for r in rec.rings]
                 call = existing.get((call_id, rec.entry))
+                after = intervals.CallFacts.of(values, rings)
                 if call is None:
                     call = Call(source=self.source, call_id=call_id, entry=rec.entry, updated_at=self.now, **values)
                     new_calls.append(call)
                     existing[(call_id, rec.entry)] = call
                     ring_calls.append((call, rings))
+                    counted.append((None, after))
                     continue
+                before = intervals.CallFacts.of({f: getattr(call, f) for f in _CALL_FIELDS},
+                                                held_rings.get(call.pk, []))
+                if before != after:
+                    counted.append((before, after))
                 if any(getattr(call, f) != values[f] for f in _CALL_FIELDS):
                     for f in _CALL_FIELDS:
                         setattr(call, f, values[f])
@@ -439,6 +452,9 @@ class _Placer:
                     c.pk = keyed[(c.call_id, c.entry)]
         if changed_calls:
             Call.objects.bulk_update(changed_calls, [*_CALL_FIELDS, "updated_at"], batch_size=CHUNK)
+        if counted:
+            settings = self._kpi_settings()
+            intervals.apply(counted, T=settings.T, S=settings.S, now=self.now)
         if ring_calls:
             CallRing.objects.filter(call__in=[c.pk for c, _r in ring_calls if c.pk in held_rings]).delete()
             CallRing.objects.bulk_create([

@@ -296,9 +296,12 @@ class Tailer:
             if old is not None:
                 self._open(old, cursor.offset if cursor.offset <= os.stat(old).st_size else 0)
                 self._drain(final=True)
-                self._rotated_since(os.stat(old).st_mtime, skip={cursor.inode, st.st_ino})
+                mtime = os.fstat(self._fh.fileno()).st_mtime
                 self._close()
-            self._open(self.path, 0)
+                self._open(self.path, 0)
+                self._rotated_since(mtime, skip={cursor.inode, self._inode})
+            else:
+                self._open(self.path, 0)
             return True
         self._open(self.path, 0)
         if cursor is not None and cursor.offset <= st.st_size and (not cursor.head or cursor.head == self._head):
@@ -319,7 +322,8 @@ class Tailer:
         return None
 
     def _rotated_since(self, mtime: float, *, skip: set[int]) -> None:
-        """Read whole any file rotated beside the path after ``mtime``."""
+        """Read whole any file rotated beside the path after ``mtime`` (a
+        second rotation within one poll); the open file is left as it is."""
         found = []
         for candidate in self._siblings():
             try:
@@ -329,9 +333,13 @@ class Tailer:
             if st.st_ino not in skip and st.st_mtime >= mtime:
                 found.append((st.st_mtime, candidate))
         for _mtime, candidate in sorted(found):
-            self._close()
-            self._open(candidate, 0)
-            self._drain(final=True)
+            with open(candidate, "rb") as fh:
+                lines = fh.read().split(b"\n")
+            now = dt.datetime.now(dt.UTC)
+            events = [e for e in (parse_line(raw.decode("utf-8", "surrogateescape"), now=now) for raw in lines) if e]
+            for i in range(0, len(events), self.batch):
+                self.total.add(ingest(self.source, events[i: i + self.batch]))
+            self.lines += len([raw for raw in lines if raw.strip()])
 
     def _close(self) -> None:
         if self._fh is not None:
@@ -393,9 +401,11 @@ class Tailer:
             old_inode = self._inode
             read += self._drain(final=True)
             old_mtime = os.fstat(self._fh.fileno()).st_mtime
-            self._rotated_since(old_mtime, skip={old_inode, st.st_ino})
             self._close()
             self._open(self.path, 0)
+            # Only now, the new file open: a file rotated away between the
+            # look and the opening is beside the path by then.
+            self._rotated_since(old_mtime, skip={old_inode, self._inode})
         elif st is not None and (st.st_size < self._offset
                                  or (self._head and self._head_of(self._fh) != self._head)):
             log.info("queue_log %s was emptied in place; reading it from the start", self.path)

@@ -428,9 +428,14 @@ def test_the_tailer_follows_a_file_written_and_rotated_meanwhile(tmp_path):
     tailer = ql.Tailer(source, str(path), poll=0.05)
     stop = threading.Event()
 
+    errors = []
+
     def follow():
         try:
             tailer.run(stop=stop)
+        except Exception as exc:  # the test fails with it below
+            errors.append(exc)
+            raise
         finally:
             connection.close()
 
@@ -457,6 +462,7 @@ def test_the_tailer_follows_a_file_written_and_rotated_meanwhile(tmp_path):
         stop.set()
         reader.join(30)
     assert not reader.is_alive()
+    assert errors == []
     assert CallEvent.objects.filter(source=source).count() == len(DAY_LINES) - 1
     assert Call.objects.filter(source=source).count() == len(EXPECTED_CALLS)
     assert Call.objects.get(source=source, call_id="c2").agent == world.agent

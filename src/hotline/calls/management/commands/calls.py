@@ -2,6 +2,7 @@
 
     hotline calls import PATH --format queue_log [--source NAME] [--follow]
     hotline calls kpi --from ISO --to ISO [--queue NAME] [--agent NAME] [--T S] [--S S] [--json]
+    hotline calls intervals --from ISO --to ISO
     hotline calls source NAME [--kind http] [--token]
 
 ``import`` loads a queue_log file through the ingest path (reading it again
@@ -9,7 +10,9 @@ adds nothing: its lines are duplicates) and prints the events read,
 stored, duplicate and unplaced; ``--follow`` then keeps reading what
 Asterisk appends, through rotation and truncation, remembering where it
 was in the database. ``kpi`` prints the KPIs of a period (offer time,
-half-open, the center's time zone without an offset). ``source`` creates
+half-open, the center's time zone without an offset). ``intervals``
+recomputes a period's interval statistics from its calls (after T or S
+changed). ``source`` creates
 a source and, with ``--token``, prints a new API token for it (once).
 """
 
@@ -84,6 +87,9 @@ class Command(BaseCommand):
         kpi.add_argument("--T", dest="T", type=float, help="service-level seconds (default: the policy)")
         kpi.add_argument("--S", dest="S", type=float, help="short-abandon seconds (default: the policy)")
         kpi.add_argument("--json", action="store_true")
+        ivl = sub.add_parser("intervals", help="recompute the interval statistics of a period (after T or S changed)")
+        ivl.add_argument("--from", dest="start", required=True)
+        ivl.add_argument("--to", dest="end", required=True)
         src = sub.add_parser("source", help="create an event source; --token prints a new API token")
         src.add_argument("name")
         src.add_argument("--kind", default=SourceKind.HTTP, choices=SourceKind.values)
@@ -95,6 +101,12 @@ class Command(BaseCommand):
                        poll=options["poll"], batch=options["batch"])
         elif action == "kpi":
             self._kpi(options)
+        elif action == "intervals":
+            from hotline.calls import intervals
+
+            period = kpis.Period.parse(options["start"], options["end"])
+            n = intervals.rebuild(period.start, period.end)
+            self.stdout.write(f"interval statistics recomputed from {n} calls")
         else:
             source = source_named(options["name"], kind=options["kind"])
             if options["token"]:

@@ -1,0 +1,28 @@
+"""Reads for calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from hotline.calls.models import AgentState, Call, IntervalStat
+
+
+def call(pk: int) -> Call | None:
+    return Call.objects.select_related("agent", "contact", "source").filter(pk=pk).first()
+
+
+def agent_state(user) -> AgentState | None:
+    return AgentState.objects.filter(user=user).first()
+
+
+def interval_stats(*, minutes: int, start: dt.datetime, end: dt.datetime, queue: str | None = None,
+                   agent=None) -> QuerySet:
+    """Interval statistics (C4f) of ``[start, end)``: a queue's (all queues'
+    rows when ``queue`` is None) or, with ``agent``, that agent's."""
+    qs = IntervalStat.objects.filter(minutes=minutes, start__gte=start, start__lt=end,
+                                     agent_id=agent.pk if agent is not None else 0)
+    if queue is not None:
+        qs = qs.filter(queue=queue)
+    return qs.order_by("start", "queue")
