@@ -197,6 +197,8 @@ def english_words(html: str, allow: Iterable[str] = ()) -> list[str]:
     allowed = ENGLISH_ALLOW | {w.lower() for w in allow}
     found = set()
     for token in re.split(rf"[\s{_CJK}]+", text):
+        if "**" in token:  # a masked value (a password's salt, a hidden phone): a code, whatever its letters
+            continue
         token = token.strip("()[]{}<>.,:;!?…*«»|·•\"'“”‘’")
         if _WORD.match(token) and token.lower() not in allowed:
             found.add(token)

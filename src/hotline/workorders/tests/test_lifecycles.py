@@ -101,7 +101,7 @@ def test_repair_planned_outage_is_handled_as_an_inquiry(world, frozen):
                    fault_scope="planned_outage")
     assert order.business_type.code == "inquiry" and order.state == State.CLOSED
     first = order.events.order_by("seq").first()
-    assert first.payload["requested_type"] == "repair" and "outage" in first.payload["reason"]
+    assert first.payload["requested_type"] == "repair" and "停电" in first.payload["reason"]
 
 
 def test_customer_internal_fault_dispatches_only_as_paid_service(world, frozen):
