@@ -322,3 +322,32 @@ def test_the_calls_ami_command_reads_the_manager_interface_until_stopped(world):
     source = EventSource.objects.get(name="ami-cmd")
     assert source.kind == "asterisk_ami"
     check_day(source, world)
+
+
+@pytest.mark.rule("C3a")
+@pytest.mark.rule("C3b")
+@pytest.mark.rule("C3d")
+@pytest.mark.rule("C3e")
+@pytest.mark.rule("C3g")
+@pytest.mark.rule("C5c")
+def test_the_kpis_of_the_fixture(world, ami_source):
+    from hotline.calls import kpis
+
+    ingest(ami_source, ami.map_events(events()))
+    period = kpis.Period(T0 - dt.timedelta(hours=1), T0 + dt.timedelta(hours=1))
+    r = kpis.report(period, source=ami_source,
+                    settings=kpis.Settings(T=20, S=5, R=9, N=3, ring_cycle=3, ring_pass_by="seconds_or_rings"))
+    # A (wait 24), C (4), F (3) answered; B (30) and D (5, the AgentDump) abandoned
+    assert (r.offered, r.answered, r.abandoned, r.short_abandoned, r.in_progress) == (5, 3, 2, 1, 0)
+    assert r.answered_within_T == 2
+    assert r.answer_rate == pytest.approx(3 / 5)
+    assert r.abandon_rate == pytest.approx(2 / 5)
+    assert r.service_level == pytest.approx(2 / 5)
+    assert r.service_level_excl_short == pytest.approx(2 / 4)
+    assert r.service_level_of_answered == pytest.approx(2 / 3)
+    assert r.asterisk_sl2 == pytest.approx((2 + 1) / (3 + 2))
+    assert r.asa_s == pytest.approx((24 + 4 + 3) / 3)
+    assert r.aht_s == pytest.approx(((120 + 20) + 100 + 60) / 3)  # AMI reports hold (A: 20 s), no wrap-up
+    assert r.ring_pass_rate == pytest.approx(1.0)  # rings 6, 3, 1 s
+    assert r.avg_ring_s == pytest.approx((6 + 3 + 1) / 3)
+    assert (r.ring_unknown, r.ring_no_answer) == (0, 1)

@@ -368,3 +368,34 @@ def test_the_calls_esl_command_reads_the_socket_until_stopped(world):
     source = EventSource.objects.get(name="fs-cmd")
     assert (source.kind, source.carries_hold, source.carries_wrapup) == ("freeswitch_esl", False, False)
     check_day(source, world)
+
+
+@pytest.mark.rule("C3a")
+@pytest.mark.rule("C3b")
+@pytest.mark.rule("C3d")
+@pytest.mark.rule("C3e")
+@pytest.mark.rule("C3g")
+@pytest.mark.rule("C5c")
+@pytest.mark.rule("C5e")
+def test_the_kpis_of_the_fixture(world, esl_source):
+    from hotline.calls import kpis
+
+    ingest(esl_source, esl.map_events(events()))
+    period = kpis.Period(T0 - dt.timedelta(hours=1), T0 + dt.timedelta(hours=1))
+    r = kpis.report(period, source=esl_source,
+                    settings=kpis.Settings(T=20, S=5, R=9, N=3, ring_cycle=3, ring_pass_by="seconds_or_rings"))
+    # A (wait 22) and F (4) answered; B (31, hung up), C (60, timeout), D (5, exit key) abandoned
+    assert (r.offered, r.answered, r.abandoned, r.short_abandoned, r.in_progress) == (5, 2, 3, 1, 0)
+    assert r.answered_within_T == 1
+    assert r.answer_rate == pytest.approx(2 / 5)
+    assert r.abandon_rate == pytest.approx(3 / 5)
+    assert r.service_level == pytest.approx(1 / 5)
+    assert r.service_level_excl_short == pytest.approx(1 / 4)
+    assert r.service_level_of_answered == pytest.approx(1 / 2)
+    assert r.asterisk_sl2 == pytest.approx((1 + 1) / (2 + 3))
+    assert r.asa_s == pytest.approx((22 + 4) / 2)
+    assert r.aht_s == pytest.approx((120 + 80) / 2)
+    assert r.aht_basis == kpis.AHT_TALK_ONLY  # mod_callcenter reports neither hold nor wrap-up (C5e)
+    assert r.ring_pass_rate == pytest.approx(1.0)  # rings 5 and 3 s
+    assert r.avg_ring_s == pytest.approx((5 + 3) / 2)
+    assert (r.ring_unknown, r.ring_no_answer) == (0, 1)
