@@ -16,14 +16,23 @@ AgentComplete          Queue, Interface, HoldTime, TalkTime,        call.ended, 
                        Reason (caller | agent | transfer)           (transfer: call.transferred)
 AgentDump              Queue, Interface                             call.ended, agent hung up
 QueueCallerAbandon     Queue, Position, OriginalPosition, HoldTime  call.abandoned (hangup)
-QueueCallerLeave       Queue, Position                              nothing: it comes for answered
-                                                                    calls too (the answer or the
-                                                                    abandon says what happened)
+QueueCallerLeave       Queue, Position                              call.abandoned (timeout), when no
+                                                                    AgentConnect / QueueCallerAbandon
+                                                                    of the call follows (``AmiStream``)
 Hold / Unhold          Uniqueid (a queue caller's channel only)     call.held / call.resumed
 QueueMemberAdded       Queue, Interface, Paused, PausedReason       agent.login (that queue)
 QueueMemberRemoved     Queue, Interface                             agent.logout (that queue)
 QueueMemberPaused      Queue, Interface, Paused, PausedReason       agent.not_ready / agent.ready
 =====================  ===========================================  =========================
+
+QueueCallerLeave comes for every exit from the queue, just *before* the
+AgentConnect of an answered call; after a QueueCallerAbandon when the
+caller hung up; alone when the caller left by the queue's timeout or an
+exit key (C5c: abandoned too; AMI does not say which of the two, so the
+reason is ``timeout``). ``AmiStream`` holds a Leave back until it is
+settled: dropped if the call's AgentConnect or abandon comes, else made an
+abandon once ``grace_s`` has passed without one (or at the end of the
+stream).
 
 Another ``Queue…`` or ``Agent…`` event (QueueMemberStatus, QueueParams,
 AgentLogin …) is kept as an unknown event and reported (C5g); the rest of
@@ -44,6 +53,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Iterable, Mapping
 
 from hotline.calls.adapters._stream import Backoff, BatchIngester
@@ -173,13 +183,69 @@ def map_event(event: Mapping, *, queue_calls: set[str] | None = None,
     return []
 
 
+class AmiStream:
+    """The events of one AMI stream in order: ``map_event`` with the queue
+    callers tracked, and a QueueCallerLeave held back until it is known
+    whether the call was answered (see the module's notes)."""
+
+    def __init__(self, *, grace_s: float = 2.0):
+        self.grace_s = grace_s
+        self.queue_calls: set[str] = set()
+        self._settled: set[str] = set()  # abandoned or dumped: their Leave is no news
+        self._pending: dict[str, tuple[float, EventIn]] = {}
+
+    def feed(self, event: Mapping, *, clock: float = 0.0, now: dt.datetime | None = None) -> list[EventIn]:
+        out = map_event(event, queue_calls=self.queue_calls, now=now)
+        name = _get(event, "Event").lower()
+        uid = _get(event, "Uniqueid")[:120]
+        if name == "queuecallerjoin":
+            self._settled.discard(uid)
+            held = self._pending.pop(uid, None)
+            if held is not None:  # entering a queue again: the last exit was no answer
+                out = [held[1], *out]
+        elif name == "queuecallerleave" and uid in self.queue_calls:
+            if uid in self._settled:
+                self._settled.discard(uid)
+                self.queue_calls.discard(uid)
+            else:
+                at, stamp = _time(event, now)
+                self._pending[uid] = (clock, EventIn(
+                    source_event_id=event_id(event, _get(event, "Event"), stamp, "abandon"),
+                    type=EventType.CALL_ABANDONED, occurred_at=at, call_id=uid, queue=_get(event, "Queue")[:60],
+                    payload={"event": _get(event, "Event"), "reason": "timeout",
+                             "position": _get(event, "Position")}))
+        elif name == "agentconnect":
+            self._pending.pop(uid, None)
+        elif name in ("queuecallerabandon", "agentdump"):
+            if self._pending.pop(uid, None) is None:
+                self._settled.add(uid)
+            else:
+                self.queue_calls.discard(uid)
+        elif name == "agentcomplete":
+            self.queue_calls.discard(uid)
+        return out
+
+    def expire(self, clock: float) -> list[EventIn]:
+        """The Leaves held back for ``grace_s`` with no answer: abandons."""
+        due = [uid for uid, (held, _ev) in self._pending.items() if clock - held >= self.grace_s]
+        self.queue_calls.difference_update(due)
+        return [self._pending.pop(uid)[1] for uid in due]
+
+    def flush(self) -> list[EventIn]:
+        out = [ev for _held, ev in self._pending.values()]
+        self.queue_calls.difference_update(self._pending)
+        self._pending.clear()
+        return out
+
+
 def map_events(events: Iterable[Mapping], *, now: dt.datetime | None = None) -> list[EventIn]:
-    """A stream of AMI events, in order, with the queue callers tracked."""
-    calls: set[str] = set()
+    """A whole stream of AMI events, in order (a Leave still unsettled at
+    its end is an abandon)."""
+    stream = AmiStream()
     out: list[EventIn] = []
     for event in events:
-        out.extend(map_event(event, queue_calls=calls, now=now))
-    return out
+        out.extend(stream.feed(event, now=now))
+    return out + stream.flush()
 
 
 # --- the runner --------------------------------------------------------------------------
@@ -252,10 +318,11 @@ class AmiRunner:
     connects again with a doubling delay whenever the connection is lost."""
 
     def __init__(self, source, *, host: str, port: int, username: str, secret: str, batch: int = 500,
-                 flush_s: float = 0.5, backoff: Backoff | None = None, ping_interval: int = 10):
+                 flush_s: float = 0.5, backoff: Backoff | None = None, ping_interval: int = 10,
+                 grace_s: float = 2.0):
         self.source = source
         self.ingester = BatchIngester(source, batch=batch, flush_s=flush_s)
-        self.queue_calls: set[str] = set()
+        self.stream = AmiStream(grace_s=grace_s)
         self.logins = 0
         self.config = {"host": host, "port": port, "username": username, "secret": secret, "events": "on",
                        "ping_delay": ping_interval, "ping_interval": ping_interval}
@@ -263,7 +330,7 @@ class AmiRunner:
 
     def _on_event(self, manager, message) -> None:
         try:
-            events = map_event(dict(message), queue_calls=self.queue_calls)
+            events = self.stream.feed(dict(message), clock=time.monotonic())
         except Exception:  # one event the mapping cannot read must not stop the stream
             log.exception("AMI: cannot read %r", dict(message))
             return
@@ -283,9 +350,15 @@ class AmiRunner:
         ingesting = asyncio.create_task(self.ingester.run())
         manager.connect()
         try:
-            await stop.wait()
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), min(0.5, self.stream.grace_s / 2))
+                except TimeoutError:
+                    pass
+                self.ingester.put(self.stream.expire(time.monotonic()))
         finally:
             manager.close()
+            self.ingester.put(self.stream.flush())
             ingesting.cancel()
             try:
                 await ingesting

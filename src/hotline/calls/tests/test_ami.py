@@ -26,7 +26,8 @@ from hotline.calls.services import create_source, ingest
 from hotline.calls.tests.conftest import FIXTURES, T0
 
 FIXTURE = FIXTURES / "ami_queue_events.txt"
-A, B, C, D, F = "1794877200.1", "1794877300.5", "1794877400.7", "1794877500.9", "1794877600.11"
+A, B, C, D, F, G = ("1794877200.1", "1794877300.5", "1794877400.7", "1794877500.9", "1794877600.11",
+                    "1794877900.20")
 
 
 def frames() -> list[str]:
@@ -76,6 +77,11 @@ EXPECTED = {
             answered_at=s(403), ended_at=s(463), wait_s=3.0, ring_s=1.0, ring_no_answer=0, talk_s=60.0,
             hold_s=0.0, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="", agent_ref="SIP/1002",
             transfers=1),
+    # QueueCallerLeave with no answer: the queue's timeout (C5c)
+    G: expect(status="abandoned", queue="95598", caller_number="13400006666", called_number="95598",
+              offered_at=s(700), answered_at=None, ended_at=s(760), wait_s=60.0, ring_s=None, ring_no_answer=0,
+              talk_s=None, hold_s=None, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="timeout",
+              agent_ref="", transfers=0),
 }
 RINGS = {
     A: [("SIP/1001", "no_answer", 15.0), ("SIP/1002", "answered", 6.0)],
@@ -134,6 +140,35 @@ def test_every_event_the_adapter_reads_maps_to_its_normalised_event():
     stream = ami.map_events(events())
     held = [(e.type, e.call_id) for e in stream if e.type in ("call.held", "call.resumed")]
     assert held == [("call.held", A), ("call.resumed", A)]  # not the hold of a channel of no queue call
+    # the Leaves: of A, C (answered next), B (after its abandon) say nothing; G's alone is an abandon
+    abandons = [(e.call_id, e.payload["event"], e.payload["reason"]) for e in stream if e.type == "call.abandoned"]
+    assert abandons == [(B, "QueueCallerAbandon", "hangup"), (G, "QueueCallerLeave", "timeout")]
+
+
+@pytest.mark.rule("C5c")
+def test_a_queue_leave_is_held_back_until_it_is_known_whether_the_call_was_answered():
+    stream = ami.AmiStream(grace_s=2.0)
+    join = {"Event": "QueueCallerJoin", "Uniqueid": "9.1", "Queue": "q", "Timestamp": "100.0"}
+    leave = {"Event": "QueueCallerLeave", "Uniqueid": "9.1", "Queue": "q", "Timestamp": "130.0"}
+    connect = {"Event": "AgentConnect", "Uniqueid": "9.1", "Queue": "q", "Interface": "SIP/1", "Timestamp": "130.0",
+               "HoldTime": "30", "RingTime": "2"}
+    assert [e.type for e in stream.feed(join, clock=0.0)] == ["call.offered"]
+    assert stream.feed(leave, clock=0.0) == []
+    assert stream.expire(1.0) == []  # within the grace: perhaps answered
+    assert [e.type for e in stream.feed(connect, clock=1.5)] == ["call.answered"]
+    assert stream.expire(10.0) == [] and stream.flush() == []  # answered: the Leave was no abandon
+    stream.feed({**join, "Uniqueid": "9.2"}, clock=20.0)
+    stream.feed({**leave, "Uniqueid": "9.2"}, clock=20.0)
+    assert stream.expire(21.0) == []
+    [gone] = stream.expire(22.0)
+    assert (gone.type, gone.call_id, gone.payload["reason"], gone.occurred_at) == (
+        "call.abandoned", "9.2", "timeout", dt.datetime.fromtimestamp(130, dt.UTC))
+    assert stream.expire(30.0) == []
+    # a caller leaving one queue and joining the next at once: the first exit is settled by the join
+    stream.feed({**join, "Uniqueid": "9.3"}, clock=40.0)
+    stream.feed({**leave, "Uniqueid": "9.3"}, clock=40.0)
+    again = stream.feed({**join, "Uniqueid": "9.3", "Queue": "r", "Timestamp": "130.0"}, clock=40.0)
+    assert [(e.type, e.queue) for e in again] == [("call.abandoned", "q"), ("call.offered", "r")]
 
 
 @pytest.mark.rule("C1e")
@@ -254,7 +289,7 @@ class AmiServer:
 async def run_against(server: AmiServer, source, *, expect_events: int, timeout: float = 30.0) -> ami.AmiRunner:
     port = await server.start()
     runner = ami.AmiRunner(source, host="127.0.0.1", port=port, username="hotline", secret="s3cret", batch=7,
-                           flush_s=0.05, backoff=Backoff(0.05, 0.2))
+                           flush_s=0.05, backoff=Backoff(0.05, 0.2), grace_s=0.2)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     loop = asyncio.get_running_loop()
@@ -337,15 +372,15 @@ def test_the_kpis_of_the_fixture(world, ami_source):
     period = kpis.Period(T0 - dt.timedelta(hours=1), T0 + dt.timedelta(hours=1))
     r = kpis.report(period, source=ami_source,
                     settings=kpis.Settings(T=20, S=5, R=9, N=3, ring_cycle=3, ring_pass_by="seconds_or_rings"))
-    # A (wait 24), C (4), F (3) answered; B (30) and D (5, the AgentDump) abandoned
-    assert (r.offered, r.answered, r.abandoned, r.short_abandoned, r.in_progress) == (5, 3, 2, 1, 0)
+    # A (wait 24), C (4), F (3) answered; B (30), D (5, the AgentDump) and G (60, timeout) abandoned
+    assert (r.offered, r.answered, r.abandoned, r.short_abandoned, r.in_progress) == (6, 3, 3, 1, 0)
     assert r.answered_within_T == 2
-    assert r.answer_rate == pytest.approx(3 / 5)
-    assert r.abandon_rate == pytest.approx(2 / 5)
-    assert r.service_level == pytest.approx(2 / 5)
-    assert r.service_level_excl_short == pytest.approx(2 / 4)
+    assert r.answer_rate == pytest.approx(3 / 6)
+    assert r.abandon_rate == pytest.approx(3 / 6)
+    assert r.service_level == pytest.approx(2 / 6)
+    assert r.service_level_excl_short == pytest.approx(2 / 5)
     assert r.service_level_of_answered == pytest.approx(2 / 3)
-    assert r.asterisk_sl2 == pytest.approx((2 + 1) / (3 + 2))
+    assert r.asterisk_sl2 == pytest.approx((2 + 1) / (3 + 3))  # abandoned within 20 s: D
     assert r.asa_s == pytest.approx((24 + 4 + 3) / 3)
     assert r.aht_s == pytest.approx(((120 + 20) + 100 + 60) / 3)  # AMI reports hold (A: 20 s), no wrap-up
     assert r.ring_pass_rate == pytest.approx(1.0)  # rings 6, 3, 1 s
