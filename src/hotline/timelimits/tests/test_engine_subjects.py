@@ -1,0 +1,184 @@
+"""Engine rules on subjects that are not work orders which mutation testing
+(scripts/mutation, docs/testing.md) showed no test checked: a stop touches
+only its subject's running clocks, the reads of one subject's clocks and
+notices, and a subject type's claimer taking part in the sweep until it is
+withdrawn."""
+
+import datetime as dt
+
+import pytest
+
+from hotline.core import clock
+from hotline.timelimits import history
+from hotline.timelimits import services as engine
+from hotline.timelimits.models import Clock, ClockStatus, NoticeKind
+from hotline.workorders import services as orders
+
+pytestmark = pytest.mark.django_db
+
+SUBJECT = "partner_receipt"
+OTHER = "expert_escalation"
+
+
+@pytest.fixture
+def written():
+    entries = []
+    for subject_type in (SUBJECT, OTHER):
+        history.register(subject_type, entries.extend)
+    yield entries
+    for subject_type in (SUBJECT, OTHER):
+        history.register(subject_type, lambda entries: None)
+
+
+def start(world, subject_id, *, subject_type=SUBJECT, metric="receipt", minutes=10):
+    now = clock.now()
+    return engine.start(subject_type=subject_type, subject_id=subject_id, metric=metric, at=now,
+                        due_at=now + dt.timedelta(minutes=minutes), responsible_unit_id=world.stations[0].id)
+
+
+@pytest.mark.rule("D5b")
+def test_a_stop_stops_only_its_subjects_running_clocks(world, frozen, written):
+    mine, theirs, other_type = start(world, 7), start(world, 8), start(world, 7, subject_type=OTHER)
+    frozen.advance(minutes=5)
+    stopped_at = clock.now()
+    assert [c.pk for c in engine.stop(subject_type=SUBJECT, subject_id=7, at=stopped_at, kind="received")] == [mine.pk]
+    statuses = dict(Clock.objects.values_list("pk", "status"))
+    assert statuses == {mine.pk: ClockStatus.MET, theirs.pk: ClockStatus.RUNNING, other_type.pk: ClockStatus.RUNNING}
+    # A second stop finds nothing running: the first stop's time and verdict stand.
+    frozen.advance(minutes=20)
+    assert engine.stop(subject_type=SUBJECT, subject_id=7, at=clock.now(), kind="received") == []
+    again = Clock.objects.get(pk=mine.pk)
+    assert (again.stopped_at, again.status, again.elapsed_seconds) == (stopped_at, ClockStatus.MET, 300)
+
+
+@pytest.mark.rule("D5e")
+def test_a_subjects_clocks_and_notices_are_its_own_in_metric_and_round_order(world, frozen, written):
+    start(world, 7, metric="receipt")
+    engine.stop(subject_type=SUBJECT, subject_id=7, at=clock.now(), kind="x", cancel=True)
+    start(world, 7, metric="receipt")
+    start(world, 7, metric="answer")
+    start(world, 8, metric="aaa")
+    start(world, 7, subject_type=OTHER, metric="aaa")
+    assert list(engine.clocks_of(SUBJECT, 7).values_list("metric", "round")) == [
+        ("answer", 0), ("receipt", 0), ("receipt", 1)]
+    start(world, 9, metric="aaa")
+    engine.stop(subject_type=SUBJECT, subject_id=9, at=clock.now(), kind="x", cancel=True)
+    start(world, 9, metric="aaa")
+    start(world, 9, metric="zzz")
+    assert list(engine.clocks_of(SUBJECT, 9).values_list("metric", "round")) == [("aaa", 0), ("aaa", 1), ("zzz", 0)]
+    order = orders.create_order(actor=world.agent, intake=orders.Intake(
+        business_type="repair", sub_class="lv", description="停电", customer_id=world.customers["zhang"].id,
+        fault_scope="company"))
+    frozen.advance(minutes=10)
+    engine.sweep_until_idle()
+    mine = engine.notices_of(SUBJECT, 7)
+    assert {(n.subject_type, n.subject_id) for n in mine} == {(SUBJECT, 7)}
+    assert sorted(mine.values_list("metric", "kind")) == [
+        ("answer", NoticeKind.SUPERVISION), ("answer", NoticeKind.WARNING),
+        ("receipt", NoticeKind.SUPERVISION), ("receipt", NoticeKind.WARNING)]
+    assert set(engine.notices_of(OTHER, 7).values_list("subject_type", "subject_id")) == {(OTHER, 7)}
+    of_order = engine.notices_of("work_order", order.pk)
+    assert of_order.exists() and set(of_order.values_list("order_id", flat=True)) == {order.pk}
+
+
+@pytest.mark.rule("D5b")
+def test_a_registered_claimer_picks_the_subjects_the_sweep_handles_until_withdrawn(world, frozen, written):
+    asked = []
+
+    def claim(ids, limit):
+        asked.append(sorted(ids))
+        return [i for i in ids if i != 8][:limit]  # subject 8 is held elsewhere
+
+    start(world, 7), start(world, 8)
+    engine.register_subject(SUBJECT, claim=claim)
+    try:
+        frozen.advance(minutes=8)
+        engine.sweep_once()
+        assert asked == [[7, 8]]
+        warned = set(engine.notices_of(SUBJECT, 7).values_list("kind", flat=True))
+        assert warned == {NoticeKind.WARNING} and not engine.notices_of(SUBJECT, 8).exists()
+    finally:
+        engine.register_subject(SUBJECT)
+    engine.register_subject("never_registered")  # withdrawing what was never there is no error
+    engine.sweep_once()  # withdrawn: the clocks are taken directly
+    assert asked == [[7, 8]] and engine.notices_of(SUBJECT, 8).exists()
+
+
+@pytest.mark.rule("D5b", "D5c")
+def test_a_late_stop_of_several_clocks_raises_what_each_of_them_missed(world, frozen, written):
+    start(world, 7, metric="receipt")
+    start(world, 7, metric="answer", minutes=20)
+    frozen.advance(minutes=25)  # both past their limits, the worker never came round
+    stopped = engine.stop(subject_type=SUBJECT, subject_id=7, at=clock.now(), kind="received")
+    assert {c.metric: c.status for c in stopped} == {"receipt": ClockStatus.BREACHED, "answer": ClockStatus.BREACHED}
+    raised = set(engine.notices_of(SUBJECT, 7).filter(level__lte=1).values_list("metric", "kind", "level"))
+    assert raised == {("receipt", NoticeKind.WARNING, 0), ("receipt", NoticeKind.SUPERVISION, 1),
+                      ("answer", NoticeKind.WARNING, 0), ("answer", NoticeKind.SUPERVISION, 1)}
+
+
+@pytest.mark.rule("D5c")
+def test_a_subject_escalates_twice_by_default_one_given_gap_apart(world, frozen, written):
+    now = clock.now()
+    engine.start(subject_type=SUBJECT, subject_id=7, metric="receipt", at=now, due_at=now + dt.timedelta(minutes=10),
+                 responsible_unit_id=world.stations[0].id, escalation_seconds=300)
+    frozen.advance(minutes=14, seconds=59)
+    engine.sweep_until_idle()
+    assert sorted(engine.notices_of(SUBJECT, 7).filter(kind=NoticeKind.SUPERVISION).values_list("level", flat=True)) == [1]
+    frozen.advance(seconds=1)  # one 5-minute gap after the limit, not the limit's own 10 minutes
+    engine.sweep_until_idle()
+    frozen.advance(hours=5)
+    engine.sweep_until_idle()
+    assert sorted(engine.notices_of(SUBJECT, 7).filter(kind=NoticeKind.SUPERVISION).values_list("level", "due_at")) == [
+        (1, now + dt.timedelta(minutes=10)), (2, now + dt.timedelta(minutes=15)), (3, now + dt.timedelta(minutes=20))]
+
+
+@pytest.mark.rule("D5e")
+def test_an_orders_clocks_are_read_by_its_key(world, frozen):
+    order = orders.create_order(actor=world.agent, intake=orders.Intake(
+        business_type="repair", sub_class="lv", description="停电", customer_id=world.customers["zhang"].id,
+        fault_scope="company"))
+    clocks = engine.clocks_of("work_order", order.pk)
+    assert clocks.exists() and set(clocks.values_list("order_id", flat=True)) == {order.pk}
+
+
+def test_an_answer_of_nothing_is_refused(world, frozen):
+    from hotline.timelimits.models import Notice
+
+    order = orders.create_order(actor=world.agent, intake=orders.Intake(
+        business_type="repair", sub_class="lv", description="停电", customer_id=world.customers["zhang"].id,
+        fault_scope="company"))
+    frozen.advance(minutes=3)
+    engine.sweep_until_idle()
+    notice = Notice.objects.filter(order=order, kind=NoticeKind.SUPERVISION).first()
+    for text in (None, "", "   "):
+        with pytest.raises(engine.NoticeError):
+            engine.answer_notice(notice=notice, user=world.station_users[0], text=text)
+    assert Notice.objects.get(pk=notice.pk).answered_at is None
+
+
+@pytest.mark.rule("D5a", "D5c")
+def test_a_subjects_own_warning_share_and_escalation_levels_are_kept(world, frozen, written):
+    now = clock.now()
+    engine.start(subject_type=SUBJECT, subject_id=7, metric="receipt", at=now, due_at=now + dt.timedelta(minutes=10),
+                 responsible_unit_id=world.stations[0].id, warn_share=0.5, escalation_levels=1)
+    frozen.advance(minutes=5)  # half the span
+    engine.sweep_until_idle()
+    assert list(engine.notices_of(SUBJECT, 7).values_list("kind", "due_at")) == [
+        (NoticeKind.WARNING, now + dt.timedelta(minutes=5))]
+    frozen.advance(hours=5)
+    engine.sweep_until_idle()
+    assert sorted(engine.notices_of(SUBJECT, 7).filter(kind=NoticeKind.SUPERVISION).values_list("level", flat=True)) == [
+        1, 2]  # the notice and one escalation
+
+
+@pytest.mark.rule("D5b")
+def test_a_sweep_round_takes_no_more_subjects_than_its_batch_and_says_more_are_waiting(world, frozen, written):
+    start(world, 7), start(world, 8), start(world, 7, subject_type=OTHER)
+    frozen.advance(minutes=8)  # three warnings due, on three subjects (two share an id)
+    rounds = []
+    for _ in range(3):
+        r = engine.sweep_once(batch=1)
+        rounds.append((r.clocks, r.warnings))
+    assert rounds == [(1, 1), (1, 1), (1, 1)]
+    assert engine.sweep_once(batch=1).clocks == 0
+    assert Clock.objects.filter(stage=engine.STAGE_WARNED).count() == 3
