@@ -28,8 +28,12 @@ class SourceKind(models.TextChoices):
 
 # Which sources report hold and after-call work: queue_log has neither, so
 # its calls' AHT is talk time only and the KPI report says so (C5e).
-KIND_CARRIES_HOLD = {SourceKind.ASTERISK_QUEUE_LOG: False}
-KIND_CARRIES_WRAPUP = {SourceKind.ASTERISK_QUEUE_LOG: False, SourceKind.ASTERISK_AMI: False}
+# What a kind of source cannot report (queue_log has neither hold nor
+# wrap-up, AMI's queue events no wrap-up, mod_callcenter neither): their
+# calls keep those unknown rather than zero (C5e).
+KIND_CARRIES_HOLD = {SourceKind.ASTERISK_QUEUE_LOG: False, SourceKind.FREESWITCH_ESL: False}
+KIND_CARRIES_WRAPUP = {SourceKind.ASTERISK_QUEUE_LOG: False, SourceKind.ASTERISK_AMI: False,
+                       SourceKind.FREESWITCH_ESL: False}
 
 
 class EventSource(models.Model):
