@@ -403,11 +403,9 @@ def search_orders(user: User, q: OrderQuery) -> QuerySet[WorkOrder]:
         # stopped late. One test per order on its own clocks (a semi-join on
         # the clocks' order index), never the set of every late clock of the
         # archive: most pages read a few dozen orders.
-        late = Exists(Clock.objects.filter(order=OuterRef("pk")).filter(
-            Q(status=ClockStatus.RUNNING, due_at__lt=clock.now()) | Q(status=ClockStatus.BREACHED)))
-        qs = qs.filter(late if q.overdue == "yes" else ~late)
+        qs = qs.filter(_past_a_limit(clock.now(), q.overdue))
     if q.sort == "due":
-        # The page reads it in two parts (search_page, _nearest_first_rows).
+        # The page reads it in two parts (search_page, _nearest_first_ids).
         next_due = Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING).order_by("due_at").values("due_at")[:1]
         qs = qs.annotate(sort_due=Subquery(next_due)).order_by(F("sort_due").asc(nulls_last=True), "-created_at", "-id")
     elif q.sort == "created":
@@ -421,7 +419,18 @@ def search_orders(user: User, q: OrderQuery) -> QuerySet[WorkOrder]:
     return qs
 
 
-def _nearest_first_ids(qs: QuerySet[WorkOrder], start: int, stop: int) -> list[int]:
+def _past_a_limit(now: dt.datetime, overdue: str) -> Exists:
+    """Orders with a running clock past its due time or one that stopped
+    late ("yes"), or neither ("no")."""
+    from hotline.timelimits.models import Clock, ClockStatus
+
+    late = Exists(Clock.objects.filter(order=OuterRef("pk")).filter(
+        Q(status=ClockStatus.RUNNING, due_at__lt=now) | Q(status=ClockStatus.BREACHED)))
+    return late if overdue == "yes" else ~late
+
+
+def _nearest_first_ids(qs: QuerySet[WorkOrder], start: int, stop: int, *, timed_qs: QuerySet[WorkOrder],
+                       overdue: str = "", now: dt.datetime | None = None) -> list[int]:
     """Ids ``start:stop`` of ``qs`` in search_orders' "due" order — the
     earliest running clock's due time first, orders without a running clock
     after them, newest first — read in two parts, so that no query computes
@@ -429,11 +438,18 @@ def _nearest_first_ids(qs: QuerySet[WorkOrder], start: int, stop: int) -> list[i
     grouped with their running clocks (the covering index), then the others
     by created_at. Running clocks are on open orders (as on the board):
     saying so lets the first part start from the few thousand open orders
-    (the (unit, state) indexes) however large the archive."""
+    (the (unit, state) indexes) however large the archive. ``timed_qs`` is
+    ``qs`` without the past-a-limit test (``overdue``), which the first part
+    makes on the grouped clocks, once per order: its earliest running clock
+    past ``now``, or a clock of it stopped late."""
     from hotline.timelimits.models import Clock, ClockStatus
 
-    first = list(qs.filter(state__in=OPEN_STATES, clocks__status=ClockStatus.RUNNING).annotate(sort_due=Min("clocks__due_at"))
-                 .order_by("sort_due", "-created_at", "-id").values_list("id", flat=True)[start:stop])
+    first_qs = (timed_qs.filter(state__in=OPEN_STATES, clocks__status=ClockStatus.RUNNING)
+                .annotate(sort_due=Min("clocks__due_at")))
+    if overdue:
+        late = Q(sort_due__lt=now) | Q(Exists(Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.BREACHED)))
+        first_qs = first_qs.filter(late if overdue == "yes" else ~late)
+    first = list(first_qs.order_by("sort_due", "-created_at", "-id").values_list("id", flat=True)[start:stop])
     if len(first) == stop - start:
         return first
     timed = Q(state__in=OPEN_STATES) & Q(Exists(Clock.objects.filter(order=OuterRef("pk"), status=ClockStatus.RUNNING)))
@@ -462,15 +478,18 @@ def search_page(user: User, q: OrderQuery, *, page: int = 1, per_page: int = 25)
     limit), in a fixed number of queries whatever the page holds."""
     from hotline.timelimits.models import Clock, ClockStatus
 
-    qs = search_orders(user, q if q.sort != "due" else replace(q, sort="-created"))
     page = max(1, page)
     related = ("business_type", "sub_class", "assigned_unit", "customer", "chased_order")
     start, stop = (page - 1) * per_page, page * per_page + 1
     if q.sort == "due":
-        ids = _nearest_first_ids(qs.order_by(), start, stop)
+        now = clock.now()
+        timed_qs = search_orders(user, replace(q, sort="-created", overdue=""))
+        qs = timed_qs.filter(_past_a_limit(now, q.overdue)) if q.overdue else timed_qs
+        ids = _nearest_first_ids(qs.order_by(), start, stop, timed_qs=timed_qs.order_by(), overdue=q.overdue, now=now)
         found = {o.pk: o for o in WorkOrder.objects.filter(pk__in=ids).select_related(*related)} if ids else {}
         rows = [found[pk] for pk in ids]
     else:
+        qs = search_orders(user, q)
         rows = list(qs.select_related(*related)[start:stop])
     has_next = len(rows) > per_page
     rows = rows[:per_page]
