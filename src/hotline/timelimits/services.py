@@ -229,7 +229,7 @@ def _plan(clk: Clock, now: dt.datetime, units: dict[int, Unit], *, strict: bool 
 
 def _ancestors(unit: Unit, cache: dict[int, Unit]) -> list[Unit]:
     """Nearest first."""
-    ids = [int(x) for x in unit.path.strip("/").split("/") if x][:-1]
+    ids = [int(x) for x in unit.path.split("/") if x][:-1]  # "/1/4/9/": [1, 4]
     missing = [i for i in ids if i not in cache]
     if missing:
         for u in Unit.objects.filter(id__in=missing):

@@ -104,6 +104,21 @@ def test_a_registered_claimer_picks_the_subjects_the_sweep_handles_until_withdra
     assert asked == [[7, 8]] and engine.notices_of(SUBJECT, 8).exists()
 
 
+@pytest.mark.rule("D5b")
+def test_subjects_all_held_elsewhere_leave_the_round_to_the_other_types(world, frozen, written):
+    start(world, 7, minutes=10)
+    start(world, 7, subject_type=OTHER, minutes=11)  # due after the first: later in the window
+    engine.register_subject(SUBJECT, claim=lambda ids, limit: [])  # every one held by another worker
+    try:
+        frozen.advance(minutes=9)
+        r = engine.sweep_once()
+        assert (r.clocks, r.warnings, r.full) == (1, 1, False)
+        assert engine.notices_of(OTHER, 7).exists() and not engine.notices_of(SUBJECT, 7).exists()
+        assert engine.sweep_once() == engine.SweepResult()  # nothing to take: not "full", no rush to come back
+    finally:
+        engine.register_subject(SUBJECT)
+
+
 @pytest.mark.rule("D5b", "D5c")
 def test_a_late_stop_of_several_clocks_raises_what_each_of_them_missed(world, frozen, written):
     start(world, 7, metric="receipt")
@@ -178,7 +193,86 @@ def test_a_sweep_round_takes_no_more_subjects_than_its_batch_and_says_more_are_w
     rounds = []
     for _ in range(3):
         r = engine.sweep_once(batch=1)
-        rounds.append((r.clocks, r.warnings))
-    assert rounds == [(1, 1), (1, 1), (1, 1)]
+        rounds.append((r.clocks, r.warnings, r.full))
+    assert rounds == [(1, 1, True), (1, 1, True), (1, 1, True)]  # a full batch: come back at once
     assert engine.sweep_once(batch=1).clocks == 0
     assert Clock.objects.filter(stage=engine.STAGE_WARNED).count() == 3
+
+
+def _addressed(subject_id):
+    return list(engine.notices_of(SUBJECT, subject_id).order_by("kind", "level").values_list(
+        "kind", "level", "unit__code", "supervisor_unit__code"))
+
+
+@pytest.mark.rule("D5a", "D5b", "D5c")
+def test_escalations_past_the_top_of_the_tree_stay_with_the_top_unit(world, frozen, written):
+    now = clock.now()
+    engine.start(subject_type=SUBJECT, subject_id=7, metric="receipt", at=now, due_at=now + dt.timedelta(minutes=10),
+                 responsible_unit_id=world.stations[0].id, escalation_levels=5)
+    frozen.advance(hours=5)
+    engine.sweep_until_idle()
+    assert _addressed(7) == [
+        ("supervision", 1, "t-st0", "t-county"), ("supervision", 2, "t-county", "t-city"),
+        ("supervision", 3, "t-city", "t-prov"), ("supervision", 4, "t-prov", None), ("supervision", 5, "t-prov", None),
+        ("supervision", 6, "t-prov", None),
+        ("warning", 0, "t-st0", "t-county")]  # the warning names the unit's supervisor as well
+
+
+@pytest.mark.rule("D5a", "D5b", "D5e")
+def test_a_clock_held_at_the_root_or_by_no_unit_is_noticed_all_the_same(world, frozen, written):
+    now = clock.now()
+    for subject_id, unit in ((7, world.province.id), (8, None)):
+        engine.start(subject_type=SUBJECT, subject_id=subject_id, metric="receipt", at=now,
+                     due_at=now + dt.timedelta(minutes=10), responsible_unit_id=unit)
+    frozen.advance(minutes=30)
+    engine.sweep_until_idle()
+    assert _addressed(7) == [("supervision", 1, "t-prov", None), ("supervision", 2, "t-prov", None),
+                             ("supervision", 3, "t-prov", None), ("warning", 0, "t-prov", None)]
+    assert _addressed(8) == [("supervision", 1, None, None), ("supervision", 2, None, None),
+                             ("supervision", 3, None, None), ("warning", 0, None, None)]
+    unaddressed = [e.payload for e in written if e.subject_id == 8]
+    assert len(unaddressed) == 4 and all((p["unit"], p["unit_id"], p["supervisor_unit"]) == ("", None, "")
+                                         for p in unaddressed)
+    at_root = [e.payload for e in written if e.subject_id == 7]
+    assert all((p["unit"], p["supervisor_unit"]) == (world.province.name, "") for p in at_root)
+
+
+@pytest.mark.rule("D5a")
+def test_a_sweep_before_anything_is_due_handles_nothing(world, frozen, written):
+    start(world, 7)
+    frozen.advance(minutes=7, seconds=59)  # the warning falls at 8 minutes
+    assert engine.sweep_once() == engine.SweepResult()
+    assert engine.sweep_until_idle() == engine.SweepResult()
+    assert Clock.objects.get().next_check_at == clock.now() + dt.timedelta(seconds=1)
+    frozen.advance(seconds=1)
+    assert engine.sweep_once() == engine.SweepResult(clocks=1, warnings=1, notices=0, full=False)
+
+
+@pytest.mark.rule("D5a")
+def test_one_round_takes_every_due_clock_of_every_type_that_fits(world, frozen, written):
+    start(world, 7), start(world, 8), start(world, 7, subject_type=OTHER)
+    frozen.advance(minutes=8)
+    assert engine.sweep_once() == engine.SweepResult(clocks=3, warnings=3, notices=0, full=False)
+
+
+@pytest.mark.rule("D5")
+def test_a_notice_raised_already_is_skipped_and_the_rest_still_go_in(world, frozen, written):
+    from hotline.timelimits.models import Notice
+
+    clk = start(world, 7)
+    frozen.advance(minutes=8)
+    engine.sweep_until_idle()  # the warning
+    warning = Notice.objects.get()
+    written.clear()
+
+    def copy(kind, level):
+        return Notice(clock=clk, subject_type=SUBJECT, subject_id=7, kind=kind, level=level, metric="receipt",
+                      unit=world.stations[0], due_at=clk.due_at, created_at=clock.now())
+
+    again, first, second = copy(NoticeKind.WARNING, 0), copy(NoticeKind.SUPERVISION, 1), copy(NoticeKind.SUPERVISION, 2)
+    created = engine.raise_notices([again, first, second])  # as if another worker had raised the warning
+    assert [n.level for n in created] == [1, 2] and all(n.pk for n in created)
+    assert sorted(Notice.objects.values_list("kind", "level")) == [
+        (NoticeKind.SUPERVISION, 1), (NoticeKind.SUPERVISION, 2), (NoticeKind.WARNING, 0)]
+    assert Notice.objects.get(kind=NoticeKind.WARNING).pk == warning.pk
+    assert [(e.kind, e.payload["level"]) for e in written] == [("supervision", 1), ("escalation", 2)]
