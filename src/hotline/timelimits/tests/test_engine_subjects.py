@@ -276,3 +276,11 @@ def test_a_notice_raised_already_is_skipped_and_the_rest_still_go_in(world, froz
         (NoticeKind.SUPERVISION, 1), (NoticeKind.SUPERVISION, 2), (NoticeKind.WARNING, 0)]
     assert Notice.objects.get(kind=NoticeKind.WARNING).pk == warning.pk
     assert [(e.kind, e.payload["level"]) for e in written] == [("supervision", 1), ("escalation", 2)]
+
+
+def test_work_order_clocks_by_hand_are_refused_with_where_to_go_instead(world):
+    now = clock.now()
+    with pytest.raises(ValueError, match=r"^work-order clocks follow the order's policy: use workorders\.clocks$"):
+        engine.start(subject_type="work_order", subject_id=1, metric="accept", at=now, due_at=now)
+    with pytest.raises(ValueError, match=r"^work-order clocks stop on the order's events: use workorders\.clocks$"):
+        engine.stop(subject_type="work_order", subject_id=1, at=now, kind="receive")
