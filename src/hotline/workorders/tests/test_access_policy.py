@@ -140,3 +140,30 @@ def test_a_reporter_is_something_when_any_part_of_it_is_known():
     assert not empty
     for part in ({"name": "张伟"}, {"phone": PHONE}, {"id_number": "1"}, {"customer_id": 1}, {"address": "南街"}):
         assert access.Reporter(**{**empty.__dict__, **part})
+
+
+@pytest.mark.rule("D4d", "N4d")
+def test_a_chase_up_read_fresh_is_restricted_as_its_report_and_one_of_a_repair_is_not(world, frozen):
+    from hotline.workorders.models import WorkOrder
+
+    secret, plain = report(world), repair(world)
+    chases = [services.chase_up(order=secret, actor=world.agent, note="催问进展")]
+    frozen.advance(minutes=5)  # chase-ups of one customer are 5 minutes apart (D1)
+    chases.append(services.chase_up(order=plain, actor=world.agent, note="催问进展"))
+    fresh_chases = [WorkOrder.objects.get(pk=c.pk) for c in chases]  # the chased order not loaded with it
+    assert [access.is_restricted(c) for c in fresh_chases] == [True, False]
+
+
+@pytest.mark.rule("D4d", "N4d", "N4e")
+def test_a_reveal_without_a_recorded_identity_or_customer_shows_nothing_made_up(world, frozen):
+    from hotline.workorders.models import ReporterIdentity
+
+    walk_in = services.create_order(actor=world.agent, intake=services.Intake(
+        business_type="report", sub_class="theft", description="举报窃电", caller_phone=PHONE))
+    ReporterIdentity.objects.filter(order=walk_in).delete()  # an order from before identities were recorded
+    revealed = access.reveal_reporter(fresh(world.director), walk_in)
+    assert (revealed.name, revealed.phone, revealed.id_number, revealed.customer_id, revealed.customer_name,
+            revealed.account_number) == ("", "", "", None, "", "")
+    with pytest.raises(NotAllowed) as refused:
+        access.reveal_reporter(fresh(world.leader), walk_in)
+    assert str(refused.value) == "您无权查看举报人身份"
