@@ -255,7 +255,7 @@ def test_one_round_takes_every_due_clock_of_every_type_that_fits(world, frozen, 
     assert engine.sweep_once() == engine.SweepResult(clocks=3, warnings=3, notices=0, full=False)
 
 
-@pytest.mark.rule("D5")
+@pytest.mark.rule("D5b", "D5e")
 def test_a_notice_raised_already_is_skipped_and_the_rest_still_go_in(world, frozen, written):
     from hotline.timelimits.models import Notice
 
