@@ -14,16 +14,12 @@ import pytest
 from hotline.calls.adapters import asterisk_ami as ami
 from hotline.calls.adapters._stream import Backoff
 from hotline.calls.models import (
-    AgentState,
-    Call,
     CallEvent,
-    CallRing,
-    EventType,
-    Placement,
     Reason,
 )
 from hotline.calls.services import create_source, ingest
 from hotline.calls.tests.conftest import FIXTURES, T0
+from hotline.calls.tests.derived import check_fixture_day
 
 FIXTURE = FIXTURES / "ami_queue_events.txt"
 A, B, C, D, F, G = ("1794877200.1", "1794877300.5", "1794877400.7", "1794877500.9", "1794877600.11",
@@ -52,33 +48,29 @@ def s(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds, microseconds=100)
 
 
-def expect(**fields) -> dict:
-    return fields
-
-
 # Worked out by hand from the fixture's events.
 EXPECTED = {
-    A: expect(status="ended", queue="95598", caller_number="13800001111", called_number="95598", offered_at=s(0),
+    A: dict(status="ended", queue="95598", caller_number="13800001111", called_number="95598", offered_at=s(0),
             answered_at=s(24), ended_at=s(144), wait_s=24.0, ring_s=6.0, ring_no_answer=1, talk_s=120.0,
             hold_s=20.0, holds=1, wrapup_s=None, hung_up_by="customer", abandon_reason="", agent_ref="SIP/1002",
             transfers=0),
-    B: expect(status="abandoned", queue="95598", caller_number="13900002222", called_number="95598", offered_at=s(100),
+    B: dict(status="abandoned", queue="95598", caller_number="13900002222", called_number="95598", offered_at=s(100),
             answered_at=None, ended_at=s(130), wait_s=30.0, ring_s=None, ring_no_answer=0, talk_s=None,
             hold_s=None, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="hangup", agent_ref="", transfers=0),
-    C: expect(status="ended", queue="95598", caller_number="13700003333", called_number="95598", offered_at=s(200),
+    C: dict(status="ended", queue="95598", caller_number="13700003333", called_number="95598", offered_at=s(200),
             answered_at=s(204), ended_at=s(304), wait_s=4.0, ring_s=3.0, ring_no_answer=0, talk_s=100.0,
             hold_s=0.0, holds=0, wrapup_s=None, hung_up_by="agent", abandon_reason="", agent_ref="SIP/1001",
             transfers=0),
     # AgentDump before any answer: an exit without an answer is an abandon (C5c)
-    D: expect(status="abandoned", queue="95598", caller_number="13600004444", called_number="95598", offered_at=s(300),
+    D: dict(status="abandoned", queue="95598", caller_number="13600004444", called_number="95598", offered_at=s(300),
             answered_at=None, ended_at=s(305), wait_s=5.0, ring_s=None, ring_no_answer=0, talk_s=None,
             hold_s=None, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="hangup", agent_ref="", transfers=0),
-    F: expect(status="ended", queue="95598", caller_number="13500005555", called_number="95598", offered_at=s(400),
+    F: dict(status="ended", queue="95598", caller_number="13500005555", called_number="95598", offered_at=s(400),
             answered_at=s(403), ended_at=s(463), wait_s=3.0, ring_s=1.0, ring_no_answer=0, talk_s=60.0,
             hold_s=0.0, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="", agent_ref="SIP/1002",
             transfers=1),
     # QueueCallerLeave with no answer: the queue's timeout (C5c)
-    G: expect(status="abandoned", queue="95598", caller_number="13400006666", called_number="95598",
+    G: dict(status="abandoned", queue="95598", caller_number="13400006666", called_number="95598",
               offered_at=s(700), answered_at=None, ended_at=s(760), wait_s=60.0, ring_s=None, ring_no_answer=0,
               talk_s=None, hold_s=None, holds=0, wrapup_s=None, hung_up_by="", abandon_reason="timeout",
               agent_ref="", transfers=0),
@@ -90,32 +82,9 @@ RINGS = {
     D: [("SIP/1002", "canceled", 4.0)],
     F: [("SIP/1002", "answered", 1.0)],
 }
-FIELDS = list(EXPECTED[A])
-
-
-def calls(source) -> dict[str, dict]:
-    return {c["call_id"]: {k: c[k] for k in FIELDS}
-            for c in Call.objects.filter(source=source).values("call_id", *FIELDS)}
-
-
-def rings(source) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for r in CallRing.objects.filter(call__source=source).order_by("call__call_id", "seq").values(
-            "call__call_id", "agent_ref", "outcome", "ring_s"):
-        out.setdefault(r["call__call_id"], []).append((r["agent_ref"], r["outcome"], r["ring_s"]))
-    return out
-
-
 def check_day(source, world) -> None:
-    assert calls(source) == EXPECTED
-    assert rings(source) == RINGS
-    one, two = AgentState.objects.get(user=world.agent), AgentState.objects.get(user=world.agent2)
-    assert (one.state, one.reason, one.since) == ("not_ready", "lunch", s(500))
-    assert (two.state, two.since) == ("logged_out", s(600))
-    unplaced = list(CallEvent.objects.filter(source=source, state=Placement.UNPLACED).values_list("reason", "type",
-                                                                                                    "payload"))
-    assert [(r, t, p["event"]) for r, t, p in unplaced] == [(Reason.UNKNOWN_EVENT, EventType.UNKNOWN,
-                                                             "QueueMemberStatus")]
+    check_fixture_day(source, world, calls=EXPECTED, rings=RINGS, not_ready=("lunch", s(500)),
+                      logged_out_at=s(600), unknown_event="QueueMemberStatus")
 
 
 @pytest.fixture

@@ -16,17 +16,13 @@ import pytest
 from hotline.calls.adapters import freeswitch_esl as esl
 from hotline.calls.adapters._stream import Backoff
 from hotline.calls.models import (
-    AgentState,
-    Call,
     CallEvent,
-    CallRing,
     EventSource,
-    EventType,
-    Placement,
     Reason,
 )
 from hotline.calls.services import ingest
 from hotline.calls.tests.conftest import FIXTURES, T0
+from hotline.calls.tests.derived import check_fixture_day
 
 FIXTURE = FIXTURES / "esl_callcenter_events.txt"
 A = "a1a1a1a1-0000-4000-8000-000000000001"
@@ -51,26 +47,22 @@ def s(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds, microseconds=250)
 
 
-def expect(**fields) -> dict:
-    return fields
-
-
 # Worked out by hand from the fixture's events. mod_callcenter reports no
 # hold and no after-call work: both stay empty (C5e).
 EXPECTED = {
-    A: expect(status="ended", queue=Q, caller_number="13800001111", offered_at=s(0), answered_at=s(22),
+    A: dict(status="ended", queue=Q, caller_number="13800001111", offered_at=s(0), answered_at=s(22),
             ended_at=s(142), wait_s=22.0, ring_s=5.0, ring_no_answer=1, talk_s=120.0, hold_s=None, wrapup_s=None,
             hung_up_by="customer", abandon_reason="", agent_ref="1002"),
-    B: expect(status="abandoned", queue=Q, caller_number="13900002222", offered_at=s(100), answered_at=None,
+    B: dict(status="abandoned", queue=Q, caller_number="13900002222", offered_at=s(100), answered_at=None,
             ended_at=s(131), wait_s=31.0, ring_s=None, ring_no_answer=0, talk_s=None, hold_s=None, wrapup_s=None,
             hung_up_by="", abandon_reason="hangup", agent_ref=""),
-    C: expect(status="abandoned", queue=Q, caller_number="13700003333", offered_at=s(200), answered_at=None,
+    C: dict(status="abandoned", queue=Q, caller_number="13700003333", offered_at=s(200), answered_at=None,
             ended_at=s(260), wait_s=60.0, ring_s=None, ring_no_answer=0, talk_s=None, hold_s=None, wrapup_s=None,
             hung_up_by="", abandon_reason="timeout", agent_ref=""),
-    D: expect(status="abandoned", queue=Q, caller_number="13600004444", offered_at=s(300), answered_at=None,
+    D: dict(status="abandoned", queue=Q, caller_number="13600004444", offered_at=s(300), answered_at=None,
             ended_at=s(305), wait_s=5.0, ring_s=None, ring_no_answer=0, talk_s=None, hold_s=None, wrapup_s=None,
             hung_up_by="", abandon_reason="key", agent_ref=""),
-    F: expect(status="ended", queue=Q, caller_number="13500005555", offered_at=s(400), answered_at=s(404),
+    F: dict(status="ended", queue=Q, caller_number="13500005555", offered_at=s(400), answered_at=s(404),
             ended_at=s(484), wait_s=4.0, ring_s=3.0, ring_no_answer=0, talk_s=80.0, hold_s=None, wrapup_s=None,
             hung_up_by="agent", abandon_reason="", agent_ref="1001"),
 }
@@ -79,32 +71,9 @@ RINGS = {
     B: [("1001", "canceled", 30.0)],
     F: [("1001", "answered", 3.0)],
 }
-FIELDS = list(EXPECTED[A])
-
-
-def calls(source) -> dict[str, dict]:
-    return {c["call_id"]: {k: c[k] for k in FIELDS}
-            for c in Call.objects.filter(source=source).values("call_id", *FIELDS)}
-
-
-def rings(source) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for r in CallRing.objects.filter(call__source=source).order_by("call__call_id", "seq").values(
-            "call__call_id", "agent_ref", "outcome", "ring_s"):
-        out.setdefault(r["call__call_id"], []).append((r["agent_ref"], r["outcome"], r["ring_s"]))
-    return out
-
-
 def check_day(source, world) -> None:
-    assert calls(source) == EXPECTED
-    assert rings(source) == RINGS
-    one, two = AgentState.objects.get(user=world.agent), AgentState.objects.get(user=world.agent2)
-    assert (one.state, one.reason, one.since) == ("not_ready", "On Break", s(500))
-    assert (two.state, two.since) == ("logged_out", s(600))
-    unplaced = list(CallEvent.objects.filter(source=source, state=Placement.UNPLACED).values_list(
-        "reason", "type", "payload"))
-    assert [(r, t, p["event"]) for r, t, p in unplaced] == [(Reason.UNKNOWN_EVENT, EventType.UNKNOWN,
-                                                             "x-test-unknown-action")]
+    check_fixture_day(source, world, calls=EXPECTED, rings=RINGS, not_ready=("On Break", s(500)),
+                      logged_out_at=s(600), unknown_event="x-test-unknown-action")
 
 
 @pytest.fixture
