@@ -95,3 +95,28 @@ class BatchIngester:
         # The worker thread's database connections are closed in that thread.
         self._executor.submit(_close_connections).result()
         self._executor.shutdown(wait=True)
+
+
+# --- the adapters' commands ---------------------------------------------------------------
+
+def add_stream_arguments(parser) -> None:
+    """The options every switch-stream command shares."""
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--flush", type=float, default=0.5, help="seconds before a partial batch is sent")
+    parser.add_argument("--backoff-max", type=float, default=60.0)
+
+
+def run_until_signalled(runner) -> str:
+    """Run ``runner.run(stop)`` until SIGINT/SIGTERM; answer the counts line."""
+    import signal
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await runner.run(stop)
+
+    asyncio.run(main())
+    t = runner.ingester.total
+    return f"events {runner.ingester.events} stored {t.accepted} duplicate {t.duplicate} unplaced {t.unplaced}"
