@@ -10,6 +10,7 @@ urlpatterns = [
     path("planning/", include("hotline.planning.urls")),
     path("calendars/", include("hotline.calendars.urls")),
     path("outages/", include("hotline.outages.urls")),
+    path("calls/", include("hotline.calls.urls")),
     path("self-service/", include("hotline.selfservice.urls")),
     path("", include("hotline.workorders.urls")),
     path("", include("hotline.web.urls")),

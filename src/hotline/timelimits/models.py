@@ -106,18 +106,21 @@ class Notice(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=NoticeKind.choices)
     level = models.PositiveSmallIntegerField(_("level"), default=0)
     metric = models.CharField(_("metric"), max_length=20, blank=True, default="")
+    # Indexed by notice_unit_open_idx (unit first): no index of its own.
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="notices",
-                             verbose_name=_("addressed to"))
+                             db_index=False, verbose_name=_("addressed to"))
     supervisor_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="supervised_notices",
                                         verbose_name=_("supervising unit"))
     due_at = models.DateTimeField(_("due at"), help_text=_("When the notice should have been raised"))
     created_at = models.DateTimeField(_("raised at"), db_index=True)
+    # Only manual reminders have a creator and only answered notices an
+    # answerer: partial indexes (below) keep the sweep's notices out of both.
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                   verbose_name=_("created by"))
+                                   db_index=False, verbose_name=_("created by"))
     message = models.CharField(_("message"), max_length=300, blank=True, default="")
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("answered by"))
+                                    db_index=False, verbose_name=_("answered by"))
     answer = models.CharField(_("answer"), max_length=500, blank=True, default="")
 
     class Meta:
@@ -132,6 +135,8 @@ class Notice(models.Model):
             models.Index(fields=["unit", "answered_at"], name="notice_unit_open_idx"),
             models.Index(fields=["kind", "answered_at"], name="notice_kind_open_idx"),
             models.Index(fields=["subject_type", "subject_id"], name="notice_subject_idx", condition=Q(order__isnull=True)),
+            models.Index(fields=["created_by"], name="notice_created_by_idx", condition=Q(created_by__isnull=False)),
+            models.Index(fields=["answered_by"], name="notice_answered_by_idx", condition=Q(answered_by__isnull=False)),
             # Open supervision notices are few among millions of answered ones and warnings.
             models.Index(F("level").desc(), "due_at", name="notice_open_sup_idx",
                          condition=Q(kind="supervision", answered_at__isnull=True)),

@@ -186,6 +186,23 @@ def shift_leader_board(user: User, q: BoardQuery | None = None, *, per_page: int
             "notices_per_level": sorted(per_level.items(), reverse=True)}
 
 
+def orders_near_or_past_limit(*, scope_unit_ids: list[int]) -> dict[str, int]:
+    """Open orders taken by these units (their center scope) with a running
+    clock near its limit (warned) or past it: ``overdue`` the orders with a
+    clock past its due time, ``near`` the others with a warned clock. One
+    aggregate over the running clocks (as the board's counts), for the
+    calls wallboard."""
+    from django.db.models import Count
+
+    from hotline.timelimits.models import Clock, ClockStatus
+
+    now = clock.now()
+    row = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now, order__isnull=False,
+                               order__state__in=OPEN_STATES, order__scope_unit_id__in=scope_unit_ids).aggregate(
+        orders=Count("order_id", distinct=True), overdue=Count("order_id", distinct=True, filter=Q(due_at__lt=now)))
+    return {"overdue": row["overdue"], "near": row["orders"] - row["overdue"]}
+
+
 def returns_by_unit(*, since=None, until=None) -> dict[int, int]:
     """Spec D4f: returns counted per department (unit id → count), from the
     return events, which name the unit that sent the order back."""

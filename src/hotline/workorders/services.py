@@ -1269,13 +1269,21 @@ def append_engine_events(entries) -> None:
     for e in entries:
         counts[e.subject_id] = counts.get(e.subject_id, 0) + 1
     table = WorkOrder._meta.db_table
-    values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer))"] * len(counts))
-    params: list = []
-    for order_id, n in counts.items():
-        params += [order_id, n]
     with connection.cursor() as cursor:
-        cursor.execute(f'WITH v(id, n) AS (VALUES {values}) UPDATE {table} SET "last_seq" = {table}."last_seq" + v.n '
-                       f'FROM v WHERE {table}."id" = v.id RETURNING {table}."id", {table}."last_seq"', params)
+        if connection.vendor == "postgresql":
+            # Two arrays, not a VALUES list: the statement's text is the same
+            # for every batch, so neither psycopg nor the server parses a
+            # thousand placeholders again each round.
+            cursor.execute(f'UPDATE {table} SET "last_seq" = {table}."last_seq" + v.n '
+                           f'FROM unnest(%s::bigint[], %s::integer[]) AS v(id, n) WHERE {table}."id" = v.id '
+                           f'RETURNING {table}."id", {table}."last_seq"', [list(counts), list(counts.values())])
+        else:
+            values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer))"] * len(counts))
+            params: list = []
+            for order_id, n in counts.items():
+                params += [order_id, n]
+            cursor.execute(f'WITH v(id, n) AS (VALUES {values}) UPDATE {table} SET "last_seq" = {table}."last_seq" + v.n '
+                           f'FROM v WHERE {table}."id" = v.id RETURNING {table}."id", {table}."last_seq"', params)
         last = dict(cursor.fetchall())
     next_seq = {order_id: last[order_id] - n + 1 for order_id, n in counts.items()}
     rows = []

@@ -155,6 +155,13 @@ def site(world, frozen):
     queued = jobs.enqueue(kind="planning.storm_what_if", actor=w.leader, params=whatif)
     solve = jobs.enqueue(kind="planning.create_schedule", actor=w.leader,
                          params={"week_start": WEEK.isoformat(), "queue": None, "interval_minutes": 30})
+    # Calls on the wallboard: one answered, one abandoned, one waiting.
+    from hotline.calls import services as calls
+    from hotline.calls.tests.events import call
+
+    calls.ingest(calls.create_source(name="acd-pages", kind="http"), [
+        *call("p1", -600, queue="repair", answer=8, talk=60), *call("p2", -300, queue="repair", abandon=30),
+        *call("p3", -60, queue="repair")])
     return {"users": users, "orders": orders, "resolved": resolved, "notice": notice, "draft": draft,
             "active": active, "schedule": schedule, "solve": solve, "whatif_done": done, "whatif_queued": queued,
             "queue": repair, "week": WEEK}
@@ -164,6 +171,7 @@ def samples(site) -> list[Sample]:
     o, u = site["orders"], site["users"]
     schedule, week = site["schedule"].pk, site["week"]
     customer = site["orders"]["station"].customer_id
+    center = u["leader"].unit_id  # the wallboards' center
     year = 2026
 
     def order_roles(order) -> set[str]:
@@ -207,6 +215,10 @@ def samples(site) -> list[Sample]:
         Sample("planning:whatif", "/planning/what-if/", ok=PLANNERS, posts=[{}, {"hours": "999", "factor": "0", "replications": "1", "day": "2026/03/16"}]),
         Sample("planning:whatif-run", f"/planning/what-if/{site['whatif_done'].pk}/", ok=PLANNERS),
         Sample("planning:forecast", f"/planning/forecast/?queue={site['queue'].pk}&day={week}", ok=PLANNERS),
+        Sample("calls:wallboard-index", "/calls/wallboard/", ok=PLANNERS),
+        Sample("calls:wallboard", f"/calls/wallboard/{center}/", ok=PLANNERS),
+        Sample("calls:wallboard", f"/calls/wallboard/{center}/?queue=repair", ok=PLANNERS),
+        Sample("calls:wallboard-live", f"/calls/wallboard/{center}/live/?queue=repair", ok=PLANNERS),
         Sample("calendars:years", "/calendars/", ok={"admin"}),
         Sample("calendars:notice", f"/calendars/{year}/notice/", ok={"admin"}, posts=[{}]),
         Sample("selfservice:index", "/self-service/", ok=set(ROLES)),
