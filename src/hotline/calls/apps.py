@@ -16,6 +16,20 @@ class CallsConfig(AppConfig):
         # before its queue entry) are tried again; none is dropped (C1i).
         periodic.register("calls.retry", interval=60.0, func=services.retry_task, lease_seconds=300)
         self._register_wallboard()
+        self._register_desk()
+
+    @staticmethod
+    def _register_desk() -> None:
+        from hotline.calls.desk import views as desk
+        from hotline.organisation.models import Role
+        from hotline.web import nav
+
+        # The agent desk: its page, and on every other shell page of those who
+        # take calls the state bar and the screen pop (C2a) — the intake page
+        # above all, where agents record orders while talking (C2c).
+        nav.register("desk", _("Agent desk"), "calls:desk", roles=[Role.AGENT], order=12)
+        nav.register_widget("desk", "calls/desk/_widget.html", context=desk.widget_context, check=desk.takes_calls,
+                            exclude=("calls:desk",), order=10)
 
     @staticmethod
     def _register_wallboard() -> None:

@@ -24,6 +24,9 @@ class SourceKind(models.TextChoices):
     ASTERISK_AMI = "asterisk_ami", _("Asterisk AMI")
     FREESWITCH_ESL = "freeswitch_esl", _("FreeSWITCH event socket")
     SIMULATOR = "simulator", _("Simulator")
+    # hotline's own agent desk: an agent's ready / not ready / after-call work
+    # set from their page, fed through the same ingest as a switch's (C1b).
+    DESK = "desk", _("Agent desk")
 
 
 # Which sources report hold and after-call work: queue_log has neither, so
@@ -447,3 +450,37 @@ class IntervalStat(models.Model):
     @property
     def service_level(self) -> float | None:
         return self.answered_within_t / self.offered if self.offered else None
+
+
+class EscalationTarget(models.TextChoices):
+    EXPERT = "expert", _("Expert")
+    SHIFT_LEADER = "shift_leader", _("Shift leader")
+
+
+class Escalation(models.Model):
+    """A call escalated from the agent desk to an expert or the shift leader
+    (C2d): who asked, for which call and contact, when and why. Recorded
+    whether or not a switch command could be sent (``command``: what became
+    of it); the transfer the switch then makes arrives as its own
+    ``call.transferred``. Append-only."""
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="escalations", verbose_name=_("call"))
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", db_index=False, verbose_name=_("contact"))
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("agent"))
+    target = models.CharField(_("escalated to"), max_length=20, choices=EscalationTarget.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True, default="")
+    at = models.DateTimeField(_("at"))
+    # "": no adapter of the call's source sends a transfer yet (the agent
+    # transfers on the phone); later "sent" / "failed" with the adapter's answer.
+    command = models.CharField(_("switch command"), max_length=20, blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["agent", "at"], name="escalation_agent_idx")]
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+
+    def __str__(self) -> str:
+        return f"{self.call} → {self.get_target_display()}"

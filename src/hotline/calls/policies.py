@@ -11,6 +11,7 @@ RING_LIMIT_SECONDS = "calls.ring_limit_seconds"
 RING_LIMIT_RINGS = "calls.ring_limit_rings"
 RING_CYCLE_SECONDS = "calls.ring_cycle_seconds"
 RING_PASS_BY = "calls.ring_pass_by"
+NOT_READY_REASONS = "calls.not_ready_reasons"
 
 RING_PASS_CHOICES = ("seconds_or_rings", "seconds_only", "rings_only")
 
@@ -29,6 +30,11 @@ def declare() -> None:
     policy.declare(RING_PASS_BY, "seconds_or_rings",
                    _("Ring-time pass: seconds_or_rings (within R seconds or N rings), seconds_only or rings_only "
                      "(C3g)"), choices=RING_PASS_CHOICES, group=group)
+    # The agent desk's not-ready reasons (desk.services.NOT_READY_LABELS names the known codes).
+    policy.declare(NOT_READY_REASONS, "break,meal,meeting,training,coaching,briefing,paperwork,system",
+                   _("Not-ready reasons an agent chooses from on the desk, comma-separated: break, meal, meeting, "
+                     "training, coaching, briefing, paperwork, system, or a reason of your own in plain words"),
+                   kind=str, group=group)
 
 
 def settings_now() -> dict:

@@ -3,6 +3,14 @@ apps register in their ``AppConfig.ready()``; the shell knows no domain app.
 
     nav.register("intake", _("Intake"), "workorders:intake", roles=CENTER_ROLES, order=10)
     nav.register_home("workorders:intake", roles=[Role.AGENT])
+
+Widgets are what an app adds to every shell page of the users it names
+(the agent desk's state bar and screen pop on the intake page and beside):
+a template of the app's own and a function giving its context, rendered by
+``base.html`` under the top bar.
+
+    nav.register_widget("desk", "calls/desk/_widget.html", context=desk_context, check=takes_calls,
+                        exclude=("calls:desk",))
 """
 
 from __future__ import annotations
@@ -74,3 +82,41 @@ def home_for(user) -> str | None:
     if target is None and user.is_superuser:
         target = "admin:index"
     return target
+
+
+# --- widgets ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Widget:
+    key: str
+    template: str
+    context: Callable | None  # (request) -> dict, or None for the request's own context
+    roles: frozenset[str]
+    check: Callable | None  # (user) -> bool, instead of the roles
+    order: int
+    # View names (or "namespace:") where the widget is not shown: a page
+    # that shows the same in its own content.
+    exclude: tuple[str, ...] = ()
+
+    def shown(self, user, view_name: str | None) -> bool:
+        if not getattr(user, "is_authenticated", False):
+            return False
+        if view_name and any(view_name == n or (n.endswith(":") and view_name.startswith(n)) for n in self.exclude):
+            return False
+        if self.check is not None:
+            return bool(self.check(user))
+        return user.is_superuser or user.role in self.roles
+
+
+_widgets: dict[str, Widget] = {}
+
+
+def register_widget(key: str, template: str, *, context: Callable | None = None, roles: Iterable[str] = (),
+                    check: Callable | None = None, order: int = 100, exclude: Iterable[str] = ()) -> None:
+    """Add (or, for the same key, replace) a widget of every shell page."""
+    _widgets[key] = Widget(key=key, template=template, context=context, roles=frozenset(roles), check=check,
+                           order=order, exclude=tuple(exclude))
+
+
+def widgets_for(user, view_name: str | None = None) -> list[Widget]:
+    return [w for w in sorted(_widgets.values(), key=lambda w: (w.order, w.key)) if w.shown(user, view_name)]

@@ -73,6 +73,9 @@ class IntakeForm(NamedErrorsForm):
     # The agent confirms that an order no service area matches goes to the
     # county dispatch desk (the service asks for it then).
     desk_fallback = forms.BooleanField(required=False, label=_("Send to the county dispatch desk"))
+    # The call the order is recorded during (the agent desk's pop passes its
+    # contact): every order of that call links to it (C2c).
+    contact_id = forms.IntegerField(required=False, min_value=1, label=_("Contact"))
 
     def to_intake(self) -> services.Intake:
         """The intake from what parsed; a field that did not parse counts as
@@ -90,7 +93,7 @@ class IntakeForm(NamedErrorsForm):
             paid_service=bool(d.get("paid_service")) and text["fault_scope"] == FaultScope.CUSTOMER_INTERNAL,
             anonymous=bool(d.get("anonymous")), reply_wanted=bool(d.get("reply_wanted")), channel="phone",
             merge_into=text["merge_into"].strip() if is_repair else "",
-            desk_fallback=bool(d.get("desk_fallback")),
+            desk_fallback=bool(d.get("desk_fallback")), contact_id=d.get("contact_id"),
         )
 
 

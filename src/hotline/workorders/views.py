@@ -99,8 +99,31 @@ def intake(request: HttpRequest) -> HttpResponse:
                 return redirect("workorders:order", number=order.number)
         status = 400
     else:
-        form = IntakeForm(initial={"reply_wanted": True, "business_type": "repair"})
+        form = IntakeForm(initial={"reply_wanted": True, "business_type": "repair", **_intake_prefill(request)})
     return render(request, "workorders/intake.html", _intake_context(request, form), status=status)
+
+
+def _intake_prefill(request: HttpRequest) -> dict:
+    """The intake opened from a call (the agent desk's screen pop links here
+    with ``customer_id``, ``contact_id`` and ``caller_phone``): the caller
+    and the customer filled in as choosing the customer would, and the
+    call's contact kept so the order links to it (C2c)."""
+    g = request.GET
+    initial: dict = {}
+    contact_id = _int(g.get("contact_id"))
+    if contact_id is not None and contact_id > 0:
+        initial["contact_id"] = contact_id
+    caller_phone = g.get("caller_phone", "").strip()[:40]
+    if caller_phone:
+        initial["caller_phone"] = caller_phone
+    customer = selectors.customer(request.user, _int(g.get("customer_id")))
+    if customer is not None:
+        initial.update(customer_id=customer.pk, caller_name=customer.name, address=customer.address,
+                       service_area_id=customer.service_area_id)
+        if not caller_phone:
+            first = next(iter(customer.phones.all()), None)
+            initial["caller_phone"] = (first.raw or str(first)) if first else ""
+    return initial
 
 
 @require_GET

@@ -162,6 +162,17 @@ def site(world, frozen):
     calls.ingest(calls.create_source(name="acd-pages", kind="http"), [
         *call("p1", -600, queue="repair", answer=8, talk=60), *call("p2", -300, queue="repair", abandon=30),
         *call("p3", -60, queue="repair")])
+    # A call ringing the agent: the desk's screen pop on the agent's pages, an escalation on it.
+    from hotline.calls import services as calls
+    from hotline.calls.desk import services as desk
+    from hotline.calls.models import Call
+
+    switch = calls.create_source(name="acd-1", kind="http")
+    calls.ingest(switch, [calls.EventIn("r1", "call.offered", frozen(), "c1", queue="95598",
+                                        payload={"caller_number": "13812345678"}),
+                          calls.EventIn("r2", "call.ringing", frozen(), "c1", agent="1001", queue="95598")])
+    desk.set_state(user=w.agent, action="not_ready", reason="training")
+    desk.escalate(user=w.agent, call=Call.objects.get(call_id="c1"), target="expert")
     return {"users": users, "orders": orders, "resolved": resolved, "notice": notice, "draft": draft,
             "active": active, "schedule": schedule, "solve": solve, "whatif_done": done, "whatif_queued": queued,
             "queue": repair, "week": WEEK}
@@ -226,6 +237,12 @@ def samples(site) -> list[Sample]:
                posts=[{}, {"kind": "phone", "query": "12"}, {"kind": "account", "query": "t9999"}]),
         Sample("selfservice:order", "/self-service/orders/", ok=set(), other={r: 302 for r in ROLES},
                posts=[{}, {"number": "GZ26111700001", "phone_tail": "0000"}]),
+        Sample("calls:desk", "/calls/desk/", ok=CENTER),
+        Sample("calls:desk-live", "/calls/desk/live/", ok=CENTER),
+        Sample("calls:desk-state", "/calls/desk/state/", ok=set(), other={r: 405 for r in ROLES}, by="agent",
+               posts=[{}, {"action": "not_ready", "reason": "nap"}], htmx=True),
+        Sample("calls:desk-transfer", "/calls/desk/transfer/", ok=set(), other={r: 405 for r in ROLES}, by="agent",
+               posts=[{}, {"call": "x"}], htmx=True),
     ]
     # More than one sample of some patterns: the search with results and
     # with a refused criterion, the board filtered, each order page, a queued run.

@@ -16,12 +16,12 @@ pytestmark = pytest.mark.django_db
 # What base.html showed each role before the apps registered their entries,
 # plus the calendar pages for administrators.
 NAV_BY_ROLE = {
-    "agent": ["intake", "my-orders", "search", "outages"],
+    "agent": ["intake", "desk", "my-orders", "search", "outages"],
     "leader": ["intake", "my-orders", "search", "board", "wallboard", "planning", "outages"],
     "director": ["intake", "my-orders", "search", "board", "wallboard", "planning", "outages"],
     "station": ["inbox", "outages"],
     # Administrators are superusers: every entry.
-    "admin": ["intake", "my-orders", "search", "board", "wallboard", "planning", "inbox", "outages", "calendars", "admin"],
+    "admin": ["intake", "desk", "my-orders", "search", "board", "wallboard", "planning", "inbox", "outages", "calendars", "admin"],
 }
 
 
