@@ -12,15 +12,9 @@ whole batch, as ``bulk_create`` does.
 from __future__ import annotations
 
 import json
+from operator import attrgetter
 
 from django.db import IntegrityError, connection, models
-
-
-def _value(field: models.Field, obj: models.Model):
-    value = getattr(obj, field.attname)
-    if isinstance(field, models.JSONField):
-        return None if value is None else json.dumps(value, cls=field.encoder, ensure_ascii=False)
-    return value
 
 
 def insert(model: type[models.Model], objs: list[models.Model]) -> list[models.Model]:
@@ -33,14 +27,18 @@ def insert(model: type[models.Model], objs: list[models.Model]) -> list[models.M
 
     meta = model._meta
     fields = [f for f in meta.concrete_fields]
-    for obj in objs:  # Django's defaults and auto_now fields, as save() would fill them
-        for f in fields:
-            if f.primary_key:
-                continue
-            if getattr(obj, f.attname) is None and f.has_default():
-                setattr(obj, f.attname, f.get_default())
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                f.pre_save(obj, add=True)
+    # What each row needs is known per field, once: which take Django's
+    # default when empty, which are stamped as save() would, which are JSON.
+    defaults = [(f.attname, f) for f in fields if not f.primary_key and f.has_default()]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    json_at = [(i, f.encoder) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    for obj in objs:
+        values = obj.__dict__
+        for attname, f in defaults:
+            if values.get(attname) is None:
+                setattr(obj, attname, f.get_default())
+        for f in stamped:
+            f.pre_save(obj, add=True)
     table = meta.db_table
     pk = meta.pk
     with connection.cursor() as cursor:
@@ -52,9 +50,14 @@ def insert(model: type[models.Model], objs: list[models.Model]) -> list[models.M
                 setattr(obj, pk.attname, value)
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         try:
+            row_of = attrgetter(*(f.attname for f in fields))
             with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
                 for obj in objs:
-                    copy.write_row([_value(f, obj) for f in fields])
+                    row = list(row_of(obj)) if len(fields) > 1 else [row_of(obj)]
+                    for i, encoder in json_at:
+                        if row[i] is not None:
+                            row[i] = json.dumps(row[i], cls=encoder, ensure_ascii=False)
+                    copy.write_row(row)
         except psycopg.errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
     for obj in objs:
