@@ -109,6 +109,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("HOTLINE_TEST_SQLITE") or None
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # hotline's queries are short OLTP reads and writes: JIT compiling a plan
+    # whose estimated cost passes jit_above_cost (a count over a year of
+    # orders) costs 30-110 ms and saves nothing here, so it is off for our
+    # connections (HOTLINE_PG_JIT=on restores the server's setting).
+    if os.environ.get("HOTLINE_PG_JIT", "off") == "off":
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = (options.get("options", "") + " -c jit=off").strip()
 
 # A database cache so that login throttling and similar counters hold across
 # every web process (created by `hotline up` / `hotline createcachetable`).
