@@ -46,6 +46,7 @@ ABANDONED = Q(status=CallStatus.ABANDONED)
 COUNTED = Q(status__in=[CallStatus.ENDED, CallStatus.ABANDONED])
 
 AHT_FULL = "talk + hold + after-call work"
+AHT_TALK_HOLD = "talk + hold: the source carries no after-call work"
 AHT_TALK_ONLY = "talk only: the source carries no hold or after-call work"
 AHT_MIXED = "talk + hold + after-call work where the source carries them, talk only for the other calls"
 
@@ -173,7 +174,8 @@ class Figures:
     talking: int = 0
     wait_answered_s: float = 0.0
     handle_s: float = 0.0
-    talk_only: int = 0  # answered calls without hold or after-call work from their source
+    no_hold: int = 0  # answered calls whose source carries no hold (queue_log, mod_callcenter)
+    no_wrapup: int = 0  # answered calls whose source carries no after-call work (those and AMI)
     ring_known: int = 0
     ring_unknown: int = 0
     ring_pass: int = 0
@@ -203,7 +205,8 @@ def figures(period: Period, *, queue: str | None = None, agent=None, source=None
         wait_answered_s=Sum("wait_s", filter=answered),
         handle_s=Sum(Coalesce(F("talk_s"), zero) + Coalesce(F("hold_s"), zero) + Coalesce(F("wrapup_s"), zero),
                      filter=answered, output_field=FloatField()),
-        talk_only=Count("pk", filter=answered & (Q(hold_s__isnull=True) | Q(wrapup_s__isnull=True))),
+        no_hold=Count("pk", filter=answered & Q(hold_s__isnull=True)),
+        no_wrapup=Count("pk", filter=answered & Q(wrapup_s__isnull=True)),
         ring_known=Count("pk", filter=ring_known),
         ring_unknown=Count("pk", filter=answered & Q(ring_s__isnull=True)),
         ring_pass=Count("pk", filter=ring_known & Q(ring_s__lte=s.ring_limit_s())),
@@ -303,9 +306,16 @@ def aht(period: Period, **scope) -> Aht:
 
 
 def _aht_basis(f: Figures) -> str:
-    if not f.answered or not f.talk_only:
+    """What the AHT counts (C5e): every part, talk + hold (AMI carries no
+    after-call work), talk alone (queue_log, mod_callcenter), or a mixture
+    of sources that differ."""
+    if not f.answered or (not f.no_hold and not f.no_wrapup):
         return AHT_FULL
-    return AHT_TALK_ONLY if f.talk_only == f.answered else AHT_MIXED
+    if not f.no_hold and f.no_wrapup == f.answered:
+        return AHT_TALK_HOLD
+    if f.no_hold == f.answered and f.no_wrapup == f.answered:
+        return AHT_TALK_ONLY
+    return AHT_MIXED
 
 
 def ring_pass_rate(period: Period, **scope) -> float | None:

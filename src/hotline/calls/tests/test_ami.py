@@ -334,6 +334,7 @@ def test_the_calls_ami_command_reads_the_manager_interface_until_stopped(world):
 @pytest.mark.rule("C3e")
 @pytest.mark.rule("C3g")
 @pytest.mark.rule("C5c")
+@pytest.mark.rule("C5e")
 def test_the_kpis_of_the_fixture(world, ami_source):
     from hotline.calls import kpis
 
@@ -352,6 +353,7 @@ def test_the_kpis_of_the_fixture(world, ami_source):
     assert r.asterisk_sl2 == pytest.approx((2 + 1) / (3 + 3))  # abandoned within 20 s: D
     assert r.asa_s == pytest.approx((24 + 4 + 3) / 3)
     assert r.aht_s == pytest.approx(((120 + 20) + 100 + 60) / 3)  # AMI reports hold (A: 20 s), no wrap-up
+    assert r.aht_basis == kpis.AHT_TALK_HOLD  # and says so (C5e)
     assert r.ring_pass_rate == pytest.approx(1.0)  # rings 6, 3, 1 s
     assert r.avg_ring_s == pytest.approx((6 + 3 + 1) / 3)
     assert (r.ring_unknown, r.ring_no_answer) == (0, 1)

@@ -205,3 +205,12 @@ def test_aht_says_when_it_is_talk_only(world, http_source, queue_log_source):
     assert mixed.basis == kpis.AHT_MIXED
     assert mixed.seconds == pytest.approx((100 + 10 + 30 + 50) / 2)
     assert kpis.aht(DAY, source=queue_log_source).basis == kpis.AHT_TALK_ONLY
+
+
+@pytest.mark.rule("C5e")
+def test_aht_of_a_source_with_hold_but_no_after_call_work_says_talk_and_hold(world):
+    ami = services.create_source(name="ami-x", kind="asterisk_ami")  # AMI: hold yes, after-call work no
+    services.ingest(ami, call("h1", 0, answer=5, talk=100, hold=(10, 20)) + call("h2", 200, answer=3, talk=60))
+    result = kpis.aht(DAY, source=ami)
+    assert result.basis == kpis.AHT_TALK_HOLD
+    assert result.seconds == pytest.approx((100 + 10 + 60) / 2)
