@@ -53,6 +53,19 @@ def _fresh_config_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    # The locale middleware activates each request's language in this thread
+    # and nothing deactivates it: after a test that requested an English page,
+    # a service's message in the next test came out in English. Every test
+    # starts, and leaves, in the default language (zh-hans).
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def page(monkeypatch):
     """A Playwright page in Debian's chromium; script errors and CSP refusals
