@@ -9,8 +9,8 @@ import numpy as np
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
-from hotline.planning.models import IntervalStat, Queue, Schedule, ScheduleAssignment, ShiftTemplate
-from hotline.planning.services import DAYS, MINUTES_PER_DAY, workforce_schedule
+from hotline.planning.models import IntervalStat, Queue, Schedule, ScheduleAssignment, ScheduleStatus, ShiftTemplate
+from hotline.planning.services import DAYS, MINUTES_PER_DAY, monday_of, workforce_schedule
 
 
 def queues_with_stats() -> list[Queue]:
@@ -24,6 +24,41 @@ def queues_with_stats() -> list[Queue]:
 
 def templates() -> list[ShiftTemplate]:
     return list(ShiftTemplate.objects.all())
+
+
+@dataclass(frozen=True)
+class PublishedShift:
+    """A shift of one day in a published schedule: its agent (None where
+    the schedule has shift counts but no roster) and the schedule's queue
+    code ("" for every queue)."""
+
+    agent: object | None
+    template: ShiftTemplate
+    queue: str
+
+
+def published_shifts(day: dt.date) -> list[PublishedShift] | None:
+    """The shifts of ``day`` in the published schedules of its week (the
+    latest published per queue); None when its week has none."""
+    out: list[PublishedShift] = []
+    seen_queues: set[int | None] = set()
+    schedules = list(Schedule.objects.filter(week_start=monday_of(day), status=ScheduleStatus.PUBLISHED)
+                     .select_related("queue").order_by("-published_at", "-id"))
+    if not schedules:
+        return None
+    for schedule in schedules:
+        if schedule.queue_id in seen_queues:
+            continue
+        seen_queues.add(schedule.queue_id)
+        code = schedule.queue.code if schedule.queue_id else ""
+        assigned = list(schedule.assignments.filter(day=day.weekday()).select_related("agent", "template")
+                        .order_by("template__start_time", "agent__username"))
+        if assigned or schedule.assignments.exists():
+            out.extend(PublishedShift(a.agent, a.template, code) for a in assigned)
+            continue
+        for shift in schedule.shifts.filter(day=day.weekday()).select_related("template"):
+            out.extend(PublishedShift(None, shift.template, code) for _ in range(shift.count))
+    return out
 
 
 def recent_schedules(limit: int = 20) -> list[Schedule]:
