@@ -1,4 +1,4 @@
-"""The call KPIs (C3a–e, C3g, C3i), counted as §5 of the spec says.
+"""The call KPIs (C3a–i, C3r), counted as §5 of the spec says.
 
 Every figure is computed by the database from the call records in one
 aggregate query (``figures``), the same SQL on SQLite and PostgreSQL:
@@ -334,6 +334,110 @@ def satisfaction(period: Period, **scope) -> float | None:
     """C3i: (satisfied + basically satisfied) / survey answers."""
     f = figures(period, **scope)
     return rate(f.satisfied, f.surveys)
+
+
+# --- KPIs that join the orders and the agents' state history ---------------------------------
+
+INQUIRY_TYPES = ("inquiry",)  # 咨询 (with its progress and outage queries, sub-classes of it)
+
+
+def _answered_calls(period: Period, *, queue=None, agent=None, source=None) -> QuerySet:
+    qs = calls(period, queue=queue, agent=agent, source=source).filter(ANSWERED)
+    return qs.filter(agent=agent) if agent is not None else qs
+
+
+def inquiry_talk(period: Period, *, type_codes=INQUIRY_TYPES, **scope) -> float | None:
+    """C3f: mean talk time (s) of the answered calls whose orders are all
+    inquiries (at least one order, none of another type); target ≤ 180 s.
+    None when no such call."""
+    from django.db.models import Exists, OuterRef
+
+    from hotline.workorders.models import OrderContact
+
+    links = OrderContact.objects.filter(contact=OuterRef("contact"))
+    qs = (_answered_calls(period, **scope).filter(contact__isnull=False, talk_s__isnull=False)
+          .filter(Exists(links.filter(order__business_type__code__in=type_codes)))
+          .exclude(Exists(links.exclude(order__business_type__code__in=type_codes))))
+    row = qs.aggregate(n=Count("pk"), talk=Sum("talk_s"))
+    return rate(row["talk"], row["n"])
+
+
+def after_call_work(period: Period, **scope) -> float | None:
+    """C3r: Σ (order saved − call end) / answered calls, in seconds: the
+    desk time after the caller hung up, by the last order recorded from the
+    call. An order saved while the call was on (C2c) adds nothing; a call
+    that gave no order adds nothing but counts in the denominator."""
+    from django.db.models import DurationField, ExpressionWrapper, OuterRef, Subquery
+
+    from hotline.workorders.models import OrderContact
+
+    answered = _answered_calls(period, **scope)
+    last_saved = (OrderContact.objects.filter(contact=OuterRef("contact"), kind=OrderContact.Kind.ORIGIN)
+                  .order_by("-order__created_at").values("order__created_at")[:1])
+    late = (answered.filter(contact__isnull=False, ended_at__isnull=False)
+            .annotate(saved=Subquery(last_saved)).filter(saved__gt=F("ended_at")))
+    desk = late.aggregate(s=Sum(ExpressionWrapper(F("saved") - F("ended_at"), output_field=DurationField())))["s"]
+    return rate(desk.total_seconds() if desk else 0.0, answered.count())
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    handle_s: float  # talking, on hold, after-call work
+    ready_s: float  # ready and not on a call (ringing counts as available)
+    rate: float | None  # C3h: handle / (handle + ready)
+
+
+HANDLING = ("talking", "hold", "wrap_up")
+
+
+def occupancy(period: Period, *, agent=None, agents=None) -> Occupancy:
+    """C3h from the agents' state history (``AgentStateEvent``): each
+    agent's presence and call activity followed through the period (from
+    the state each was in at its start), up to now for a period still
+    running. ``agent``: one agent; ``agents``: several; neither: all."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import OuterRef, Subquery
+
+    from hotline.calls.models import AgentStateEvent
+    from hotline.core import clock
+
+    end = max(period.start, min(period.end, clock.now()))
+    users = get_user_model().objects.all()
+    if agent is not None:
+        users = users.filter(pk=agent.pk)
+    elif agents is not None:
+        users = users.filter(pk__in=[getattr(a, "pk", a) for a in agents])
+    before = AgentStateEvent.objects.filter(user=OuterRef("pk"), at__lt=period.start).order_by("-at", "-id")
+    starts = {
+        pk: (presence or "logged_out", activity or "idle")
+        for pk, presence, activity in users.annotate(
+            p=Subquery(before.filter(dimension="presence").values("state")[:1]),
+            a=Subquery(before.filter(dimension="activity").values("state")[:1]),
+        ).filter(Q(p__isnull=False) | Q(a__isnull=False)).values_list("pk", "p", "a")
+    }
+    events = AgentStateEvent.objects.filter(at__gte=period.start, at__lt=end)
+    if agent is not None or agents is not None:
+        events = events.filter(user__in=users)
+    by_user: dict[int, list] = {}
+    for user_id, at, dimension, state in events.order_by("user", "at", "id").values_list(
+            "user_id", "at", "dimension", "state"):
+        by_user.setdefault(user_id, []).append((at, dimension, state))
+    handle = ready = 0.0
+    for user_id in set(starts) | set(by_user):
+        presence, activity = starts.get(user_id, ("logged_out", "idle"))
+        t = period.start
+        for at, dimension, state in [*by_user.get(user_id, []), (end, None, None)]:
+            span = (at - t).total_seconds()
+            if activity in HANDLING:
+                handle += span
+            elif presence == "ready":
+                ready += span
+            t = at
+            if dimension == "presence":
+                presence = state
+            elif dimension == "activity":
+                activity = state
+    return Occupancy(handle_s=handle, ready_s=ready, rate=rate(handle, handle + ready))
 
 
 # --- the report (``hotline calls kpi``) ------------------------------------------------------
