@@ -14,6 +14,7 @@ from hotline.calls.models import (
     Call,
     CallEvent,
     CallRing,
+    Escalation,
     EventSource,
     IntervalStat,
     LogCursor,
@@ -142,3 +143,12 @@ class IntervalStatAdmin(ReadOnlyAdmin):
                     "handle_s")
     list_filter = ("minutes", "queue")
     date_hierarchy = "start"
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    list_display = ("at", "agent", "target", "call", "note", "command")
+    list_filter = ("target",)
+    search_fields = ("agent__username", "agent__display_name", "call__caller_number")
+    date_hierarchy = "at"
+    list_select_related = ("agent", "call")

@@ -355,3 +355,18 @@ def test_the_shell_imports_no_domain_app():
             for name in names:
                 parts = name.split(".")
                 assert not (parts[0] == "hotline" and len(parts) > 1 and parts[1] in domain), (path, name)
+
+
+def test_escalations_are_listed_read_only_in_the_admin(world, frozen, http_source, client):
+    from django.urls import reverse
+
+    from hotline.testing import english_words
+
+    ring(http_source)
+    desk.escalate(user=world.agent, call=Call.objects.get(call_id="c1"), target="shift_leader", note="客户要求找值长")
+    assert client.login(username=world.admin.username, password=PASSWORD)
+    page = client.get(reverse("admin:calls_escalation_changelist"))
+    html = page.content.decode()
+    assert page.status_code == 200 and "客户要求找值长" in html and "值长" in html
+    assert english_words(html, allow={"agent"}) == []
+    assert client.get(reverse("admin:calls_escalation_add")).status_code == 403
