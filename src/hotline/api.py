@@ -8,6 +8,7 @@ import math
 import threading
 
 import re
+from http.client import responses as _PHRASES
 
 from django.apps import apps
 from django.conf import settings
@@ -15,8 +16,10 @@ from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import DataError, IntegrityError
 from django.http import Http404
+from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
@@ -106,19 +109,28 @@ class RateLimit(BaseThrottle):
 
 
 # Every operation answers these besides its own; the OpenAPI says so, so that
-# clients and schema-driven tests know every status and its body.
+# clients and schema-driven tests know every status and its body. Lazy, like
+# every text of the schema: /api/docs reads in the user's language.
 _AUTH_ERRORS = {
-    400: "Bad request: a value the operation cannot use",
-    401: "Not authenticated: no credentials, or a token that is mistyped, revoked or of an inactive user",
-    403: "Not allowed for this user (or a logged-in session without its CSRF token)",
-    404: "Not found, or not in the user's scope",
-    409: "Not possible in the record's current state (e.g. an action its life-cycle does not allow now)",
-    422: "Invalid input: one item per problem, naming the field",
-    429: "Too many requests (HOTLINE_API_RATE); Retry-After says when to try again",
+    400: gettext_lazy("Bad request: a value the operation cannot use"),
+    401: gettext_lazy("Not authenticated: no credentials, or a token that is mistyped, revoked or of an inactive user"),
+    403: gettext_lazy("Not allowed for this user (or a logged-in session without its CSRF token)"),
+    404: gettext_lazy("Not found, or not in the user's scope"),
+    409: gettext_lazy("Not possible in the record's current state (e.g. an action its life-cycle does not allow now)"),
+    422: gettext_lazy("Invalid input: one item per problem, naming the field"),
+    429: gettext_lazy("Too many requests (HOTLINE_API_RATE); Retry-After says when to try again"),
 }
-_PUBLIC_ERRORS = {code: _AUTH_ERRORS[code] for code in (400, 404, 422, 429)}
-_BODY_ERRORS = {413: "Request body too large"}
-_RETRY_AFTER = {"description": "seconds to wait", "schema": {"type": "integer"}}
+_PUBLIC_ERRORS = {code: _AUTH_ERRORS[code] for code in (400, 422, 429)} | {
+    404: gettext_lazy("Nothing found"),
+}
+_BODY_ERRORS = {413: gettext_lazy("Request body too large")}
+# ninja describes the answers an operation declares by their HTTP reason phrase.
+_SUCCESS = {200: pgettext_lazy("HTTP status", "OK"), 201: pgettext_lazy("HTTP status", "Created"),
+            204: pgettext_lazy("HTTP status", "No Content")}
+
+
+def _retry_after() -> dict:
+    return {"description": gettext_lazy("seconds to wait"), "schema": {"type": "integer"}}
 
 
 def _schema_ref(model) -> dict:
@@ -139,31 +151,51 @@ def document_errors(schema: dict) -> dict:
             if "requestBody" in operation:
                 errors.update(_BODY_ERRORS)
             responses = operation.setdefault("responses", {})
+            for code, answer in responses.items():
+                if int(code) in _SUCCESS and answer.get("description") == _PHRASES.get(int(code)):
+                    answer["description"] = _SUCCESS[int(code)]
             for code, description in errors.items():
                 declared = responses.get(code) or responses.get(str(code))
                 if declared is not None:
+                    if declared.get("description") == _PHRASES.get(code):
+                        declared["description"] = description
                     if code == 429:  # an operation's own limit sets it too
-                        declared.setdefault("headers", {}).setdefault("Retry-After", _RETRY_AFTER)
+                        declared.setdefault("headers", {}).setdefault("Retry-After", _retry_after())
                     continue
                 answer = {"description": description,
                           "content": _schema_ref(ApiValidationError if code == 422 else ApiError)}
                 if code == 429:
-                    answer["headers"] = {"Retry-After": _RETRY_AFTER}
+                    answer["headers"] = {"Retry-After": _retry_after()}
                 if code == 401:
                     answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
                 responses[code] = answer
     return schema
 
 
+def rendered(node):
+    """A copy of the schema with every lazy text (summaries, descriptions,
+    tags, field descriptions) rendered in the active language. ninja and
+    pydantic build the schema anew on every call, caching nothing, so each
+    request gets its own language; a plain dict of strings is also what
+    schema tools (schemathesis) expect."""
+    if isinstance(node, Promise):
+        return str(node)
+    if isinstance(node, dict):
+        return {key: rendered(value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [rendered(value) for value in node]
+    return node
+
+
 class HotlineAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
-        return document_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+        return rendered(document_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)))
 
 
 api = HotlineAPI(
     title="hotline API",
     version="1",
-    description="Work orders, time limits and supervision of a public-service hotline.",
+    description=gettext_lazy("Work orders, time limits and supervision of a public-service hotline."),
     auth=[TokenAuth(), HeaderTokenAuth(), SessionAuth()],
     throttle=[RateLimit()],
     urls_namespace="api",

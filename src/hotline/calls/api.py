@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja import Field, Router, Schema
 from ninja.errors import ValidationError
 from ninja.security import HttpBearer
@@ -45,7 +46,7 @@ class SourceAuth(HttpBearer):
         return source
 
 
-router = Router(tags=["calls"], auth=SourceAuth(), throttle=[])
+router = Router(tags=[pgettext_lazy("API tag", "calls")], auth=SourceAuth(), throttle=[])
 
 
 class EventIn(Schema):
@@ -87,9 +88,9 @@ def _event_errors() -> Iterator[None]:
         raise ValidationError([{"loc": loc, "msg": exc.message, "type": "value_error"}]) from exc
 
 
-@router.post("/calls/events", response=BatchOut, summary="Send a batch of call events",
-             description="Normalised events of one source (its token), stored once each by (source, id); "
-                         "late, repeated and out-of-order events are safe.")
+@router.post("/calls/events", response=BatchOut, summary=gettext_lazy("Send a batch of call events"),
+             description=gettext_lazy("Normalised events of one source (its token), stored once each by (source, id); "
+                                      "late, repeated and out-of-order events are safe."))
 def post_events(request: HttpRequest, payload: BatchIn):
     source = request.calls_source
     with _event_errors():

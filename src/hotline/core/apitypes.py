@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 MAX_ID = 2**63 - 1  # a bigint primary key
@@ -53,20 +54,27 @@ DateTime = Annotated[dt.datetime, AfterValidator(_check_datetime)]
 Date = Annotated[dt.date, AfterValidator(_check_date)]
 
 
-class ApiError(Schema):
-    """The body of every error answer but 422."""
+def described(text) -> ConfigDict:
+    """A schema's description for the OpenAPI, in the user's language (pass
+    a lazy text): pydantic would show a docstring, which stays English."""
+    return ConfigDict(json_schema_extra={"description": text})
 
-    detail: str = Field(..., description="what went wrong, in the user's language")
+
+class ApiError(Schema):
+    model_config = described(gettext_lazy("The body of every error answer but 422."))
+
+    detail: str = Field(..., description=gettext_lazy("what went wrong, in the user's language"))
 
 
 class ApiProblem(Schema):
-    loc: list[str | int] = Field(..., description="where: the field's name (a file's row and column for an import)")
-    msg: str = Field(..., description="the problem, in the user's language")
-    type: str = Field(..., description="a stable code, e.g. missing, less_than_equal, value_error")
+    loc: list[str | int] = Field(..., description=gettext_lazy(
+        "where: the field's name (a file's row and column for an import)"))
+    msg: str = Field(..., description=gettext_lazy("the problem, in the user's language"))
+    type: str = Field(..., description=gettext_lazy("a stable code, e.g. missing, less_than_equal, value_error"))
 
 
 class ApiValidationError(Schema):
-    """The body of a 422: one item per problem."""
+    model_config = described(gettext_lazy("The body of a 422: one item per problem."))
 
     detail: list[ApiProblem]
 

@@ -15,17 +15,19 @@ from collections.abc import Iterator
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja import Field, File, Query, Router, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.files import UploadedFile
 
-from hotline.core.apitypes import Date, DateTime, Id, Offset
+from hotline.core.apitypes import Date, DateTime, Id, Offset, described
 from hotline.organisation.models import CENTER_ROLES, ServiceArea
 from hotline.outages import access, imports, selectors, services
 from hotline.outages.models import Outage, OutageClass, OutageStatus, Subscription, SubscriptionChannel
 from hotline.workorders.access import visible_customers  # the one access policy for customers
 
-router = Router(tags=["outages"])
+TAG = pgettext_lazy("API tag", "outages")
+router = Router(tags=[TAG])
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -46,22 +48,23 @@ def _service_errors() -> Iterator[None]:
 class OutageIn(Schema):
     outage_class: OutageClass
     area_ids: list[Id] = Field(..., min_length=1, max_length=services.MAX_AREAS,
-                                description="service areas; a township or village covers everything below it")
-    planned_start: DateTime | None = Field(None, description="a grid fault's defaults to its trip time")
+                                description=gettext_lazy(
+                                    "service areas; a township or village covers everything below it"))
+    planned_start: DateTime | None = Field(None, description=gettext_lazy("a grid fault's defaults to its trip time"))
     planned_end: DateTime
     reason: str = Field(..., min_length=1, max_length=services.MAX_REASON)
     scope: str = Field("", max_length=services.MAX_SCOPE)
     lines: list[str] = Field(default_factory=list, max_length=imports.MAX_ITEMS)
     transformers: list[str] = Field(default_factory=list, max_length=imports.MAX_ITEMS)
-    occurred_at: DateTime | None = Field(None, description="the trip time of a grid fault outage")
-    number: str = Field("", max_length=40, description="dispatch's number; empty: the system gives one")
-    publish: bool = Field(False, description="publish at once (else a draft)")
+    occurred_at: DateTime | None = Field(None, description=gettext_lazy("the trip time of a grid fault outage"))
+    number: str = Field("", max_length=40, description=gettext_lazy("dispatch's number; empty: the system gives one"))
+    publish: bool = Field(False, description=gettext_lazy("publish at once (else a draft)"))
 
 
 class ReviseIn(Schema):
-    """Only the fields sent are changed."""
+    model_config = described(gettext_lazy("Only the fields sent are changed."))
 
-    outage_class: OutageClass | None = Field(None, description="a draft's only")
+    outage_class: OutageClass | None = Field(None, description=gettext_lazy("a draft's only"))
     area_ids: list[Id] | None = Field(None, min_length=1, max_length=services.MAX_AREAS)
     planned_start: DateTime | None = None
     planned_end: DateTime | None = None
@@ -74,7 +77,7 @@ class ReviseIn(Schema):
 
 
 class StartIn(Schema):
-    actual_start: DateTime | None = Field(None, description="default: the trip time of a fault, else now")
+    actual_start: DateTime | None = Field(None, description=gettext_lazy("default: the trip time of a fault, else now"))
 
 
 class DelayIn(Schema):
@@ -83,8 +86,9 @@ class DelayIn(Schema):
 
 
 class RestoreIn(Schema):
-    actual_restoration: DateTime | None = Field(None, description="default: now")
-    actual_start: DateTime | None = Field(None, description="needed when the outage was never marked as started")
+    actual_restoration: DateTime | None = Field(None, description=gettext_lazy("default: now"))
+    actual_start: DateTime | None = Field(None, description=gettext_lazy(
+        "needed when the outage was never marked as started"))
 
 
 class CancelIn(Schema):
@@ -141,10 +145,11 @@ class ImportOut(Schema):
 
 
 class SubscriptionIn(Schema):
-    customer_id: Id | None = Field(None, description="subscribe an account …")
-    area_id: Id | None = Field(None, description="… or a service area")
+    customer_id: Id | None = Field(None, description=gettext_lazy("subscribe an account …"))
+    area_id: Id | None = Field(None, description=gettext_lazy("… or a service area"))
     channel: SubscriptionChannel
-    address: str = Field(..., min_length=1, max_length=254, description="a mobile number (sms) or an e-mail address")
+    address: str = Field(..., min_length=1, max_length=254,
+                         description=gettext_lazy("a mobile number (sms) or an e-mail address"))
 
 
 class SubscriptionOut(Schema):
@@ -160,10 +165,10 @@ class SubscriptionOut(Schema):
 
 class ListFilters(Schema):
     status: OutageStatus | None = None
-    active: bool = Field(False, description="published, power off or delayed")
+    active: bool = Field(False, description=gettext_lazy("published, power off or delayed"))
     outage_class: OutageClass | None = None
-    area_id: Id | None = Field(None, description="outages over, above or inside this area")
-    day: Date | None = Field(None, description="planned window overlapping this day")
+    area_id: Id | None = Field(None, description=gettext_lazy("outages over, above or inside this area"))
+    day: Date | None = Field(None, description=gettext_lazy("planned window overlapping this day"))
     limit: int = Field(50, ge=1, le=500)
     offset: Offset = 0
 
@@ -198,7 +203,7 @@ def _require_publisher(request: HttpRequest) -> None:
         raise services.NotAllowed(_("You may not publish outages."))
 
 
-@router.get("/outages", response=OutagePageOut, summary="List outage notices")
+@router.get("/outages", response=OutagePageOut, summary=gettext_lazy("List outage notices"))
 def list_outages(request: HttpRequest, filters: Query[ListFilters]):
     status = "active" if filters.active else (filters.status.value if filters.status else "")
     qs = selectors.outage_list(status=status, outage_class=filters.outage_class.value if filters.outage_class else "",
@@ -208,10 +213,11 @@ def list_outages(request: HttpRequest, filters: Query[ListFilters]):
     return {"count": total, "limit": filters.limit, "offset": filters.offset, "items": [_outage_out(o) for o in page]}
 
 
-@router.get("/outages/covering", response=list[OutageOut], summary="Outages over a place now",
-            description="Published outages whose planned window covers the moment, and outages with the power off "
-                        "not yet restored, over a service area or a customer's area (a township's or village's "
-                        "outage covers the areas below it).")
+@router.get("/outages/covering", response=list[OutageOut], summary=gettext_lazy("Outages over a place now"),
+            description=gettext_lazy(
+                "Published outages whose planned window covers the moment, and outages with the power off not yet "
+                "restored, over a service area or a customer's area (a township's or village's outage covers the areas "
+                "below it)."))
 def covering(request: HttpRequest, service_area_id: Id | None = None, customer_id: Id | None = None,
              at: DateTime | None = None):
     customer = get_object_or_404(visible_customers(request.user), pk=customer_id) if customer_id is not None else None
@@ -222,7 +228,7 @@ def covering(request: HttpRequest, service_area_id: Id | None = None, customer_i
     return [_outage_out(o) for o in qs.select_related("publishing_unit").prefetch_related("areas")]
 
 
-@router.post("/outages", response={201: OutageOut}, summary="Draft (or publish) an outage notice")
+@router.post("/outages", response={201: OutageOut}, summary=gettext_lazy("Draft (or publish) an outage notice"))
 def create_outage(request: HttpRequest, payload: OutageIn):
     _require_publisher(request)
     data = payload.dict()
@@ -232,11 +238,11 @@ def create_outage(request: HttpRequest, payload: OutageIn):
     return 201, _fresh(outage)
 
 
-@router.post("/outages/import", response={201: ImportOut}, summary="Import planned outages (CSV or xlsx)",
-             description="Columns: 停电类型, 开始时间, 结束时间, 停电区域编码 (codes separated by ; or 、), 原因; "
-                         "optional 编号, 线路, 变压器, 停电范围, 跳闸时间. Every row is checked first: if any is bad "
-                         "nothing is imported and the answer (422) names each problem's row and column; else every "
-                         "outage is published in one transaction.")
+@router.post("/outages/import", response={201: ImportOut}, summary=gettext_lazy("Import planned outages (CSV or xlsx)"),
+             description=gettext_lazy(
+                 "Columns: 停电类型, 开始时间, 结束时间, 停电区域编码 (codes separated by ; or 、), 原因; optional 编号, 线路, "
+                 "变压器, 停电范围, 跳闸时间. Every row is checked first: if any is bad nothing is imported and the answer "
+                 "(422) names each problem's row and column; else every outage is published in one transaction."))
 def import_file(request: HttpRequest, file: File[UploadedFile]):
     _require_publisher(request)
     if file.size > MAX_UPLOAD_BYTES:
@@ -246,12 +252,12 @@ def import_file(request: HttpRequest, file: File[UploadedFile]):
     return 201, {"imported": len(result.outages), "numbers": [o.number for o in result.outages]}
 
 
-@router.get("/outages/{number}", response=OutageOut, summary="One outage notice")
+@router.get("/outages/{number}", response=OutageOut, summary=gettext_lazy("One outage notice"))
 def get_outage(request: HttpRequest, number: str):
     return _fresh(_get(number))
 
 
-@router.get("/outages/{number}/events", response=list[EventOut], summary="The outage's revision history")
+@router.get("/outages/{number}/events", response=list[EventOut], summary=gettext_lazy("The outage's revision history"))
 def events(request: HttpRequest, number: str):
     outage = _get(number)
     return [{"seq": e.seq, "kind": e.kind, "at": e.at, "actor": str(e.actor) if e.actor else None,
@@ -259,14 +265,15 @@ def events(request: HttpRequest, number: str):
             for e in outage.events.select_related("actor").order_by("seq")]
 
 
-@router.post("/outages/{number}/publish", response=OutageOut, summary="Publish a draft")
+@router.post("/outages/{number}/publish", response=OutageOut, summary=gettext_lazy("Publish a draft"))
 def publish(request: HttpRequest, number: str):
     with _service_errors():
         outage = services.publish(outage=_get(number), actor=request.user)
     return _fresh(outage)
 
 
-@router.post("/outages/{number}/revise", response=OutageOut, summary="Revise times, areas, reason, scope or devices")
+@router.post("/outages/{number}/revise", response=OutageOut,
+             summary=gettext_lazy("Revise times, areas, reason, scope or devices"))
 def revise(request: HttpRequest, number: str, payload: ReviseIn):
     data = payload.dict(exclude_unset=True)
     note = data.pop("note", "")
@@ -275,21 +282,21 @@ def revise(request: HttpRequest, number: str, payload: ReviseIn):
     return _fresh(outage)
 
 
-@router.post("/outages/{number}/start", response=OutageOut, summary="The power went off")
+@router.post("/outages/{number}/start", response=OutageOut, summary=gettext_lazy("The power went off"))
 def start(request: HttpRequest, number: str, payload: StartIn):
     with _service_errors():
         outage = services.start(outage=_get(number), actor=request.user, actual_start=payload.actual_start)
     return _fresh(outage)
 
 
-@router.post("/outages/{number}/delay", response=OutageOut, summary="Delay the restoration")
+@router.post("/outages/{number}/delay", response=OutageOut, summary=gettext_lazy("Delay the restoration"))
 def delay(request: HttpRequest, number: str, payload: DelayIn):
     with _service_errors():
         outage = services.delay(outage=_get(number), actor=request.user, new_end=payload.new_end, reason=payload.reason)
     return _fresh(outage)
 
 
-@router.post("/outages/{number}/restore", response=OutageOut, summary="The power is back")
+@router.post("/outages/{number}/restore", response=OutageOut, summary=gettext_lazy("The power is back"))
 def restore(request: HttpRequest, number: str, payload: RestoreIn):
     with _service_errors():
         outage = services.restore(outage=_get(number), actor=request.user,
@@ -297,7 +304,8 @@ def restore(request: HttpRequest, number: str, payload: RestoreIn):
     return _fresh(outage)
 
 
-@router.post("/outages/{number}/cancel", response=OutageOut, summary="Cancel an outage before the power goes off")
+@router.post("/outages/{number}/cancel", response=OutageOut,
+             summary=gettext_lazy("Cancel an outage before the power goes off"))
 def cancel(request: HttpRequest, number: str, payload: CancelIn):
     with _service_errors():
         outage = services.cancel(outage=_get(number), actor=request.user, reason=payload.reason)
@@ -317,8 +325,8 @@ def _subscription_out(s: Subscription) -> dict:
             "address": s.address, "active": s.active, "created_at": s.created_at, "cancelled_at": s.cancelled_at}
 
 
-@router.post("/outage-subscriptions", response={201: SubscriptionOut}, tags=["outages"],
-             summary="Subscribe an account or a service area to outage notices")
+@router.post("/outage-subscriptions", response={201: SubscriptionOut}, tags=[TAG],
+             summary=gettext_lazy("Subscribe an account or a service area to outage notices"))
 def subscribe(request: HttpRequest, payload: SubscriptionIn):
     _may_subscribe(request)
     customer = (get_object_or_404(visible_customers(request.user), pk=payload.customer_id)
@@ -330,8 +338,8 @@ def subscribe(request: HttpRequest, payload: SubscriptionIn):
     return 201, _subscription_out(subscription)
 
 
-@router.post("/outage-subscriptions/{subscription_id}/cancel", response=SubscriptionOut, tags=["outages"],
-             summary="Cancel a subscription")
+@router.post("/outage-subscriptions/{subscription_id}/cancel", response=SubscriptionOut, tags=[TAG],
+             summary=gettext_lazy("Cancel a subscription"))
 def cancel_subscription(request: HttpRequest, subscription_id: Id):
     _may_subscribe(request)
     subscription = get_object_or_404(Subscription, pk=subscription_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
@@ -24,7 +25,7 @@ from hotline.selfservice.selectors import (
     PublicOutage,
 )
 
-router = Router(tags=["self-service"], auth=None)
+router = Router(tags=[pgettext_lazy("API tag", "self-service")], auth=None)
 
 
 class _In(Schema):
@@ -33,18 +34,19 @@ class _In(Schema):
 
 
 class OutageLookupIn(_In):
-    kind: str = Field("", description="account, phone or address")
-    query: str = Field("", description="the account number, the phone number, or part of the address")
+    kind: str = Field("", description=gettext_lazy("account, phone or address"))
+    query: str = Field("", description=gettext_lazy("the account number, the phone number, or part of the address"))
 
 
 class OrderProgressIn(_In):
-    number: str = Field("", description="the work-order number, e.g. GZ26111700001")
-    phone_tail: str = Field("", description="the last four digits of the caller's phone (or of the account's phone)")
+    number: str = Field("", description=gettext_lazy("the work-order number, e.g. GZ26111700001"))
+    phone_tail: str = Field("", description=gettext_lazy(
+        "the last four digits of the caller's phone (or of the account's phone)"))
 
 
 class ErrorOut(Schema):
     detail: str
-    field: str | None = Field(None, description="the input at fault (400 only)")
+    field: str | None = Field(None, description=gettext_lazy("the input at fault (400 only)"))
 
 
 class ValidationItem(Schema):
@@ -59,49 +61,52 @@ class ValidationOut(Schema):
 
 class QueryOut(Schema):
     kind: str
-    masked: str = Field(description="the query as it may be echoed (account ****1234, phone 138****5678; "
-                                    "empty for an address)")
+    masked: str = Field(description=gettext_lazy("the query as it may be echoed (account ****1234, phone 138****5678; "
+                                                 "empty for an address)"))
 
 
 class OutageOut(Schema):
     number: str
     outage_class: str
     outage_class_label: str
-    status: str = Field(description="published, started or delayed")
+    status: str = Field(description=gettext_lazy("published, started or delayed"))
     status_label: str
-    areas: list[str] = Field(description="names of the areas the notice names (at most 30)")
+    areas: list[str] = Field(description=gettext_lazy("names of the areas the notice names (at most 30)"))
     area_count: int
     planned_start: dt.datetime
-    planned_end: dt.datetime = Field(description="after a delay, the new end")
+    planned_end: dt.datetime = Field(description=gettext_lazy("after a delay, the new end"))
     delayed: bool
-    original_end: dt.datetime | None = Field(None, description="the end first announced, when delayed")
+    original_end: dt.datetime | None = Field(None, description=gettext_lazy("the end first announced, when delayed"))
     delay_reason: str
     reason: str
     scope: str
 
 
 class PlaceOut(Schema):
-    area: str | None = Field(None, description="the area an address matched; null for an account or a phone")
+    area: str | None = Field(None, description=gettext_lazy(
+        "the area an address matched; null for an account or a phone"))
     active: list[OutageOut]
-    upcoming: list[OutageOut] = Field(description="published, starting within upcoming_days")
+    upcoming: list[OutageOut] = Field(description=gettext_lazy("published, starting within upcoming_days"))
 
 
 class OutageAnswerOut(Schema):
     query: QueryOut
     checked_at: dt.datetime
     upcoming_days: int
-    precise: bool = Field(description="false when an address matched only a township or village")
-    places: list[PlaceOut] = Field(description="one per service area (a phone shared by several accounts: several)")
+    precise: bool = Field(description=gettext_lazy("false when an address matched only a township or village"))
+    places: list[PlaceOut] = Field(description=gettext_lazy(
+        "one per service area (a phone shared by several accounts: several)"))
 
 
 class StepOut(Schema):
-    kind: str = Field(description="dispatched, on_site, resolved, replied, closed, cancelled or reopened")
+    kind: str = Field(description=gettext_lazy("dispatched, on_site, resolved, replied, closed, cancelled or reopened"))
     label: str
     at: dt.datetime
 
 
 class ProgressOut(Schema):
-    state: str = Field(description="accepted, in_progress, on_site, resolved, replied, closed, merged or cancelled")
+    state: str = Field(description=gettext_lazy(
+        "accepted, in_progress, on_site, resolved, replied, closed, merged or cancelled"))
     state_label: str
     last_step: StepOut | None
     estimated_restoration_at: dt.datetime | None
@@ -112,7 +117,8 @@ class OrderProgressOut(Schema):
     business_type: str
     accepted_at: dt.datetime
     progress: ProgressOut
-    master: ProgressOut | None = Field(None, description="a merged order: the progress of the order it follows")
+    master: ProgressOut | None = Field(None, description=gettext_lazy(
+        "a merged order: the progress of the order it follows"))
 
 
 ERRORS = {400: ErrorOut, 404: ErrorOut, 422: ValidationOut, 429: ErrorOut}
@@ -155,7 +161,8 @@ def order_answer_out(answer: OrderAnswer) -> dict:
 
 
 @router.post("/outages/lookup", auth=None, response={200: OutageAnswerOut, **ERRORS},
-             summary="Outages now and in the next days over an account's, a phone's or an address's place")
+             summary=gettext_lazy(
+                 "Outages now and in the next days over an account's, a phone's or an address's place"))
 def outage_lookup(request, response: HttpResponse, payload: OutageLookupIn):
     over = limited(request, response)
     if over:
@@ -170,7 +177,7 @@ def outage_lookup(request, response: HttpResponse, payload: OutageLookupIn):
 
 
 @router.post("/orders/progress", auth=None, response={200: OrderProgressOut, **ERRORS},
-             summary="A work order's progress by its number and the last four digits of a phone")
+             summary=gettext_lazy("A work order's progress by its number and the last four digits of a phone"))
 def order_progress(request, response: HttpResponse, payload: OrderProgressIn):
     over = limited(request, response)
     if over:

@@ -5,26 +5,29 @@ from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja import Field, Path, Query, Router, Schema
 
 from hotline.catalog.models import MAX_TEXT_LENGTH
 from hotline.core import phones
-from hotline.core.apitypes import DateTime, Id, Offset
+from hotline.core.apitypes import DateTime, Id, Offset, described
 from hotline.organisation.selectors import find_customers
 from hotline.timelimits.models import Clock, Notice
 from hotline.timelimits.services import answer_notice
 from hotline.workorders import access, selectors, services
 from hotline.workorders.models import State, WorkOrder
 
-router = Router(tags=["work orders"])
+router = Router(tags=[pgettext_lazy("API tag", "work orders")])
 
 
 class ContactIn(Schema):
-    """The contact an order comes from, as its source knows it."""
+    model_config = described(gettext_lazy("The contact an order comes from, as its source knows it."))
 
-    source: str = Field(..., min_length=1, max_length=60, description="e.g. the switch's name")
-    source_id: str = Field("", max_length=120, description="the source's id of the contact (a call's unique id)")
+    source: str = Field(..., min_length=1, max_length=60, description=gettext_lazy("e.g. the switch's name"))
+    source_id: str = Field("", max_length=120,
+                           description=gettext_lazy("the source's id of the contact (a call's unique id)"))
     caller_number: str = Field("", max_length=40)
     queue: str = Field("", max_length=60)
     recording_ref: str = Field("", max_length=300)
@@ -33,7 +36,8 @@ class ContactIn(Schema):
 
 
 class OrderIn(Schema):
-    business_type: str = Field(..., max_length=30, description="repair, complaint, report, opinion, suggestion, praise, inquiry, service_request")
+    business_type: str = Field(..., max_length=30, description=gettext_lazy(
+        "repair, complaint, report, opinion, suggestion, praise, inquiry, service_request"))
     sub_class: str = Field("", max_length=40)
     priority: str = Field("", max_length=20)
     description: str = Field(..., min_length=1, max_length=4000)
@@ -50,8 +54,9 @@ class OrderIn(Schema):
     dispatch: bool = True
     merge_into: str = Field("", max_length=24)
     assigned_unit_id: Id | None = None
-    contact_id: Id | None = Field(None, description="an existing contact (e.g. the call that rang)")
-    contact: ContactIn | None = Field(None, description="or the contact described; else the request itself is recorded")
+    contact_id: Id | None = Field(None, description=gettext_lazy("an existing contact (e.g. the call that rang)"))
+    contact: ContactIn | None = Field(None, description=gettext_lazy(
+        "or the contact described; else the request itself is recorded"))
 
 
 class ClockOut(Schema):
@@ -69,14 +74,14 @@ class ClockOut(Schema):
 
 
 class HandlingEntryOut(Schema):
-    """One item of the handling record, as recorded."""
+    model_config = described(gettext_lazy("One item of the handling record, as recorded."))
 
-    action: str = Field(..., description="resolve or reply: the action it was recorded on")
-    code: str = Field(..., description="the item's code, as in the record sent")
-    label: str = Field(..., description="the item's label when recorded, e.g. 故障原因")
-    kind: str = Field(..., description="text, choice, datetime or boolean")
-    value: str | bool = Field(..., description="a choice's code, a text, a time (ISO 8601) or true/false")
-    text: str = Field(..., description="the value as people read it, e.g. 树障, 2026-11-17 10:30, 是")
+    action: str = Field(..., description=gettext_lazy("resolve or reply: the action it was recorded on"))
+    code: str = Field(..., description=gettext_lazy("the item's code, as in the record sent"))
+    label: str = Field(..., description=gettext_lazy("the item's label when recorded, e.g. 故障原因"))
+    kind: str = Field(..., description=gettext_lazy("text, choice, datetime or boolean"))
+    value: str | bool = Field(..., description=gettext_lazy("a choice's code, a text, a time (ISO 8601) or true/false"))
+    text: str = Field(..., description=gettext_lazy("the value as people read it, e.g. 树障, 2026-11-17 10:30, 是"))
 
 
 class OrderOut(Schema):
@@ -106,11 +111,13 @@ class OrderOut(Schema):
     closed_at: dt.datetime | None
     allowed_actions: list[str]
     handling_record: list[HandlingEntryOut] = Field(
-        default_factory=list, description="what the unit recorded on its latest resolve and reply (a repair's fault cause, "
-                                          "measures and restoration time; a complaint's findings, handling, responsibility "
-                                          "and the customer's acceptance), items in the order the type declares them")
-    reporter_restricted: bool = Field(False, description="a report: the reporter's customer, name, phone and address are "
-                                                          "left out; POST …/reporter reveals them (audited)")
+        default_factory=list, description=gettext_lazy(
+            "what the unit recorded on its latest resolve and reply (a repair's fault cause, measures and restoration "
+            "time; a complaint's findings, handling, responsibility and the customer's acceptance), items in the order "
+            "the type declares them"))
+    reporter_restricted: bool = Field(False, description=gettext_lazy(
+        "a report: the reporter's customer, name, phone and address are left out; POST …/reporter reveals them "
+        "(audited)"))
 
 
 class ReporterOut(Schema):
@@ -138,8 +145,10 @@ COUNT_CAP = 10_000
 
 
 class PageOut(Schema):
-    count: int = Field(..., description=f"matching orders, counted up to {COUNT_CAP}")
-    count_capped: bool = Field(..., description=f"true when more than {COUNT_CAP} match")
+    count: int = Field(..., description=format_lazy(gettext_lazy("matching orders, counted up to {cap}"),
+                                                    cap=COUNT_CAP))
+    count_capped: bool = Field(..., description=format_lazy(gettext_lazy("true when more than {cap} match"),
+                                                            cap=COUNT_CAP))
     limit: int
     offset: int
     items: list[OrderOut]
@@ -157,12 +166,13 @@ class TransitionIn(Schema):
     outcome: str = Field("", max_length=30)
     record: dict[Annotated[str, Field(max_length=40)], RecordValue] | None = Field(
         None, max_length=50,
-        description="The handling record the order's type asks on this action (resolve, reply), item code → value: a "
-                    "choice's code, a text, a date and time (ISO 8601), or true/false. GET "
-                    "/api/business-types/{code}/handling-fields lists the items; every problem comes back at once (422, "
-                    "loc \"record.<code>\"). A type that asks nothing takes none. The time of the action (a repair's "
-                    "restoration time) left out is the time of the request. E.g. a repair's resolve: "
-                    '{"cause": "tree", "measures": "清除树障，更换熔断器", "restored_at": "2026-11-17T10:30:00+08:00"}.')
+        description=gettext_lazy(
+            "The handling record the order's type asks on this action (resolve, reply), item code → value: a choice's "
+            "code, a text, a date and time (ISO 8601), or true/false. GET /api/business-types/{code}/handling-fields "
+            "lists the items; every problem comes back at once (422, loc \"record.<code>\"). A type that asks nothing "
+            "takes none. The time of the action (a repair's restoration time) left out is the time of the request. "
+            'E.g. a repair\'s resolve: {"cause": "tree", "measures": "清除树障，更换熔断器", '
+            '"restored_at": "2026-11-17T10:30:00+08:00"}.'))
 
 
 class ChaseIn(Schema):
@@ -248,7 +258,7 @@ def _get(request: HttpRequest, number: str) -> WorkOrder:
     return order
 
 
-@router.post("/orders", response={201: OrderOut}, summary="Record a work order")
+@router.post("/orders", response={201: OrderOut}, summary=gettext_lazy("Record a work order"))
 def create_order(request: HttpRequest, payload: OrderIn):
     key = request.headers.get("Idempotency-Key", "")
     data = payload.dict()
@@ -263,7 +273,7 @@ def create_order(request: HttpRequest, payload: OrderIn):
     return 201, _order_out(request, order)
 
 
-@router.get("/orders", response=PageOut, summary="List visible work orders")
+@router.get("/orders", response=PageOut, summary=gettext_lazy("List visible work orders"))
 def list_orders(request: HttpRequest, filters: Query[ListFilters]):
     # Few joins (planning a wide join costs more than running it); the rest
     # comes by prefetch or from the configuration cache.
@@ -296,13 +306,14 @@ def list_orders(request: HttpRequest, filters: Query[ListFilters]):
     return {"count": min(total, COUNT_CAP), "count_capped": total > COUNT_CAP, "limit": filters.limit, "offset": filters.offset, "items": [_order_out(request, o) for o in page]}
 
 
-@router.get("/orders/{number}", response=OrderOut, summary="One work order")
+@router.get("/orders/{number}", response=OrderOut, summary=gettext_lazy("One work order"))
 def get_order(request: HttpRequest, number: str):
     return _order_out(request, _get(request, number))
 
 
-@router.post("/orders/{number}/transitions", response=OrderOut, summary="Act on a work order",
-             description="Actions follow the type's life-cycle; an illegal one answers 409 with the reason.")
+@router.post("/orders/{number}/transitions", response=OrderOut, summary=gettext_lazy("Act on a work order"),
+             description=gettext_lazy(
+                 "Actions follow the type's life-cycle; an illegal one answers 409 with the reason."))
 def act(request: HttpRequest, number: str, payload: TransitionIn):
     order = _get(request, number)
     data = payload.dict()
@@ -318,21 +329,23 @@ class ChoiceOut(Schema):
 
 
 class HandlingFieldOut(Schema):
-    action: str = Field(..., description="resolve or reply")
+    action: str = Field(..., description=gettext_lazy("resolve or reply"))
     code: str
     label: str
-    kind: str = Field(..., description="text, choice, datetime or boolean")
+    kind: str = Field(..., description=gettext_lazy("text, choice, datetime or boolean"))
     required: bool
-    choices: list[ChoiceOut] = Field(..., description="a choice's codes and labels")
-    max_length: int | None = Field(..., description="a text's longest length")
-    action_time: bool = Field(..., description="a datetime that is the action's own time (left out: the time of the request)")
+    choices: list[ChoiceOut] = Field(..., description=gettext_lazy("a choice's codes and labels"))
+    max_length: int | None = Field(..., description=gettext_lazy("a text's longest length"))
+    action_time: bool = Field(..., description=gettext_lazy(
+        "a datetime that is the action's own time (left out: the time of the request)"))
     hint: str
 
 
-@router.get("/business-types/{code}/handling-fields", response=list[HandlingFieldOut], tags=["catalog"],
-            summary="What a unit records on resolve and reply for a business type",
-            description="The handling record's items the type declares (administrators edit them), in the order asked; "
-                        "send them as ``record`` with the action.")
+@router.get("/business-types/{code}/handling-fields", response=list[HandlingFieldOut],
+            tags=[pgettext_lazy("API tag", "catalog")],
+            summary=gettext_lazy("What a unit records on resolve and reply for a business type"),
+            description=gettext_lazy("The handling record's items the type declares (administrators edit them), in "
+                                     "the order asked; send them as ``record`` with the action."))
 def handling_fields(request: HttpRequest, code: str = Path(..., max_length=30)):
     from django.http import Http404
 
@@ -347,7 +360,7 @@ def handling_fields(request: HttpRequest, code: str = Path(..., max_length=30)):
             for f in catalog_selectors.handling_fields(bt.pk)]
 
 
-@router.get("/orders/{number}/events", response=list[EventOut], summary="The order's append-only history")
+@router.get("/orders/{number}/events", response=list[EventOut], summary=gettext_lazy("The order's append-only history"))
 def events(request: HttpRequest, number: str):
     order = _get(request, number)
     restricted = access.is_restricted(order)
@@ -357,16 +370,17 @@ def events(request: HttpRequest, number: str):
             for e in order.events.select_related("actor").order_by("seq")]
 
 
-@router.post("/orders/{number}/reporter", response=ReporterOut, summary="Reveal a report's reporter (audited)",
-             description="Directors and the discipline unit handling the report only (403 otherwise); every call is "
-                         "recorded in the audit trail.")
+@router.post("/orders/{number}/reporter", response=ReporterOut,
+             summary=gettext_lazy("Reveal a report's reporter (audited)"),
+             description=gettext_lazy("Directors and the discipline unit handling the report only (403 otherwise); "
+                                      "every call is recorded in the audit trail."))
 def reporter(request: HttpRequest, number: str):
     from dataclasses import asdict
 
     return asdict(access.reveal_reporter(request.user, _get(request, number), via="api"))
 
 
-@router.get("/orders/{number}/clocks", response=list[ClockOut], summary="The order's time-limit clocks")
+@router.get("/orders/{number}/clocks", response=list[ClockOut], summary=gettext_lazy("The order's time-limit clocks"))
 def clocks(request: HttpRequest, number: str):
     order = _get(request, number)
     return [{"metric": c.metric, "round": c.round, "status": c.status,
@@ -376,7 +390,8 @@ def clocks(request: HttpRequest, number: str):
             for c in Clock.objects.filter(order=order).select_related("responsible_unit").order_by("started_at", "metric")]
 
 
-@router.post("/orders/{number}/chase-ups", response={201: OrderOut}, summary="Raise a chase-up (催办) order")
+@router.post("/orders/{number}/chase-ups", response={201: OrderOut},
+             summary=gettext_lazy("Raise a chase-up (催办) order"))
 def chase(request: HttpRequest, number: str, payload: ChaseIn):
     order = _get(request, number)
     chase_order = services.chase_up(order=order, actor=request.user, note=payload.note)
@@ -389,7 +404,8 @@ def _notice_out(n: Notice) -> dict:
             "due_at": n.due_at, "created_at": n.created_at, "answered_at": n.answered_at, "answer": n.answer}
 
 
-@router.get("/notices", response=list[NoticeOut], tags=["supervision"], summary="Open supervision notices in your scope")
+@router.get("/notices", response=list[NoticeOut], tags=[pgettext_lazy("API tag", "supervision")],
+            summary=gettext_lazy("Open supervision notices in your scope"))
 def notices(request: HttpRequest, kind: Literal["supervision", "warning", "manual"] = "supervision", open: bool = True,
             limit: int = Query(100, ge=1, le=500)):
     orders = selectors.visible_orders(request.user)
@@ -399,7 +415,8 @@ def notices(request: HttpRequest, kind: Literal["supervision", "warning", "manua
     return [_notice_out(n) for n in qs.order_by("-created_at")[:limit]]
 
 
-@router.post("/notices/{notice_id}/answer", response=NoticeOut, tags=["supervision"], summary="Answer a supervision notice")
+@router.post("/notices/{notice_id}/answer", response=NoticeOut, tags=[pgettext_lazy("API tag", "supervision")],
+             summary=gettext_lazy("Answer a supervision notice"))
 def answer(request: HttpRequest, notice_id: Id, payload: AnswerIn):
     from hotline.timelimits.services import NoticeError
 
@@ -414,7 +431,8 @@ def answer(request: HttpRequest, notice_id: Id, payload: AnswerIn):
     return _notice_out(notice)
 
 
-@router.get("/customers", response=list[CustomerOut], tags=["customers"], summary="Find customers in your scope by phone, account or address")
+@router.get("/customers", response=list[CustomerOut], tags=[pgettext_lazy("API tag", "customers")],
+            summary=gettext_lazy("Find customers in your scope by phone, account or address"))
 def customers(request: HttpRequest, q: str = Query(..., min_length=1, max_length=100)):
     user = request.user
     return [{"id": c.id, "account_number": c.account_number, "name": c.name, "address": c.address,
@@ -429,7 +447,8 @@ class HandoverIn(Schema):
     reason: str = Field(..., min_length=1, max_length=500)
 
 
-@router.post("/orders/{number}/handover", response=OrderOut, summary="Hand first-contact ownership to another agent")
+@router.post("/orders/{number}/handover", response=OrderOut,
+             summary=gettext_lazy("Hand first-contact ownership to another agent"))
 def handover(request: HttpRequest, number: str, payload: HandoverIn):
     from hotline.organisation.models import User
     from hotline.workorders.errors import OrderError
@@ -443,11 +462,11 @@ def handover(request: HttpRequest, number: str, payload: HandoverIn):
 
 
 class ReminderIn(Schema):
-    text: str = Field(..., min_length=1, max_length=300, description="what the unit is reminded of")
+    text: str = Field(..., min_length=1, max_length=300, description=gettext_lazy("what the unit is reminded of"))
 
 
-@router.post("/orders/{number}/reminders", response={201: NoticeOut}, tags=["supervision"],
-             summary="Raise a manual reminder (催办) to the unit holding the order")
+@router.post("/orders/{number}/reminders", response={201: NoticeOut}, tags=[pgettext_lazy("API tag", "supervision")],
+             summary=gettext_lazy("Raise a manual reminder (催办) to the unit holding the order"))
 def remind(request: HttpRequest, number: str, payload: ReminderIn):
     order = _get(request, number)
     notice = services.remind(order=order.number, actor=request.user, text=payload.text)
@@ -476,7 +495,7 @@ class RecordOut(Schema):
 
 
 @router.get("/orders/{number}/record", response=RecordOut,
-            summary="The order's record: contacts with their recordings, satisfaction, completeness")
+            summary=gettext_lazy("The order's record: contacts with their recordings, satisfaction, completeness"))
 def record(request: HttpRequest, number: str):
     from hotline.workorders.records import order_record
 
