@@ -32,6 +32,7 @@ from hotline.calls import services as calls
 from hotline.calls.models import (
     AgentIdentity,
     AgentState,
+    AgentStateKind,
     Call,
     CallRing,
     Escalation,
@@ -90,6 +91,10 @@ NOT_READY_LABELS = {
 }
 
 
+# The call activities during which after-call work cannot start yet.
+ON_A_CALL = (AgentStateKind.RINGING, AgentStateKind.TALKING, AgentStateKind.HOLD)
+
+
 def not_ready_reasons() -> list[tuple[str, str]]:
     """(code, label) of the reasons the desk offers, in the configured order."""
     seen, out = set(), []
@@ -143,6 +148,8 @@ def set_state(*, user, action: str, reason: str = "") -> AgentState:
         if reason not in codes:
             raise DeskError("reason", _("choose why you are not ready"))
         payload["reason"] = reason
+    if action == Action.WRAPUP_START and AgentState.objects.filter(user=user, activity__in=ON_A_CALL).exists():
+        raise DeskError("action", _("after-call work starts when the call has ended"))
     with transaction.atomic():
         source = desk_source()
         ref = desk_agent_ref(user)

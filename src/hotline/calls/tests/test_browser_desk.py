@@ -125,4 +125,19 @@ def test_a_ringing_call_pops_on_the_intake_page_and_one_key_starts_its_orders(pa
     expect(page.locator("#desk-pop [data-escalation=shift_leader]")).to_be_visible()
     escalation = Escalation.objects.get()
     assert (escalation.call_id, escalation.agent_id, escalation.target) == (call.pk, world.agent.pk, "shift_leader")
+
+    # 5. The call ends; on the desk page: the state, its history, after-call work, the last call's pop.
+    calls.ingest(switch, [calls.EventIn("e1", "call.ended", clock.now(), "c1", agent="1001", queue="95598")])
+    expect(bar.locator("[data-desk-state=ready]")).to_be_visible()
+    page.click("a[data-nav=desk]")
+    page.wait_for_url(re.compile(r"/calls/desk/$"))
+    expect(page.locator(".desk-full #desk-pop")).to_contain_text("张伟")  # the last call stays for its orders
+    expect(page.locator("tr[data-history=not_ready]")).to_contain_text("培训")
+    page.locator(".desk-bar [data-desk-action=wrapup_start]").click()
+    expect(page.locator(".desk-bar [data-desk-state=wrap_up]")).to_be_visible()
+    expect(page.locator("tr[data-history=wrap_up]")).to_have_count(1)
+    page.screenshot(path=f"{SCREENSHOTS}/hotline-desk.png", full_page=True)
+    page.locator(".desk-bar [data-desk-action=wrapup_end]").click()
+    expect(page.locator(".desk-bar [data-desk-state=ready]")).to_be_visible()
+    assert AgentState.objects.get(user=world.agent).state == "ready"
     assert page.problems == []

@@ -101,6 +101,15 @@ def test_after_call_work_from_the_desk_and_a_pause_during_a_call(world, frozen, 
     assert (state.state, state.reason, state.since) == (AgentStateKind.NOT_READY, "break", clock.now())
 
 
+def test_after_call_work_cannot_start_during_the_call(world, frozen, http_source):
+    ring(http_source)
+    calls.ingest(http_source, [ev("call.answered", 3, call="c1", agent="1001")])
+    with pytest.raises(desk.DeskError) as refused:
+        desk.set_state(user=world.agent, action="wrapup_start")
+    assert refused.value.field == "action" and state_of(world.agent).state == AgentStateKind.TALKING
+    assert not CallEvent.objects.filter(type="agent.wrapup_started").exists()
+
+
 def test_the_switch_ringing_the_agent_wins_over_an_earlier_desk_state(world, frozen, http_source):
     desk.set_state(user=world.agent, action="ready")
     frozen.advance(seconds=1)
