@@ -124,16 +124,28 @@ class Board:
 
 def centers_for(user) -> list:
     """The customer-service centers whose board ``user`` may open: those in
-    the user's subtree, or the one the user's unit lies in."""
-    from hotline.organisation.models import Unit, UnitKind
-    from hotline.organisation.selectors import user_scope_path
+    the user's subtree, or the one the user's unit lies in. Units are
+    configuration: read from the per-process cache (an edit of a unit
+    reaches it within seconds), so a poll reads none."""
+    from hotline.organisation.models import Role, Unit, UnitKind
 
-    centers = Unit.objects.filter(kind=UnitKind.CENTER, active=True).order_by("path")
-    prefix = user_scope_path(user)
-    if prefix is None:
-        return list(centers)
-    ancestors = [int(x) for x in prefix.strip("/").split("/") if x.isdigit()]
-    return list(centers.filter(Q(path__startswith=prefix) | Q(pk__in=ancestors)))
+    def load(prefix: str | None) -> list:
+        centers = Unit.objects.filter(kind=UnitKind.CENTER, active=True).order_by("path")
+        if prefix is None:
+            return list(centers)
+        ancestors = [int(x) for x in prefix.strip("/").split("/") if x.isdigit()]
+        return list(centers.filter(Q(path__startswith=prefix) | Q(pk__in=ancestors)))
+
+    if user.is_superuser or user.role == Role.ADMIN:  # as organisation.selectors.user_scope_path
+        prefix = None
+    elif user.unit_id is None:
+        return []
+    else:
+        prefix = cache.get(("wallboard-unit-path", user.unit_id),
+                           lambda: Unit.objects.filter(pk=user.unit_id).values_list("path", flat=True).first())
+        if prefix is None:
+            return []
+    return cache.get(("wallboard-centers", prefix), lambda: load(prefix))
 
 
 def center_for(user, center_id: int):
