@@ -188,9 +188,12 @@ def event_in(ev: simulator.SimEvent) -> services.EventIn:
 
 
 Progress = Callable[[int, int], None]
+# Events per ingest of history: fewer, larger transactions, and fewer calls
+# cut in two by a batch's end (derived twice).
+BATCH = 5000
 
 
-def feed(source: EventSource, events: Sequence[simulator.SimEvent], *, batch: int = 2000,
+def feed(source: EventSource, events: Sequence[simulator.SimEvent], *, batch: int = BATCH,
          progress: Progress | None = None) -> services.IngestResult:
     """History: every event through the ingest path, in time-ordered batches."""
     total = services.IngestResult()
@@ -228,7 +231,7 @@ def feed_live(source: EventSource, events: Sequence[simulator.SimEvent], *, wait
 
 def fill_history(*, start: dt.datetime, end: dt.datetime, seed: int, now: dt.datetime | None = None,
                  calls_per_day: float = DEFAULT_CALLS_PER_DAY, storms: Sequence[simulator.Storm] = (),
-                 progress: Progress | None = None, batch: int = 2000) -> tuple[Plan, services.IngestResult]:
+                 progress: Progress | None = None, batch: int = BATCH) -> tuple[Plan, services.IngestResult]:
     """History of ``[start, end)`` up to ``now`` (calls not over by then
     are left out): what ``hotline demo`` fills its week with (W4c)."""
     now = now or clock.now()

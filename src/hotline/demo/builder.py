@@ -106,6 +106,8 @@ class DemoResult:
     types: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     logins: list[Login] = field(default_factory=list)
+    calls: int = 0
+    call_events: int = 0
 
 
 def build(*, customers: int = 5000, days: int = 7, seed: int = DEFAULT_SEED, now: dt.datetime | None = None,
@@ -142,11 +144,32 @@ def build(*, customers: int = 5000, days: int = 7, seed: int = DEFAULT_SEED, now
             result.skipped = history.skipped
         # The real worker's view of "now": overdue open orders get their notices.
         sweep_until_idle(now=now)
+        if days:
+            result.calls, result.call_events = fill_calls(start=end - dt.timedelta(days=days), end=end, seed=seed,
+                                                          say=say)
     result.logins = staff.logins
     _count(result)
     result.seconds = time.monotonic() - started
     say(f"done in {result.seconds:.1f} s")
     return result
+
+
+def fill_calls(*, start: dt.datetime, end: dt.datetime, seed: int, say: Callable[[str], None]) -> tuple[int, int]:
+    """The calls of the history, from the traffic simulator through the
+    ingest path (W4c): the 12 agents on a default roster (or the published
+    schedule), so every call KPI and the wallboard have figures at once."""
+    from hotline.calls import simulator_feed
+
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:
+        if done >= total or done - shown[0] >= total / 4:
+            shown[0] = done
+            say(f"calls: {done}/{total} events")
+
+    plan, fed = simulator_feed.fill_history(start=start, end=end, seed=seed, now=end, progress=progress)
+    say(f"calls: {len(plan.simulation.calls)} simulated, {fed.accepted} events in {plan.seconds:.1f} s")
+    return len(plan.simulation.calls), fed.accepted
 
 
 class _DropRepeats(logging.Filter):

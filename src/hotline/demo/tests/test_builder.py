@@ -125,3 +125,27 @@ def test_overdue_open_orders_have_supervision_notices(demo, db):
     # is the one clock a merged sub-order keeps running.
     running = Clock.objects.filter(status=ClockStatus.RUNNING, order__state__in=TERMINAL)
     assert not running.exclude(order__state="merged", metric="callback").exists()
+
+
+@pytest.mark.rule("W4c")
+def test_the_history_has_the_simulators_calls_of_every_agent(demo, db):
+    from hotline.calls import kpis
+    from hotline.calls.models import AgentIdentity, Call, CallEvent, EventSource, IntervalStat
+
+    source = EventSource.objects.get(kind="simulator")
+    agents = User.objects.filter(role=Role.AGENT)
+    assert set(AgentIdentity.objects.filter(source=source).values_list("user_id", flat=True)) == set(
+        agents.values_list("pk", flat=True))
+    assert demo.calls == Call.objects.filter(source=source).count() > 100
+    assert demo.call_events == CallEvent.objects.filter(source=source).count()
+    assert not CallEvent.objects.filter(state="unplaced").exists()
+    day = kpis.report(kpis.Period(NOW - dt.timedelta(days=1), NOW))
+    assert day.offered == demo.calls and day.in_progress == 0
+    assert 0.8 < day.answer_rate < 1 and day.service_level > 0.6 and day.satisfaction > 0.8
+    assert day.aht_s > 100 and day.ring_pass_rate > 0.8
+    assert set(Call.objects.values_list("queue", flat=True)) == {"repair", "general", "complaint"}
+    assert Call.objects.filter(agent__isnull=False).values("agent").distinct().count() >= 6
+    assert IntervalStat.objects.filter(minutes=60, agent_id=0).count() >= 20
+    # Callers are the demo's customers most of the time (their screen pops).
+    known = Call.objects.filter(caller_number__in=CustomerPhone.objects.values("number")).count()
+    assert known > demo.calls / 3

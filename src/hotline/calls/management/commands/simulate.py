@@ -102,7 +102,8 @@ class Command(BaseCommand):
         parser.add_argument("--storm-queue", action="append", help="queue the storm hits (default repair; repeat)")
         parser.add_argument("--bursts", type=int, default=3, help="five-minute bursts of 12× in the storm (default 3)")
         parser.add_argument("--source", default=simulator_feed.SOURCE_NAME, help="the event source (created if new)")
-        parser.add_argument("--batch", type=int, default=2000, help="events per ingest batch")
+        parser.add_argument("--batch", type=int, default=simulator_feed.BATCH,
+                            help=f"events per ingest batch (default {simulator_feed.BATCH})")
         parser.add_argument("--force", action="store_true", help="add to a period another run has filled")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

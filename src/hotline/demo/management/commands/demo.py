@@ -36,7 +36,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--url", default=builder.URL, help="where the web server will answer (printed with the logins)")
         parser.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
-        parser.add_argument("--days", type=int, default=7, help="days of work-order history (default 7)")
+        parser.add_argument("--days", type=int, default=7, help="days of work-order and call history (default 7)")
         parser.add_argument("--seed", type=int, default=builder.DEFAULT_SEED, help="random seed (same seed, same demo)")
         parser.add_argument("--if-empty", action="store_true", help="do nothing if the organisation already has units")
         parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -59,7 +59,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\nDemo county center ready in {result.seconds:.0f} s: {result.units} units, {result.users} users, "
             f"{result.areas} service areas, {result.customers} customers, {result.orders} work orders "
-            f"({states}), {result.warnings} warnings, {result.notices} supervision notices.")
+            f"({states}), {result.warnings} warnings, {result.notices} supervision notices, "
+            f"{result.calls} simulated calls.")
         if result.skipped and not quiet:
             self.stdout.write(f"{len(result.skipped)} simulated steps were refused by the services (kept as they stood).")
         self.stdout.write(f"\nOpen {options.get('url') or builder.URL} and sign in with one of these accounts; password: {builder.PASSWORD}\n")
