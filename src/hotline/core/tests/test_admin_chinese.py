@@ -99,6 +99,11 @@ def _data_words(world) -> set[str]:
     values += list(Unit.objects.values_list("function", flat=True)) + list(Contact.objects.values_list("source", flat=True))
     values += list(User.objects.values_list("username", flat=True))
     values += list(OutboxMessage.objects.values_list("channel", flat=True))
+    # Policy values that are codes the administrator types (the desk's
+    # not-ready reasons "break,meal,…", a ring-pass rule), shown as set.
+    from hotline.core import policy
+
+    values += [d.default for d in policy.declared().values() if isinstance(d.default, str)]
     # The text the records shown on change pages hold (names such as "Hu Wei"
     # that the test world's generator gives people, e-mail addresses, notes).
     for model in admin.site._registry:  # the rows a change list shows (its first page)
