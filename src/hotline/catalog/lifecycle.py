@@ -90,14 +90,6 @@ class Lifecycle:
         """What a time-limit rule of this type may start or stop on."""
         return self.actions() | frozenset(SYSTEM_EVENTS)
 
-    def states(self) -> list[str]:
-        seen = [self.initial]
-        for t in self.transitions:
-            for s in sorted(t.sources) + ([t.target] if t.target else []):
-                if s not in seen:
-                    seen.append(s)
-        return [s for s in STATES if s in seen]
-
 
 def parse_lifecycle(data: object) -> Lifecycle:
     # Messages are translated at the raise (gettext, named placeholders): in
@@ -150,7 +142,6 @@ def standard_lifecycle(*, on_site: bool, callback: str, answer_on_call: bool = F
     """The spec §2 life-cycle; types skip the states they do not use.
     ``field_progress`` (repairs, D3.6): on site the crew reports the fault
     point found and the estimated restoration time."""
-    work_state = "on_site" if on_site else "received"
     transitions = [
         _t("approve", ["draft"], "accepted", "leader"),
         _t("dispatch", ["accepted"], "dispatched"),
@@ -166,7 +157,7 @@ def standard_lifecycle(*, on_site: bool, callback: str, answer_on_call: bool = F
         if field_progress:
             transitions += [_t("locate", ["on_site"], None, "unit"), _t("estimate", ["on_site"], None, "unit")]
     else:
-        transitions += [_t("reply", [work_state], "replied", "unit")]
+        transitions += [_t("reply", ["received"], "replied", "unit")]
     transitions += [
         _t("review", ["replied"], "reviewed"),
         _t("rework", ["replied"], "received"),
