@@ -24,7 +24,8 @@ The model is a discrete-event simulation:
   or the agent hangs up, after-call work follows (log-normal), and a share
   of callers answers the satisfaction survey;
 - agents log in at the start of their shifts, take their breaks
-  (``agent.not_ready`` with reason ``break``, then ``agent.ready``) when
+  (``agent.not_ready`` with reason ``break``, ``meal`` for the long one,
+  then ``agent.ready``) when
   the call in hand is over, and log out at the end.
 
 Every call's own facts are kept beside its events (``SimCall``), so the
@@ -68,7 +69,15 @@ SURVEY = "survey.answered"
 EVENT_TYPES = (OFFERED, RINGING, RING_NO_ANSWER, RING_CANCELED, ANSWERED, HELD, RESUMED, ENDED, ABANDONED, LOGIN,
                LOGOUT, READY, NOT_READY, WRAPUP_STARTED, WRAPUP_ENDED, SURVEY)
 
+# Not-ready reasons (the desk's codes): a short break, and a meal for a
+# break of MEAL_MINUTES or more.
 BREAK = "break"
+MEAL = "meal"
+MEAL_MINUTES = 45
+
+
+def break_reason(seconds: float) -> str:
+    return MEAL if seconds >= MEAL_MINUTES * 60 else BREAK
 
 # Calls per local hour 0..23 (relative weights) of a 95598 center: low at
 # night, the morning peak at 9–11, the afternoon one at 14–17, an evening
@@ -789,7 +798,7 @@ class _Engine:
     def start_break(self, t: float, agent: _Agent, length: float) -> None:
         agent.state = "break"
         agent.token += 1
-        self.emit(t, NOT_READY, agent=agent, reason=BREAK)
+        self.emit(t, NOT_READY, agent=agent, reason=break_reason(length))
         self.push(t + length, "break_end", (agent, agent.token))
 
     def on_break_start(self, t: float, data) -> None:
@@ -804,7 +813,7 @@ class _Engine:
             # Not yet ready after logging in: the break comes first.
             agent.token += 1
             agent.state = "break"
-            self.emit(t, NOT_READY, agent=agent, reason=BREAK)
+            self.emit(t, NOT_READY, agent=agent, reason=break_reason(length))
             self.push(t + length, "break_end", (agent, agent.token))
 
     def on_break_end(self, t: float, data) -> None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 
-from hotline.calls import kpis, simulator, simulator_feed
+from hotline.calls import kpis, simulator_feed
 from hotline.calls import simulator as s
 from hotline.core import clock
 
@@ -118,6 +118,7 @@ def assert_ties_in_derivation_order(evs) -> None:
 def test_every_call_and_every_agent_has_well_formed_events_in_order():
     from hotline.calls.models import EventType
 
+    assert set(s.EVENT_TYPES) <= set(EventType.values)
     storm = s.Storm(DAY_START + dt.timedelta(hours=14), hours=3, factor=4)
     sim = day(roster_center(storms=(storm,)))
     events = sim.events
@@ -180,7 +181,7 @@ def test_every_call_and_every_agent_has_well_formed_events_in_order():
     for e in events:
         if e.agent:
             by_agent[e.agent].append(e)
-    breaks = 0
+    breaks = Counter()
     for ref, evs in by_agent.items():
         state, call = "out", None
         for e in evs:
@@ -194,8 +195,9 @@ def test_every_call_and_every_agent_has_well_formed_events_in_order():
                 assert state in ("in", "break") and call is None
                 state = "ready"
             elif e.type == s.NOT_READY:
-                assert e.data["reason"] == s.BREAK and state in ("in", "ready") and call is None
-                state, breaks = "break", breaks + 1
+                assert e.data["reason"] in (s.BREAK, s.MEAL) and state in ("in", "ready") and call is None
+                state = "break"
+                breaks[e.data["reason"]] += 1
             elif e.type == s.RINGING:
                 assert state == "ready" and call is None, (ref, e)
                 call = e.call_id
@@ -208,7 +210,8 @@ def test_every_call_and_every_agent_has_well_formed_events_in_order():
             else:
                 assert call == e.call_id, (ref, e)
         assert_ties_in_derivation_order(evs)
-    assert breaks >= len([r for r in REFS if by_agent.get(r)])  # every shift has its break
+    # Every shift has its break: a meal in the day shifts' hour, a short one otherwise.
+    assert sum(breaks.values()) >= len([r for r in REFS if by_agent.get(r)]) and breaks[s.BREAK] and breaks[s.MEAL]
 
 
 @pytest.mark.rule("W4a", "W4b")
@@ -415,4 +418,3 @@ def test_default_queues_are_the_planning_queues():
 
     assert {q.name for q in simulator_feed.default_queues()} == {code for code, _name in STANDARD_QUEUES}
     assert sum(q.calls_per_day for q in simulator_feed.default_queues(100)) == pytest.approx(100)
-    assert simulator.EVENT_TYPES  # the pure module names every type it sends
