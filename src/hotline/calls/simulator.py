@@ -468,7 +468,7 @@ class Simulation:
 # --- the simulation -----------------------------------------------------------------------
 
 class _Agent:
-    __slots__ = ("spec", "index", "state", "since", "shift", "pending_break", "pending_logout", "seq", "token")
+    __slots__ = ("index", "pending_break", "pending_logout", "seq", "shift", "since", "spec", "state", "token")
 
     def __init__(self, spec: AgentSpec, index: int):
         self.spec = spec
@@ -486,8 +486,25 @@ class _Agent:
 
 
 class _Call:
-    __slots__ = ("sim", "spec", "arrival", "seq", "state", "excluded", "ring_token", "agent", "talk", "hold_at",
-                 "hold_len", "wrap", "survey", "agent_hangs_up", "leave", "leave_reason", "rng")
+    __slots__ = (
+        "agent",
+        "agent_hangs_up",
+        "arrival",
+        "excluded",
+        "hold_at",
+        "hold_len",
+        "leave",
+        "leave_reason",
+        "ring_token",
+        "rng",
+        "seq",
+        "sim",
+        "spec",
+        "state",
+        "survey",
+        "talk",
+        "wrap",
+    )
 
     def __init__(self, sim: SimCall, spec: QueueSpec, arrival: float, seq: int):
         self.sim = sim
@@ -610,11 +627,10 @@ class _Engine:
     def offer_call(self, t: float, call: _Call) -> None:
         """A waiting call rings the agent free longest, if there is one."""
         free = self.free_agents(call.spec.name, call)
-        if not free and call.excluded:
-            # Every agent that takes it has let it ring: ring them again.
-            if any(a.state == "ready" and a.takes(call.spec.name) for a in self.agents):
-                call.excluded.clear()
-                free = self.free_agents(call.spec.name, call)
+        # Every agent that takes it has let it ring: ring them again.
+        if not free and call.excluded and any(a.state == "ready" and a.takes(call.spec.name) for a in self.agents):
+            call.excluded.clear()
+            free = self.free_agents(call.spec.name, call)
         if free:
             agent = min(free, key=lambda a: (a.since, a.index))
             self.take_out(call)

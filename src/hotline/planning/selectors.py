@@ -9,8 +9,20 @@ import numpy as np
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
-from hotline.planning.models import IntervalStat, Queue, Schedule, ScheduleAssignment, ScheduleStatus, ShiftTemplate
-from hotline.planning.services import DAYS, MINUTES_PER_DAY, monday_of, workforce_schedule
+from hotline.planning.models import (
+    IntervalStat,
+    Queue,
+    Schedule,
+    ScheduleAssignment,
+    ScheduleStatus,
+    ShiftTemplate,
+)
+from hotline.planning.services import (
+    DAYS,
+    MINUTES_PER_DAY,
+    monday_of,
+    workforce_schedule,
+)
 
 
 def queues_with_stats() -> list[Queue]:
