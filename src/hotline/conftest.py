@@ -70,25 +70,18 @@ def _default_language():
 def page(monkeypatch):
     """A Playwright page in Debian's chromium; script errors and CSP refusals
     collect in ``page.problems``."""
-    from hotline.testing import CHROMIUM
+    from hotline.testing import BROWSER_ARGS, CHROMIUM, browser_page
 
     playwright_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop in this thread; the ORM calls
     # the test makes between steps are still plain synchronous calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-        # Generous: CI machines have 2 cores and may be busy.
-        context.set_default_timeout(20_000)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         playwright_api.expect.set_options(timeout=15_000)
-        page = context.new_page()
-        page.problems = []
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
+        page = browser_page(browser)
         yield page
-        context.close()
+        page.context.close()
         browser.close()
         # While Playwright's event loop runs, Django keeps this thread's ORM
         # connections apart (asgiref's Local turns context-local), where the

@@ -25,6 +25,22 @@ BROWSER_MARKS = [
     pytest.mark.skipif(shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true",
                        reason="needs Debian's chromium (apt-get install chromium)"),
 ]
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def browser_page(browser):
+    """A page in a browser context of its own (its own cookies: a second
+    user beside the ``page`` fixture's is ``browser_page(page.context.browser)``);
+    script errors and CSP refusals collect in ``page.problems``. Closing
+    ``page.context`` closes it."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    # Generous: CI machines have 2 cores and may be busy.
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
+    return page
 
 
 @dataclass

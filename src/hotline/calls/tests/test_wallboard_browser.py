@@ -14,43 +14,26 @@ import pytest
 from hotline.calls import services
 from hotline.calls.services import EventIn
 from hotline.calls.tests import wallboard_day
+from hotline.calls.tests.browser import (
+    BOARD_BOUND_S,
+    board_number,
+    board_shows_within,
+    center_clock,
+    log_in,
+)
 from hotline.core import clock
-from hotline.testing import BROWSER_MARKS, PASSWORD, SCREENSHOTS
+from hotline.testing import BROWSER_MARKS, SCREENSHOTS
 
 pytestmark = BROWSER_MARKS
 
 # A Tuesday afternoon in the center's zone; the clock runs on from there.
 ANCHOR = dt.datetime(2026, 11, 17, 15, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
-BOUND_S = 2.0  # C4b: within 2 seconds of an event
 
 
 @pytest.fixture
 def running_clock():
-    started = time.monotonic()
-    clock.set_now(lambda: ANCHOR + dt.timedelta(seconds=time.monotonic() - started))
-    yield
-    clock.set_now(None)
-
-
-def _log_in(page, base, user):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_load_state("load")
-
-
-def _number(tile: str) -> str:
-    return f"#{tile} .s-num" if tile.startswith("wb-agents-") else f"#{tile} .t-num"
-
-
-def _visible_within(page, tile: str, text: str, started: float) -> float:
-    """Seconds from ``started`` (before the ingest) until the tile shows ``text``."""
-    remaining = max(1, int((BOUND_S - (time.monotonic() - started)) * 1000))
-    page.wait_for_function("([sel, text]) => { const el = document.querySelector(sel); "
-                           "return el && el.textContent.trim() === text; }", arg=[_number(tile), text],
-                           timeout=remaining, polling="raf")
-    return time.monotonic() - started
+    with center_clock(ANCHOR):
+        yield
 
 
 @pytest.mark.rule("C4b")
@@ -59,10 +42,10 @@ def test_an_ingested_call_shows_on_the_open_board_within_2_seconds(page, live_se
                                                                   http_source):
     from playwright.sync_api import expect
 
-    _log_in(page, live_server.url, world.leader)
+    log_in(page, live_server.url, world.leader)
     page.goto(f"{live_server.url}/calls/wallboard/{world.center.pk}/?queue=95598")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-    expect(page.locator(_number("wb-offered"))).to_have_text("0")
+    expect(page.locator(board_number("wb-offered"))).to_have_text("0")
     page.wait_for_function("() => document.querySelector('.wb-grid') && !document.body.classList.contains('stale')")
     url_before = page.url
     measured = {}
@@ -81,21 +64,21 @@ def test_an_ingested_call_shows_on_the_open_board_within_2_seconds(page, live_se
 
     # An agent signs in: ready.
     started = ingest(event("agent.login", agent="1001"))
-    measured["agent ready"] = _visible_within(page, "wb-agents-ready", "1", started)
+    measured["agent ready"] = board_shows_within(page, "wb-agents-ready", "1", started)
     # A call asks for a human: waiting now.
     started = ingest(event("call.offered", call_id="b1", payload={"caller_number": "13800001111"}))
-    measured["call waiting"] = _visible_within(page, "wb-waiting", "1", started)
+    measured["call waiting"] = board_shows_within(page, "wb-waiting", "1", started)
     # Answered within T and over: counted today, the agent back to ready.
     started = ingest(event("call.ringing", call_id="b1", agent="1001"), event("call.answered", call_id="b1", agent="1001"))
-    measured["agent talking"] = _visible_within(page, "wb-agents-talking", "1", started)
+    measured["agent talking"] = board_shows_within(page, "wb-agents-talking", "1", started)
     started = ingest(event("call.ended", call_id="b1", agent="1001", payload={"hung_up_by": "customer"}))
-    measured["call counted"] = _visible_within(page, "wb-offered", "1", started)
-    expect(page.locator(_number("wb-answered"))).to_have_text("1")
-    expect(page.locator(_number("wb-waiting"))).to_have_text("0")
-    expect(page.locator(_number("wb-service-level"))).to_have_text("100.0%")
+    measured["call counted"] = board_shows_within(page, "wb-offered", "1", started)
+    expect(page.locator(board_number("wb-answered"))).to_have_text("1")
+    expect(page.locator(board_number("wb-waiting"))).to_have_text("0")
+    expect(page.locator(board_number("wb-service-level"))).to_have_text("100.0%")
     assert page.url == url_before  # no reload, no navigation
     print("ingest → visible (s):", {k: round(v, 3) for k, v in measured.items()})
-    assert all(v <= BOUND_S for v in measured.values()), measured
+    assert all(v <= BOARD_BOUND_S for v in measured.values()), measured
     assert now <= clock.now()
     assert page.problems == []
 
@@ -104,7 +87,7 @@ def test_an_ingested_call_shows_on_the_open_board_within_2_seconds(page, live_se
 def test_connection_lost_is_said_on_the_board(page, live_server, world, running_clock):
     from playwright.sync_api import expect
 
-    _log_in(page, live_server.url, world.leader)
+    log_in(page, live_server.url, world.leader)
     page.goto(f"{live_server.url}/calls/wallboard/{world.center.pk}/")
     expect(page.locator(".wb-stale")).to_be_hidden()
     page.route("**/live/**", lambda route: route.abort())
@@ -135,10 +118,10 @@ def test_a_realistic_day_fits_the_screen_and_reads_from_across_the_room(page, li
     wallboard_day.load(http_source, center=world.center, now=clock.now())
     _open_orders(world)
     page.set_viewport_size({"width": width, "height": height})
-    _log_in(page, live_server.url, world.leader)
+    log_in(page, live_server.url, world.leader)
     for query, name in (("", "center"), ("?queue=95598", "queue")):
         page.goto(f"{live_server.url}/calls/wallboard/{world.center.pk}/{query}")
-        expect(page.locator(_number("wb-waiting"))).not_to_have_text("0")
+        expect(page.locator(board_number("wb-waiting"))).not_to_have_text("0")
         page.wait_for_timeout(1200)  # a poll or two swapped in
         page.screenshot(path=f"{SCREENSHOTS}/wallboard-{name}-{width}x{height}.png")
         problems = page.evaluate("""() => {
