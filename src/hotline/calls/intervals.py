@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from hotline.calls.models import CallStatus, IntervalStat, RingOutcome
+from hotline.core import bulk
 
 SIZES = (15, 30, 60)
 MEASURES = ("offered", "answered", "abandoned", "short_abandoned", "answered_within_t", "wait_answered_s",
@@ -114,16 +115,30 @@ def apply(changes: Iterable[tuple[CallFacts | None, CallFacts | None]], *, T: fl
 
 
 def _upsert(rows: list[tuple[tuple, dict[str, float]]], now: dt.datetime) -> None:
+    """Add the deltas to their rows, creating those missing; in the rows'
+    key order (two ingests moving the same intervals lock them in one order).
+    PostgreSQL takes them as arrays in one statement, SQLite one by one."""
     table = connection.ops.quote_name(IntervalStat._meta.db_table)
     columns = ["minutes", "start", "queue", "agent_id", *MEASURES, "updated_at"]
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in MEASURES)
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-           f"ON CONFLICT (minutes, start, queue, agent_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at")
+    conflict = (f"ON CONFLICT (minutes, start, queue, agent_id) DO UPDATE SET {updates}, "
+                "updated_at = excluded.updated_at")
     adapt = connection.ops.adapt_datetimefield_value
     params = [(minutes, adapt(start), queue, agent_id, *(m[c] for c in MEASURES), adapt(now))
               for (minutes, start, queue, agent_id), m in sorted(rows, key=lambda r: r[0])]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            kinds = [int, None, None, int, *(float if c.endswith("_s") else int for c in MEASURES), None]
+            types = ["smallint", "timestamptz", "text", "bigint",
+                     *("double precision" if c.endswith("_s") else "integer" for c in MEASURES), "timestamptz"]
+            arrays = ", ".join(f"%b::{t}[]" for t in types)
+            # An array is of one type: the sums mix 0 and floats.
+            bulk.pg_execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {conflict}",
+                            [[kind(v) for v in column] if kind else list(column)
+                             for kind, column in zip(kinds, zip(*params))])
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+                               f"{conflict}", params)
 
 
 def rebuild(start: dt.datetime, end: dt.datetime, *, T: float | None = None, S: float | None = None) -> int:

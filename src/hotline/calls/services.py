@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -51,7 +52,7 @@ from hotline.calls.models import (
     Reason,
     SourceKind,
 )
-from hotline.core import clock
+from hotline.core import bulk, clock
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ class IngestResult:
         self.calls += other.calls
 
 
+_TYPES = frozenset(EventType.values)  # (``.values`` builds a new list on every read)
 _NEEDS_CALL = derive.DERIVED_TYPES - {EventType.AGENT_WRAPUP_STARTED, EventType.AGENT_WRAPUP_ENDED}
 
 
@@ -149,7 +151,7 @@ def check_event(ev: EventIn, index: int | None = None) -> EventIn:
     ev.source_event_id = str(ev.source_event_id or "").strip()
     if not ev.source_event_id or len(ev.source_event_id) > 120:
         fail("id", _("give the event's id at the source (1 to 120 characters)"))
-    if ev.type not in EventType.values:
+    if ev.type not in _TYPES:
         fail("type", _("must be one of: %(values)s") % {"values": ", ".join(EventType.values)})
     if not isinstance(ev.occurred_at, dt.datetime):
         fail("at", _("give the time the event happened"))
@@ -190,7 +192,12 @@ def ingest(source: EventSource, events: Iterable[EventIn], *, cursor: tuple[str,
     """Store the events of one source once each and place the new ones.
 
     ``cursor`` (path, inode, offset, first-line hash): a tailed file's
-    position, saved in the same transaction as the lines read up to it."""
+    position, saved in the same transaction as the lines read up to it.
+
+    The new events are placed before they are written: their calls are
+    derived from the stored events of the same call ids and the new ones
+    in memory, then the new rows go in once with their placement (on
+    PostgreSQL by ``COPY``), so a new event costs one insert and no update."""
     result = IngestResult()
     batch: dict[str, EventIn] = {}
     for ev in events:
@@ -201,34 +208,32 @@ def ingest(source: EventSource, events: Iterable[EventIn], *, cursor: tuple[str,
     now = clock.now()
     with transaction.atomic():
         locked = EventSource.objects.select_for_update().get(pk=source.pk)
-        ids = list(batch)
-        seen: set[str] = set()
-        for i in range(0, len(ids), CHUNK):
-            seen.update(CallEvent.objects.filter(source=locked, source_event_id__in=ids[i: i + CHUNK])
-                        .values_list("source_event_id", flat=True))
+        seen = _stored_ids(locked, list(batch))
         result.duplicate += len(seen)
         rows = []
         for event_id, ev in batch.items():
             if event_id in seen:
                 continue
             reason = ev.reason or (Reason.UNKNOWN_EVENT if ev.type == EventType.UNKNOWN else "")
-            rows.append(CallEvent(
-                source=locked, source_event_id=event_id, type=ev.type, occurred_at=ev.occurred_at,
+            rows.append(_Stored.new(
+                pk=None, source_id=locked.pk, source_event_id=event_id, type=ev.type, occurred_at=ev.occurred_at,
                 call_id=ev.call_id, agent_ref=ev.agent, queue=ev.queue, payload=ev.payload, received_at=now,
-                state=Placement.UNPLACED if reason else Placement.PLACED, reason=reason))
-        created = CallEvent.objects.bulk_create(rows, batch_size=CHUNK)
-        if created and created[0].pk is None:  # a backend that returns no keys
-            created = list(CallEvent.objects.filter(source=locked, source_event_id__in=[r.source_event_id
-                                                                                        for r in rows]))
-        result.accepted = len(created)
+                state=Placement.UNPLACED if reason else Placement.PLACED, reason=reason, call_record_id=None,
+                attempts=1, retry_at=None))
+        result.accepted = len(rows)
         placer = _Placer(locked, now)
-        result.calls = placer.place(created)
-        pks = [row.pk for row in created]
-        for i in range(0, len(pks), CHUNK):
-            for event_id, reason in CallEvent.objects.filter(pk__in=pks[i: i + CHUNK], state=Placement.UNPLACED
-                                                             ).values_list("source_event_id", "reason"):
+        result.calls = placer.place(rows)
+        keys = bulk.insert_rows(CallEvent, _EVENT_COLUMNS, [tuple(getattr(r, c) for c in _EVENT_COLUMNS)
+                                                            for r in rows])
+        for row, key in zip(rows, keys):
+            row.pk = key
+        placer.finish()
+        # In the order the events happened (then as sent), as the stored rows are listed.
+        order = sorted(range(len(rows)), key=lambda i: rows[i].occurred_at)
+        for i in order:
+            if rows[i].state == Placement.UNPLACED:
                 result.unplaced += 1
-                result.unplaced_events.append((event_id, str(reason)))
+                result.unplaced_events.append((rows[i].source_event_id, str(rows[i].reason)))
         if cursor is not None:
             from hotline.calls.models import LogCursor
 
@@ -236,6 +241,21 @@ def ingest(source: EventSource, events: Iterable[EventIn], *, cursor: tuple[str,
             LogCursor.objects.update_or_create(source=locked, path=path, defaults={
                 "inode": inode, "offset": offset, "head": head, "updated_at": now})
     return result
+
+
+def _stored_ids(source: EventSource, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the source has sent before."""
+    seen: set[str] = set()
+    if connection.vendor == "postgresql":
+        if ids:
+            seen.update(r[0] for r in bulk.pg_execute(f"SELECT source_event_id FROM {CallEvent._meta.db_table} "
+                                                      "WHERE source_id = %s AND source_event_id = ANY(%b::text[])",
+                                                      [source.pk, ids]))
+        return seen
+    for i in range(0, len(ids), CHUNK):
+        seen.update(CallEvent.objects.filter(source=source, source_event_id__in=ids[i: i + CHUNK])
+                    .values_list("source_event_id", flat=True))
+    return seen
 
 
 def ingest_many(source: EventSource, events: Iterable[EventIn], *, batch: int = 2000) -> IngestResult:
@@ -318,24 +338,6 @@ _CALL_FIELDS = ("queue", "caller_number", "called_number", "status", "offered_at
                 "contact_id", "last_event_at")
 
 
-def _update_rows(model, rows: Sequence, fields: Sequence[str]) -> None:
-    """``bulk_update`` as one ``UPDATE … WHERE pk = %s`` sent for every row
-    (executemany), the same SQL on SQLite and PostgreSQL: Django's CASE WHEN
-    form spent most of a large ingest (a simulated week) building its
-    expressions."""
-    if not rows:
-        return
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
-           f"WHERE {quote(meta.pk.column)} = %s")
-    params = [[c.get_db_prep_save(getattr(row, c.attname), connection) for c in columns] + [row.pk] for row in rows]
-    with connection.cursor() as cursor:
-        for i in range(0, len(params), CHUNK):
-            cursor.executemany(sql, params[i: i + CHUNK])
-
-
 def _backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(60 * 2 ** max(0, attempts - 1), 6 * 3600))
 
@@ -346,13 +348,58 @@ def _ev(row: CallEvent) -> derive.Ev:
                      source_id=row.source_id)
 
 
+class _Stored:
+    """A stored event as placing reads and updates it (no model instance: a
+    chunk reads thousands)."""
+
+    __slots__ = ("agent_ref", "attempts", "call_id", "call_record_id", "occurred_at", "payload", "pk", "queue", "reason",
+                 "received_at", "retry_at", "source_event_id", "source_id", "state", "type")
+
+    def __init__(self, *values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    @classmethod
+    def new(cls, **values) -> _Stored:
+        return cls(*(values[name] for name in cls.__slots__))
+
+
+# A new event's row as ``ingest`` inserts it (every column: there are no model instances to fill defaults).
+_EVENT_COLUMNS = ("source_id", "source_event_id", "type", "occurred_at", "call_id", "agent_ref", "queue", "payload",
+                  "received_at", "state", "reason", "call_record_id", "attempts", "retry_at")
+_HISTORY_COLUMNS = ("user_id", "at", "dimension", "state", "reason", "queue", "call_id", "event_id")
+_RING_COLUMNS = ("call_id", "seq", "agent_ref", "agent_id", "at", "ring_s", "outcome")
+_PG_TABLES = {"event": CallEvent._meta.db_table, "call": Call._meta.db_table, "ring": CallRing._meta.db_table}
+
+
+def _pg_rows(sql: str, params: list) -> list[tuple]:
+    """Rows of a raw query on PostgreSQL (arrays, ``%b``, instead of a
+    placeholder per value, and no query building for the few reads placing
+    repeats per chunk)."""
+    return bulk.pg_execute(sql.format(**_PG_TABLES), params)
+
+
+def _derived(row: CallEvent) -> bool:
+    """Whether the event counts in its call's records (else: an agent's own, or never placed)."""
+    return bool(row.call_id) and row.type in derive.DERIVED_TYPES and row.reason not in PERMANENT_REASONS
+
+
 class _Placer:
-    """Places events of one source inside the caller's transaction."""
+    """Places events of one source inside the caller's transaction.
+
+    Rows without a primary key are new (``ingest`` inserts them after
+    ``place`` with the placement it set); stored rows whose placement
+    changes are updated here. The agents' history needs the events' keys:
+    ``finish`` writes it once the new rows are in."""
 
     def __init__(self, source: EventSource, now: dt.datetime):
         self.source = source
         self.now = now
         self._agents: dict[str, int | None] = {}
+        # (event, agent, call's key, whether the event is new): the agents' history to write.
+        self._activity: list[tuple[CallEvent, int, int | None, bool]] = []
+        # (before, after) of each call whose counted facts changed: the intervals to move.
+        self._counted: list[tuple[intervals.CallFacts | None, intervals.CallFacts]] = []
 
     def _kpi_settings(self):
         from hotline.calls.kpis import Settings
@@ -368,15 +415,16 @@ class _Placer:
         return self._agents
 
     def place(self, rows: Sequence[CallEvent]) -> int:
-        """Place newly stored events; returns how many call ids were derived."""
-        call_ids = {r.call_id for r in rows if r.call_id and r.type in derive.DERIVED_TYPES
-                    and r.reason not in PERMANENT_REASONS}
+        """Place new events (not stored yet); returns how many call ids were derived."""
+        fresh: dict[str, list[CallEvent]] = defaultdict(list)
+        for r in rows:
+            if _derived(r):
+                fresh[r.call_id].append(r)
         agent_rows = [r for r in rows if r.type in AGENT_TYPES and r.state == Placement.PLACED
                       and not (r.call_id and r.type in derive.DERIVED_TYPES)]
-        fresh = {r.pk for r in rows}
-        self._derive(sorted(call_ids), fresh)
+        self._derive(sorted(fresh), fresh)
         self._agent_events(agent_rows)
-        return len(call_ids)
+        return len(fresh)
 
     def retry(self, rows: Sequence[CallEvent]) -> None:
         """Try waiting events again (the periodic task, a new agent identity)."""
@@ -385,24 +433,72 @@ class _Placer:
             # Counted as an attempt whatever comes of it; derivation sets the
             # next attempt of those still waiting.
             CallEvent.objects.filter(pk__in=[r.pk for r in calls]).update(attempts=F("attempts") + 1, retry_at=None)
-        self._derive(sorted({r.call_id for r in calls}), set())
+        self._derive(sorted({r.call_id for r in calls}), {})
         self._agent_events([r for r in rows if not (r.call_id and r.type in derive.DERIVED_TYPES)], retried=True)
+        self.finish()
+
+    def finish(self) -> None:
+        """The agents' history and current state for the events placed (all
+        stored by now), then the intervals: their rows are shared by every
+        source's ingest, so they are locked last, until the commit."""
+        activity, self._activity = self._activity, []
+        self._write_states(activity)
+        counted, self._counted = self._counted, []
+        if counted:
+            settings = self._kpi_settings()
+            intervals.apply(counted, T=settings.T, S=settings.S, now=self.now)
 
     # calls
 
-    def _derive(self, call_ids: list[str], fresh: set[int]) -> None:
+    def _derive(self, call_ids: list[str], fresh: dict[str, list[CallEvent]]) -> None:
         for i in range(0, len(call_ids), CHUNK):
             self._derive_chunk(call_ids[i: i + CHUNK], fresh)
 
-    def _derive_chunk(self, call_ids: list[str], fresh: set[int]) -> None:
+    def _stored_events(self, call_ids: list[str]) -> dict[str, list[_Stored]]:
+        """The stored events of ``call_ids`` that count in calls, as plain rows."""
+        events: dict[str, list[_Stored]] = defaultdict(list)
+        if connection.vendor == "postgresql":
+            columns = ", ".join("id" if c == "pk" else c for c in _Stored.__slots__)
+            stored = _pg_rows(f"SELECT {columns} FROM {{event}} WHERE source_id = %s AND call_id = ANY(%b::text[]) "
+                              "AND type = ANY(%b::text[]) AND reason <> ALL(%b::text[])",
+                              [self.source.pk, call_ids, sorted(derive.DERIVED_TYPES), sorted(PERMANENT_REASONS)])
+            payload = _Stored.__slots__.index("payload")
+            stored = [(*v[:payload], json.loads(v[payload]) if isinstance(v[payload], str) else v[payload],
+                       *v[payload + 1:]) for v in stored]
+        else:
+            stored = (CallEvent.objects.filter(source=self.source, type__in=derive.DERIVED_TYPES, call_id__in=call_ids)
+                      .exclude(reason__in=PERMANENT_REASONS).order_by().values_list(*_Stored.__slots__))
+        for values in stored:
+            row = _Stored(*values)
+            events[row.call_id].append(row)
+        return events
+
+    def _stored_calls(self, call_ids: list[str]) -> list[tuple]:
+        """(primary key, call id, entry, the values of _CALL_FIELDS …) of the stored calls of ``call_ids``."""
+        if connection.vendor == "postgresql":
+            return _pg_rows(f"SELECT id, call_id, entry, {', '.join(_CALL_FIELDS)} FROM {{call}} "
+                            "WHERE source_id = %s AND call_id = ANY(%b::text[])", [self.source.pk, call_ids])
+        return list(Call.objects.filter(source=self.source, call_id__in=call_ids).values_list(
+            "pk", "call_id", "entry", *_CALL_FIELDS).order_by())
+
+    def _stored_rings(self, call_pks: list[int]) -> list[tuple]:
+        """(call, agent ref, agent, at, ring s, outcome) of those calls' rings, in their order."""
+        if connection.vendor == "postgresql":
+            return _pg_rows("SELECT call_id, agent_ref, agent_id, at, ring_s, outcome FROM {ring} "
+                            "WHERE call_id = ANY(%b::bigint[]) ORDER BY call_id, seq", [call_pks])
+        return list(CallRing.objects.filter(call__in=call_pks).order_by("call", "seq").values_list(
+            "call_id", "agent_ref", "agent_id", "at", "ring_s", "outcome"))
+
+    def _derive_chunk(self, call_ids: list[str], fresh: dict[str, list[CallEvent]]) -> None:
         from hotline.contacts.services import sync_contacts
 
-        events: dict[str, list[CallEvent]] = defaultdict(list)
-        for row in CallEvent.objects.filter(source=self.source, call_id__in=call_ids,
-                                            type__in=derive.DERIVED_TYPES).exclude(
-                reason__in=PERMANENT_REASONS).order_by():
-            events[row.call_id].append(row)
-        existing = {(c.call_id, c.entry): c for c in Call.objects.filter(source=self.source, call_id__in=call_ids)}
+        events = self._stored_events(call_ids)
+        for call_id in call_ids:
+            events[call_id].extend(fresh.get(call_id, ()))
+        # (call id, entry) → (primary key, the stored values of _CALL_FIELDS)
+        existing: dict[tuple[str, int], tuple[int, tuple]] = {}
+        for pk, call_id, entry, *values in self._stored_calls(call_ids):
+            existing[(call_id, entry)] = (pk, tuple(values))
         derived: dict[str, tuple[list[derive.CallRecord], list[derive.Placed]]] = {}
         refs: set[str] = set()
         for call_id in call_ids:
@@ -432,62 +528,56 @@ class _Placer:
         contacts = sync_contacts(source=self.source.name, contacts=wanted_contacts) if wanted_contacts else {}
 
         held_rings: dict[int, list[tuple]] = defaultdict(list)
-        for ring in CallRing.objects.filter(call__source=self.source, call__call_id__in=call_ids).order_by("seq"):
-            held_rings[ring.call_id].append((ring.agent_ref, ring.agent_id, ring.at, ring.ring_s, ring.outcome))
-        new_calls, changed_calls, ring_calls, counted = [], [], [], []
+        if existing:
+            for call_pk, *ring in self._stored_rings([pk for pk, _v in existing.values()]):
+                held_rings[call_pk].append(tuple(ring))
+        keys: dict[tuple[str, int], int] = {}  # (call id, entry) → the call's primary key
+        new_calls, changed_calls, ring_calls = [], [], []
         for call_id, (records, _placed) in derived.items():
             for rec in records:
                 values = rec.stored()
                 values["agent_id"] = agents.get(rec.agent_ref) if rec.agent_ref else None
-                values["contact_id"] = contacts[call_id].pk if call_id in contacts else None
+                values["contact_id"] = contacts.get(call_id)
                 rings = [(r.agent_ref, agents.get(r.agent_ref), r.at, r.ring_s, r.outcome) for r in rec.rings]
-                call = existing.get((call_id, rec.entry))
+                key = (call_id, rec.entry)
                 after = intervals.CallFacts.of(values, rings)
-                if call is None:
-                    call = Call(source=self.source, call_id=call_id, entry=rec.entry, updated_at=self.now, **values)
-                    new_calls.append(call)
-                    existing[(call_id, rec.entry)] = call
-                    ring_calls.append((call, rings))
-                    counted.append((None, after))
+                stored = existing.get(key)
+                if stored is None:
+                    new_calls.append((key, (self.source.pk, call_id, rec.entry, *(values[f] for f in _CALL_FIELDS),
+                                            self.now)))
+                    ring_calls.append((key, rings))
+                    self._counted.append((None, after))
                     continue
-                before = intervals.CallFacts.of({f: getattr(call, f) for f in _CALL_FIELDS},
-                                                held_rings.get(call.pk, []))
+                pk, old = stored
+                keys[key] = pk
+                before = intervals.CallFacts.of(dict(zip(_CALL_FIELDS, old)), held_rings.get(pk, []))
                 if before != after:
-                    counted.append((before, after))
-                if any(getattr(call, f) != values[f] for f in _CALL_FIELDS):
-                    for f in _CALL_FIELDS:
-                        setattr(call, f, values[f])
-                    call.updated_at = self.now
-                    changed_calls.append(call)
-                if held_rings.get(call.pk, []) != rings:
-                    ring_calls.append((call, rings))
+                    self._counted.append((before, after))
+                row = tuple(values[f] for f in _CALL_FIELDS)
+                if row != old:
+                    changed_calls.append((pk, *row, self.now))
+                if held_rings.get(pk, []) != rings:
+                    ring_calls.append((key, rings))
         if new_calls:
-            Call.objects.bulk_create(new_calls, batch_size=CHUNK)
-            if new_calls[0].pk is None:
-                keyed = {(c.call_id, c.entry): c.pk for c in Call.objects.filter(source=self.source,
-                                                                                  call_id__in=call_ids)}
-                for c in new_calls:
-                    c.pk = keyed[(c.call_id, c.entry)]
+            pks = bulk.insert_rows(Call, ("source_id", "call_id", "entry", *_CALL_FIELDS, "updated_at"),
+                                   [row for _key, row in new_calls])
+            keys.update((key, pk) for (key, _row), pk in zip(new_calls, pks))
         if changed_calls:
-            _update_rows(Call, changed_calls, [*_CALL_FIELDS, "updated_at"])
-        if counted:
-            settings = self._kpi_settings()
-            intervals.apply(counted, T=settings.T, S=settings.S, now=self.now)
+            bulk.update_rows(Call, [*_CALL_FIELDS, "updated_at"], changed_calls)
         if ring_calls:
-            CallRing.objects.filter(call__in=[c.pk for c, _r in ring_calls if c.pk in held_rings]).delete()
-            CallRing.objects.bulk_create([
-                CallRing(call=call, seq=n, agent_ref=agent_ref, agent_id=agent_id, at=ring_at, ring_s=ring_s,
-                         outcome=outcome)
-                for call, rings in ring_calls for n, (agent_ref, agent_id, ring_at, ring_s, outcome)
-                in enumerate(rings, start=1)], batch_size=CHUNK)
+            held = [keys[key] for key, _r in ring_calls if keys[key] in held_rings]
+            if held:
+                CallRing.objects.filter(call__in=held).delete()
+            bulk.insert_rows(CallRing, _RING_COLUMNS, [(keys[key], n, *ring) for key, rings in ring_calls
+                                                       for n, ring in enumerate(rings, start=1)])
 
         # Each event's placement, and the agents' history for those newly placed.
-        by_pk = {r.pk: r for rows in events.values() for r in rows}
-        changed_events, activity = [], []
+        by_id = {r.source_event_id: r for rows in events.values() for r in rows}
+        changed_events = []
         for call_id, (_records, placed) in derived.items():
             for p in placed:
-                row = by_pk[p.ev.pk]
-                call = existing.get((call_id, p.entry)) if p.entry is not None else None
+                row = by_id[p.ev.event_id]
+                call = keys[(call_id, p.entry)] if p.entry is not None else None
                 was = (row.state, row.reason, row.call_record_id)
                 if p.entry is None:
                     state, reason = Placement.UNPLACED, p.reason
@@ -495,19 +585,19 @@ class _Placer:
                     state, reason = Placement.PLACED, Reason.UNKNOWN_AGENT  # counted in its call; agent waits
                 else:
                     state, reason = Placement.PLACED, ""
-                newly = row.pk in fresh or row.reason in RETRIED_REASONS
-                if state == Placement.PLACED and p.agent_ref and agents.get(p.agent_ref) and newly:
-                    activity.append((row, agents[p.agent_ref], call))
+                new = row.pk is None
+                if state == Placement.PLACED and p.agent_ref and agents.get(p.agent_ref) and (
+                        new or row.reason in RETRIED_REASONS):
+                    self._activity.append((row, agents[p.agent_ref], call, new))
                 retry_at = None
                 if reason in RETRIED_REASONS:
                     retry_at = self.now + _backoff(row.attempts)
-                if (state, reason, call.pk if call else None) != was or row.retry_at != retry_at:
-                    row.state, row.reason, row.retry_at = state, reason, retry_at
-                    row.call_record = call
-                    changed_events.append(row)
+                if (state, reason, call) != was or row.retry_at != retry_at:
+                    row.state, row.reason, row.retry_at, row.call_record_id = state, reason, retry_at, call
+                    if not new:
+                        changed_events.append(row)
         if changed_events:
-            _update_rows(CallEvent, changed_events, ["state", "reason", "call_record", "retry_at"])
-        self._write_states(activity)
+            bulk.update(CallEvent, changed_events, ["state", "reason", "call_record", "retry_at"])
 
     # agents
 
@@ -515,7 +605,7 @@ class _Placer:
         if not rows:
             return
         agents = self._agent(r.agent_ref for r in rows)
-        changed, known = [], []
+        changed = []
         for row in rows:
             user_id = agents.get(row.agent_ref)
             if user_id is None:
@@ -528,30 +618,35 @@ class _Placer:
                 if row.reason or row.retry_at is not None or row.state != Placement.PLACED:
                     row.state, row.reason, row.retry_at = Placement.PLACED, "", None
                     changed.append(row)
-                known.append((row, user_id, None))
+                self._activity.append((row, user_id, None, row.pk is None))
+        changed = [r for r in changed if r.pk is not None]
         if changed:
-            CallEvent.objects.bulk_update(changed, ["state", "reason", "retry_at", "attempts"], batch_size=CHUNK)
-        self._write_states(known)
+            bulk.update(CallEvent, changed, ["state", "reason", "retry_at", "attempts"])
 
-    def _write_states(self, items: list[tuple[CallEvent, int, Call | None]]) -> None:
+    def _write_states(self, items: list[tuple[CallEvent, int, int | None, bool]]) -> None:
         """Append the agents' history rows and move their current state."""
         if not items:
             return
-        history = []
-        by_user: dict[int, list[tuple[derive.StatePart, CallEvent, Call | None]]] = defaultdict(list)
-        for row, user_id, call in items:
+        history, again = [], []
+        by_user: dict[int, list[tuple[derive.StatePart, CallEvent, int | None]]] = defaultdict(list)
+        for row, user_id, call, new in items:
             for part in derive.state_parts(_ev(row)):
-                history.append(AgentStateEvent(user_id=user_id, at=row.occurred_at, dimension=part.dimension,
-                                               state=part.state, reason=part.reason, queue=part.queue,
-                                               call_id=call.pk if call else None, event=row))
+                (history if new else again).append((user_id, row.occurred_at, part.dimension, part.state, part.reason,
+                                                    part.queue, call, row.pk))
                 by_user[user_id].append((part, row, call))
-        if not history:
+        if not history and not again:
             return
-        AgentStateEvent.objects.bulk_create(history, ignore_conflicts=True, batch_size=CHUNK)
-        users = list(by_user)
-        states = {s.user_id: s for s in AgentState.objects.select_for_update().filter(user_id__in=users)}
+        # A new event has no history yet; one placed again may (the pair is unique).
+        bulk.insert_rows(AgentStateEvent, _HISTORY_COLUMNS, history)
+        AgentStateEvent.objects.bulk_create([AgentStateEvent(**dict(zip(_HISTORY_COLUMNS, h))) for h in again],
+                                            ignore_conflicts=True, batch_size=CHUNK)
+        users = sorted(by_user)
+        # In the users' order: two sources' ingests moving the same agents lock them in one order.
+        states = {s.user_id: s for s in AgentState.objects.select_for_update().filter(user_id__in=users)
+                  .order_by("user_id")}
         new, changed = [], []
-        for user_id, parts in by_user.items():
+        for user_id in users:
+            parts = by_user[user_id]
             state = states.get(user_id)
             if state is None:
                 state = AgentState(user_id=user_id, updated_at=self.now)
@@ -562,7 +657,7 @@ class _Placer:
                 activity_at=state.activity_at, activity_key=state.activity_key,
                 memberships=dict(state.memberships or {}))
             for part, row, call in parts:
-                snap.apply(part, key=derive.order_key(_ev(row)), at=row.occurred_at, call=call.pk if call else None)
+                snap.apply(part, key=derive.order_key(_ev(row)), at=row.occurred_at, call=call)
             combined, reason, since = snap.combined()
             state.presence, state.presence_reason, state.presence_at = snap.presence, snap.presence_reason, \
                 snap.presence_at
@@ -576,9 +671,9 @@ class _Placer:
         if new:
             AgentState.objects.bulk_create(new)
         if changed:
-            AgentState.objects.bulk_update(changed, ["state", "reason", "since", "presence", "presence_reason",
-                                                     "presence_at", "presence_key", "activity", "activity_call",
-                                                     "activity_at", "activity_key", "memberships", "updated_at"])
+            bulk.update(AgentState, changed, ["state", "reason", "since", "presence", "presence_reason",
+                                              "presence_at", "presence_key", "activity", "activity_call",
+                                              "activity_at", "activity_key", "memberships", "updated_at"])
 
 
 # --- the periodic retry ----------------------------------------------------------------
