@@ -136,8 +136,13 @@
     var elt = e.detail.elt, config = e.detail.requestConfig;
     return elt && elt.hasAttribute && elt.hasAttribute("data-poll-guard") && config && config.verb === "get";
   }
+  // Once the page is being left, no new poll starts: one begun then would be
+  // cut off by the navigation (a failed request in the browser's log).
+  var leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });
   document.addEventListener("htmx:beforeRequest", function (e) {
-    if (isPoll(e) && busy(e.detail.elt)) { e.preventDefault(); }
+    if (isPoll(e) && (leaving || busy(e.detail.elt))) { e.preventDefault(); }
   });
   // A poll already on its way when the user began is dropped on arrival.
   document.addEventListener("htmx:beforeSwap", function (e) {
