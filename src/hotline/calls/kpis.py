@@ -35,7 +35,17 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -187,35 +197,65 @@ class Figures:
 
 def figures(period: Period, *, queue: str | None = None, agent=None, source=None,
             settings: Settings | None = None) -> Figures:
-    """One aggregate query over the scope's calls."""
+    """One aggregate query over the scope's calls.
+
+    The calls are grouped by what the figures tell apart — the status, the
+    wait against S and T, whether hold, after-call work and the ring time
+    are known, the ring against the limit, the survey answer and, for an
+    agent, whether the agent answered — with a count and the sums in each
+    group (a few dozen groups); each figure is the total of its groups. The
+    same numbers as a ``COUNT … FILTER`` per figure, at half the cost a
+    call: a month of a provincial center is about 900,000 calls, read from
+    the covering offer-time index (``call_offered_cover_idx``)."""
     s = settings or Settings.current()
-    answered = ANSWERED & Q(agent=agent) if agent is not None else ANSWERED
-    ring_known = answered & Q(ring_s__isnull=False)
+
+    def flag(q: Q) -> ExpressionWrapper:
+        return ExpressionWrapper(q, output_field=BooleanField())
+
+    keys = {"g_status": F("status"), "g_short": flag(Q(wait_s__lte=s.S)), "g_within_t": flag(Q(wait_s__lte=s.T)),
+            "g_no_hold": flag(Q(hold_s__isnull=True)), "g_no_wrapup": flag(Q(wrapup_s__isnull=True)),
+            "g_no_ring": flag(Q(ring_s__isnull=True)), "g_ring_pass": flag(Q(ring_s__lte=s.ring_limit_s())),
+            "g_survey": F("survey_answer")}
+    if agent is not None:
+        keys["g_mine"] = flag(Q(agent=agent))
     zero = Value(0.0, output_field=FloatField())
-    row = calls(period, queue=queue, agent=agent, source=source).aggregate(
-        offered=Count("pk", filter=COUNTED),
-        answered=Count("pk", filter=answered),
-        abandoned=Count("pk", filter=ABANDONED),
-        short_abandoned=Count("pk", filter=ABANDONED & Q(wait_s__lte=s.S)),
-        answered_within_T=Count("pk", filter=answered & Q(wait_s__lte=s.T)),
-        abandoned_within_T=Count("pk", filter=ABANDONED & Q(wait_s__lte=s.T)),
-        in_progress=Count("pk", filter=Q(status__in=IN_PROGRESS)),
-        waiting=Count("pk", filter=Q(status=CallStatus.WAITING)),
-        talking=Count("pk", filter=Q(status=CallStatus.TALKING)),
-        wait_answered_s=Sum("wait_s", filter=answered),
-        handle_s=Sum(Coalesce(F("talk_s"), zero) + Coalesce(F("hold_s"), zero) + Coalesce(F("wrapup_s"), zero),
-                     filter=answered, output_field=FloatField()),
-        no_hold=Count("pk", filter=answered & Q(hold_s__isnull=True)),
-        no_wrapup=Count("pk", filter=answered & Q(wrapup_s__isnull=True)),
-        ring_known=Count("pk", filter=ring_known),
-        ring_unknown=Count("pk", filter=answered & Q(ring_s__isnull=True)),
-        ring_pass=Count("pk", filter=ring_known & Q(ring_s__lte=s.ring_limit_s())),
-        ring_sum_s=Sum("ring_s", filter=ring_known),
-        ring_no_answer=Sum("ring_no_answer", filter=COUNTED),
-        surveys=Count("pk", filter=Q(survey_answer__isnull=False) & answered),
-        satisfied=Count("pk", filter=Q(survey_answer__in=[1, 2]) & answered),
-    )
-    out = Figures(**{k: (v or 0) for k, v in row.items()})
+    groups = calls(period, queue=queue, agent=agent, source=source).order_by().values(**keys).annotate(
+        n=Count("pk"), wait=Sum("wait_s"),
+        handle=Sum(Coalesce(F("talk_s"), zero) + Coalesce(F("hold_s"), zero) + Coalesce(F("wrapup_s"), zero),
+                   output_field=FloatField()),
+        ring=Sum("ring_s"), ring_no_answer=Sum("ring_no_answer"))
+    out = Figures()
+    for g in groups:
+        status, n = g["g_status"], g["n"]
+        if status in (CallStatus.ENDED, CallStatus.ABANDONED):
+            out.offered += n
+            out.ring_no_answer += g["ring_no_answer"] or 0
+        if status == CallStatus.ABANDONED:
+            out.abandoned += n
+            out.short_abandoned += n if g["g_short"] else 0
+            out.abandoned_within_T += n if g["g_within_t"] else 0
+        elif status in IN_PROGRESS:
+            out.in_progress += n
+            if status == CallStatus.WAITING:
+                out.waiting += n
+            else:
+                out.talking += n
+        elif status == CallStatus.ENDED and (agent is None or g["g_mine"]):
+            out.answered += n
+            out.answered_within_T += n if g["g_within_t"] else 0
+            out.wait_answered_s += g["wait"] or 0.0
+            out.handle_s += g["handle"] or 0.0
+            out.no_hold += n if g["g_no_hold"] else 0
+            out.no_wrapup += n if g["g_no_wrapup"] else 0
+            if g["g_no_ring"]:
+                out.ring_unknown += n
+            else:
+                out.ring_known += n
+                out.ring_pass += n if g["g_ring_pass"] else 0
+                out.ring_sum_s += g["ring"] or 0.0
+            if g["g_survey"] is not None:
+                out.surveys += n
+                out.satisfied += n if g["g_survey"] in (1, 2) else 0
     if agent is not None:
         out.ring_no_answer = CallRing.objects.filter(
             agent=agent, outcome=RingOutcome.NO_ANSWER, call__offered_at__gte=period.start,
