@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from hotline.calls.models import (
@@ -30,6 +31,17 @@ from hotline.calls.models import (
     StateDimension,
 )
 
+# The choices as plain strings: reading an enum member from its class is a
+# descriptor call (Python 3.11), and derivation reads several per event.
+_ET = SimpleNamespace(**{m.name: m.value for m in EventType})
+_CS = SimpleNamespace(**{m.name: m.value for m in CallStatus})
+_RO = SimpleNamespace(**{m.name: m.value for m in RingOutcome})
+_AR = SimpleNamespace(**{m.name: m.value for m in AbandonReason})
+_AK = SimpleNamespace(**{m.name: m.value for m in AgentStateKind})
+_SD = SimpleNamespace(**{m.name: m.value for m in StateDimension})
+_ABANDON_REASONS = frozenset(AbandonReason.values)
+_NO_CALL = Reason.NO_CALL.value
+
 # Events that make up a call record (after-call work only with a call id).
 DERIVED_TYPES = frozenset({
     EventType.CALL_OFFERED, EventType.CALL_RINGING, EventType.CALL_RING_NO_ANSWER, EventType.CALL_RING_CANCELED,
@@ -39,9 +51,11 @@ DERIVED_TYPES = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ev:
-    """An event as derivation reads it."""
+    """An event as derivation reads it (not frozen: made for every event of
+    a call each time the call is derived, and a frozen dataclass is three
+    times slower to make)."""
 
     event_id: str  # the source's event id: the last tie-breaker
     type: str
@@ -58,8 +72,8 @@ def order_key(ev: Ev) -> str:
     """A string whose order is the events' total order (UTC time to the
     microsecond, the type's rank, source, event id): it is also stored,
     so the latest event of a kind wins whichever arrived last."""
-    at = ev.at.astimezone(dt.UTC)
-    return f"{at:%Y-%m-%dT%H:%M:%S.%f}|{TYPE_RANK.get(ev.type, 99):02d}|{ev.source_id:010d}|{ev.event_id}"
+    at = ev.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")  # as %Y-%m-%dT%H:%M:%S.%f
+    return f"{at}|{TYPE_RANK.get(ev.type, 99):02d}|{ev.source_id:010d}|{ev.event_id}"
 
 
 @dataclass
@@ -139,7 +153,7 @@ def derive_call(events: Iterable[Ev], *, carries_hold: bool = True,
     records: list[CallRecord] = []
     placed: list[Placed] = []
     for ev in ordered:
-        if ev.type == EventType.CALL_OFFERED:
+        if ev.type == _ET.CALL_OFFERED:
             rec = CallRecord(entry=len(records) + 1, queue=ev.queue, offered_at=ev.at,
                              caller_number=str(ev.payload.get("caller_number") or "")[:40],
                              called_number=str(ev.payload.get("called_number") or "")[:40], last_event_at=ev.at)
@@ -148,7 +162,7 @@ def derive_call(events: Iterable[Ev], *, carries_hold: bool = True,
             continue
         rec = _entry_for(records, ev)
         if rec is None:
-            placed.append(Placed(ev, None, Reason.NO_CALL, ev.agent_ref))
+            placed.append(Placed(ev, None, _NO_CALL, ev.agent_ref))
             continue
         agent = _apply(rec, ev, carries_hold=carries_hold, carries_wrapup=carries_wrapup)
         rec.last_event_at = max(rec.last_event_at or ev.at, ev.at)
@@ -173,24 +187,24 @@ def _apply(rec: CallRecord, ev: Ev, *, carries_hold: bool, carries_wrapup: bool)
     p = ev.payload
     t = ev.type
     agent = ev.agent_ref
-    if t == EventType.CALL_RINGING:
+    if t == _ET.CALL_RINGING:
         if rec.answered_at is None and agent:
             rec._ring_started[agent] = ev.at
-    elif t in (EventType.CALL_RING_NO_ANSWER, EventType.CALL_RING_CANCELED):
+    elif t in (_ET.CALL_RING_NO_ANSWER, _ET.CALL_RING_CANCELED):
         started = rec._ring_started.pop(agent, None)
         ring = _number(p, "ring_s")
         if ring is None and started is not None:
             ring = _seconds(started, ev.at)
-        outcome = RingOutcome.NO_ANSWER if t == EventType.CALL_RING_NO_ANSWER else RingOutcome.CANCELED
+        outcome = _RO.NO_ANSWER if t == _ET.CALL_RING_NO_ANSWER else _RO.CANCELED
         rec.rings.append(Ring(agent, ev.at, ring, outcome))
-        if outcome == RingOutcome.NO_ANSWER:
+        if outcome == _RO.NO_ANSWER:
             rec.ring_no_answer += 1
-    elif t == EventType.CALL_ANSWERED:
-        if rec.answered_at is not None or rec.status == CallStatus.ABANDONED:
+    elif t == _ET.CALL_ANSWERED:
+        if rec.answered_at is not None or rec.status == _CS.ABANDONED:
             return agent  # one answer per entry: the first in the order
         rec.answered_at = ev.at
         rec.agent_ref = agent
-        rec.status = CallStatus.TALKING
+        rec.status = _CS.TALKING
         wait = _number(p, "wait_s")
         rec.wait_s = wait if wait is not None else _seconds(rec.offered_at, ev.at)
         ring = _number(p, "ring_s")
@@ -198,48 +212,48 @@ def _apply(rec: CallRecord, ev: Ev, *, carries_hold: bool, carries_wrapup: bool)
         if ring is None and started is not None:
             ring = _seconds(started, ev.at)
         rec.ring_s = ring
-        rec.rings.append(Ring(agent, ev.at, ring, RingOutcome.ANSWERED))
+        rec.rings.append(Ring(agent, ev.at, ring, _RO.ANSWERED))
         rec.hold_s = 0.0 if carries_hold else None
         rec.wrapup_s = 0.0 if carries_wrapup else None
         for other, at in sorted(rec._ring_started.items()):
-            rec.rings.append(Ring(other, ev.at, _seconds(at, ev.at), RingOutcome.CANCELED))
+            rec.rings.append(Ring(other, ev.at, _seconds(at, ev.at), _RO.CANCELED))
         rec._ring_started.clear()
-    elif t == EventType.CALL_HELD:
+    elif t == _ET.CALL_HELD:
         agent = agent or rec.agent_ref
-        if rec.status == CallStatus.TALKING and rec._hold_started is None:
+        if rec.status == _CS.TALKING and rec._hold_started is None:
             rec._hold_started = ev.at
             rec.holds += 1
-    elif t == EventType.CALL_RESUMED:
+    elif t == _ET.CALL_RESUMED:
         agent = agent or rec.agent_ref
         if rec._hold_started is not None:
             rec.hold_s = (rec.hold_s or 0.0) + _seconds(rec._hold_started, ev.at)
             rec._hold_started = None
-    elif t == EventType.CALL_TRANSFERRED:
+    elif t == _ET.CALL_TRANSFERRED:
         agent = agent or rec.agent_ref
         rec.transfers += 1
         rec.transfer_target = str(p.get("target") or "")[:120]
-        if p.get("ends_call") and rec.status == CallStatus.TALKING:
+        if p.get("ends_call") and rec.status == _CS.TALKING:
             _end(rec, ev, hung_up_by="")
-    elif t == EventType.CALL_ENDED:
+    elif t == _ET.CALL_ENDED:
         agent = agent or rec.agent_ref
-        if rec.status == CallStatus.TALKING:
+        if rec.status == _CS.TALKING:
             _end(rec, ev, hung_up_by=str(p.get("hung_up_by") or ""))
-        elif rec.status == CallStatus.WAITING:
-            _abandon(rec, ev, AbandonReason.HANGUP)  # an end without an answer is an abandon (C5c)
-    elif t == EventType.CALL_ABANDONED:
-        if rec.status == CallStatus.WAITING:
-            reason = str(p.get("reason") or AbandonReason.HANGUP)
-            _abandon(rec, ev, reason if reason in AbandonReason.values else AbandonReason.HANGUP)
-    elif t == EventType.AGENT_WRAPUP_STARTED:
+        elif rec.status == _CS.WAITING:
+            _abandon(rec, ev, _AR.HANGUP)  # an end without an answer is an abandon (C5c)
+    elif t == _ET.CALL_ABANDONED:
+        if rec.status == _CS.WAITING:
+            reason = str(p.get("reason") or _AR.HANGUP)
+            _abandon(rec, ev, reason if reason in _ABANDON_REASONS else _AR.HANGUP)
+    elif t == _ET.AGENT_WRAPUP_STARTED:
         agent = agent or rec.agent_ref
         if rec.answered_at is not None and rec._wrap_started is None:
             rec._wrap_started = ev.at
-    elif t == EventType.AGENT_WRAPUP_ENDED:
+    elif t == _ET.AGENT_WRAPUP_ENDED:
         agent = agent or rec.agent_ref
         if rec._wrap_started is not None:
             rec.wrapup_s = (rec.wrapup_s or 0.0) + _seconds(rec._wrap_started, ev.at)
             rec._wrap_started = None
-    elif t == EventType.SURVEY_ANSWERED:
+    elif t == _ET.SURVEY_ANSWERED:
         agent = ""
         try:
             answer = int(p.get("answer"))
@@ -247,7 +261,7 @@ def _apply(rec: CallRecord, ev: Ev, *, carries_hold: bool, carries_wrapup: bool)
             answer = None
         if answer in (1, 2, 3) and rec.survey_answer is None:
             rec.survey_answer = answer
-    elif t == EventType.RECORDING_AVAILABLE:
+    elif t == _ET.RECORDING_AVAILABLE:
         agent = ""
         if not rec.recording_ref:
             rec.recording_ref = str(p.get("uri") or "")[:300]
@@ -260,7 +274,7 @@ def _end(rec: CallRecord, ev: Ev, *, hung_up_by: str) -> None:
         rec.hold_s = (rec.hold_s or 0.0) + _seconds(rec._hold_started, ev.at)
         rec._hold_started = None
     rec.ended_at = ev.at
-    rec.status = CallStatus.ENDED
+    rec.status = _CS.ENDED
     rec.hung_up_by = hung_up_by if hung_up_by in ("customer", "agent") else ""
     talk = _number(p, "talk_s")
     if talk is None:
@@ -269,20 +283,20 @@ def _end(rec: CallRecord, ev: Ev, *, hung_up_by: str) -> None:
 
 
 def _abandon(rec: CallRecord, ev: Ev, reason: str) -> None:
-    rec.status = CallStatus.ABANDONED
+    rec.status = _CS.ABANDONED
     rec.ended_at = ev.at
     wait = _number(ev.payload, "wait_s")
     rec.wait_s = wait if wait is not None else _seconds(rec.offered_at, ev.at)
     rec.abandon_reason = reason
     for agent, at in sorted(rec._ring_started.items()):
-        rec.rings.append(Ring(agent, ev.at, _seconds(at, ev.at), RingOutcome.CANCELED))
+        rec.rings.append(Ring(agent, ev.at, _seconds(at, ev.at), _RO.CANCELED))
     rec._ring_started.clear()
 
 
 def _close(rec: CallRecord) -> None:
     """Rings still going at the end of the data stay as ringing."""
     for agent, at in sorted(rec._ring_started.items()):
-        rec.rings.append(Ring(agent, at, None, RingOutcome.RINGING))
+        rec.rings.append(Ring(agent, at, None, _RO.RINGING))
     rec._ring_started.clear()
 
 
@@ -300,33 +314,37 @@ class StatePart:
     membership: bool | None = None
 
 
+# The call activity an event of a call sets.
+_ACTIVITY = {
+    _ET.CALL_RINGING: _AK.RINGING,
+    _ET.CALL_RING_NO_ANSWER: _AK.IDLE,
+    _ET.CALL_RING_CANCELED: _AK.IDLE,
+    _ET.CALL_ANSWERED: _AK.TALKING,
+    _ET.CALL_HELD: _AK.HOLD,
+    _ET.CALL_RESUMED: _AK.TALKING,
+    _ET.CALL_ENDED: _AK.IDLE,
+    _ET.AGENT_WRAPUP_STARTED: _AK.WRAP_UP,
+    _ET.AGENT_WRAPUP_ENDED: _AK.IDLE,
+}
+
+
 def state_parts(ev: Ev) -> list[StatePart]:
     t, p = ev.type, ev.payload
-    A, P = StateDimension.ACTIVITY, StateDimension.PRESENCE
+    A, P = _SD.ACTIVITY, _SD.PRESENCE
     reason = str(p.get("reason") or "")[:60]
-    if t == EventType.AGENT_LOGIN:
+    if t == _ET.AGENT_LOGIN:
         paused = bool(p.get("paused"))
-        return [StatePart(P, AgentStateKind.NOT_READY if paused else AgentStateKind.READY, reason if paused else "",
+        return [StatePart(P, _AK.NOT_READY if paused else _AK.READY, reason if paused else "",
                           ev.queue, membership=True)]
-    if t == EventType.AGENT_LOGOUT:
-        return [StatePart(P, AgentStateKind.LOGGED_OUT, "", ev.queue, membership=False)]
-    if t == EventType.AGENT_READY:
-        return [StatePart(P, AgentStateKind.READY, "", ev.queue)]
-    if t == EventType.AGENT_NOT_READY:
-        return [StatePart(P, AgentStateKind.NOT_READY, reason, ev.queue)]
-    activity = {
-        EventType.CALL_RINGING: AgentStateKind.RINGING,
-        EventType.CALL_RING_NO_ANSWER: AgentStateKind.IDLE,
-        EventType.CALL_RING_CANCELED: AgentStateKind.IDLE,
-        EventType.CALL_ANSWERED: AgentStateKind.TALKING,
-        EventType.CALL_HELD: AgentStateKind.HOLD,
-        EventType.CALL_RESUMED: AgentStateKind.TALKING,
-        EventType.CALL_ENDED: AgentStateKind.IDLE,
-        EventType.AGENT_WRAPUP_STARTED: AgentStateKind.WRAP_UP,
-        EventType.AGENT_WRAPUP_ENDED: AgentStateKind.IDLE,
-    }.get(t)
-    if t == EventType.CALL_TRANSFERRED and p.get("ends_call"):
-        activity = AgentStateKind.IDLE
+    if t == _ET.AGENT_LOGOUT:
+        return [StatePart(P, _AK.LOGGED_OUT, "", ev.queue, membership=False)]
+    if t == _ET.AGENT_READY:
+        return [StatePart(P, _AK.READY, "", ev.queue)]
+    if t == _ET.AGENT_NOT_READY:
+        return [StatePart(P, _AK.NOT_READY, reason, ev.queue)]
+    activity = _ACTIVITY.get(t)
+    if t == _ET.CALL_TRANSFERRED and p.get("ends_call"):
+        activity = _AK.IDLE
     if activity is None:
         return []
     return [StatePart(A, activity, "", ev.queue)]
@@ -336,11 +354,11 @@ def state_parts(ev: Ev) -> list[StatePart]:
 class Snapshot:
     """An agent's current state as stored (``AgentState``)."""
 
-    presence: str = AgentStateKind.LOGGED_OUT
+    presence: str = _AK.LOGGED_OUT
     presence_reason: str = ""
     presence_at: dt.datetime | None = None
     presence_key: str = ""
-    activity: str = AgentStateKind.IDLE
+    activity: str = _AK.IDLE
     activity_call: int | None = None
     activity_at: dt.datetime | None = None
     activity_key: str = ""
@@ -354,15 +372,15 @@ class Snapshot:
             held = self.memberships.get(queue)
             if held is None or key > held[1]:
                 self.memberships[queue] = [part.membership, key, at.isoformat()]
-        if part.dimension == StateDimension.PRESENCE:
-            if part.state == AgentStateKind.LOGGED_OUT:
+        if part.dimension == _SD.PRESENCE:
+            if part.state == _AK.LOGGED_OUT:
                 return  # logging out is the memberships' business
             if key > self.presence_key:
                 self.presence, self.presence_reason = part.state, part.reason
                 self.presence_at, self.presence_key = at, key
         elif key > self.activity_key:
             self.activity, self.activity_at, self.activity_key = part.state, at, key
-            self.activity_call = call if part.state != AgentStateKind.IDLE else None
+            self.activity_call = call if part.state != _AK.IDLE else None
 
     def logged_in(self) -> bool:
         if not self.memberships:
@@ -383,12 +401,12 @@ class Snapshot:
         """(state, reason, since)."""
         if not self.logged_in():
             times = [dt.datetime.fromisoformat(m[2]) for m in self.memberships.values() if len(m) > 2 and not m[0]]
-            return AgentStateKind.LOGGED_OUT, "", max(times) if times else None
-        if self.activity != AgentStateKind.IDLE:
+            return _AK.LOGGED_OUT, "", max(times) if times else None
+        if self.activity != _AK.IDLE:
             return self.activity, "", self.activity_at
-        if self.presence in (AgentStateKind.READY, AgentStateKind.NOT_READY):
+        if self.presence in (_AK.READY, _AK.NOT_READY):
             since = self.presence_at
             if self.activity_at is not None and (since is None or self.activity_at > since):
                 since = self.activity_at
             return self.presence, self.presence_reason, since
-        return AgentStateKind.READY, "", self.activity_at or self.presence_at
+        return _AK.READY, "", self.activity_at or self.presence_at

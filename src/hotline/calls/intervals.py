@@ -28,13 +28,18 @@ from hotline.calls.models import CallStatus, IntervalStat, RingOutcome
 from hotline.core import bulk
 
 SIZES = (15, 30, 60)
+# Plain strings: an enum member read from its class is a descriptor call (Python 3.11), made per call here.
+_NO_ANSWER = RingOutcome.NO_ANSWER.value
+_ENDED = CallStatus.ENDED.value
+_OVER = frozenset({CallStatus.ENDED.value, CallStatus.ABANDONED.value})
 MEASURES = ("offered", "answered", "abandoned", "short_abandoned", "answered_within_t", "wait_answered_s",
             "handle_s", "ring_no_answer")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallFacts:
-    """What of a call the intervals count."""
+    """What of a call the intervals count (compared, never changed; not
+    frozen: made twice per call each time ingest derives it)."""
 
     queue: str
     offered_at: dt.datetime
@@ -52,22 +57,24 @@ class CallFacts:
         return cls(queue=values["queue"], offered_at=values["offered_at"], status=values["status"],
                    wait_s=values["wait_s"], agent_id=values["agent_id"], talk_s=values["talk_s"],
                    hold_s=values["hold_s"], wrapup_s=values["wrapup_s"],
-                   unanswered_by=tuple(r[1] for r in rings if r[1] and r[4] == RingOutcome.NO_ANSWER))
+                   unanswered_by=tuple(r[1] for r in rings if r[1] and r[4] == _NO_ANSWER))
 
 
 def bucket(at: dt.datetime, minutes: int) -> dt.datetime:
     """The start of the interval of ``minutes`` holding ``at``, in the center's time zone."""
-    local = timezone.localtime(at)
-    floored = local.replace(minute=local.minute - local.minute % minutes, second=0, microsecond=0)
-    return floored.astimezone(dt.UTC)
+    return _floor(timezone.localtime(at), minutes)
+
+
+def _floor(local: dt.datetime, minutes: int) -> dt.datetime:
+    return local.replace(minute=local.minute - local.minute % minutes, second=0, microsecond=0).astimezone(dt.UTC)
 
 
 def contribution(facts: CallFacts | None, *, T: float, S: float) -> dict[tuple, dict[str, float]]:
     """(minutes, start, queue, agent_id) → the measures this call adds there."""
     out: dict[tuple, dict[str, float]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
-    if facts is None or facts.status not in (CallStatus.ENDED, CallStatus.ABANDONED):
+    if facts is None or facts.status not in _OVER:
         return {}
-    answered = facts.status == CallStatus.ENDED
+    answered = facts.status == _ENDED
     wait = facts.wait_s or 0.0
     measures = {
         "offered": 1, "answered": int(answered), "abandoned": int(not answered),
@@ -78,8 +85,9 @@ def contribution(facts: CallFacts | None, *, T: float, S: float) -> dict[tuple, 
     }
     # An agent's rows: the calls it answered or that rang it unanswered (C5i).
     agents = {a for a in (facts.agent_id if answered else None, *facts.unanswered_by) if a}
+    local = timezone.localtime(facts.offered_at)
     for minutes in SIZES:
-        start = bucket(facts.offered_at, minutes)
+        start = _floor(local, minutes)
         for name, value in measures.items():
             out[(minutes, start, facts.queue, 0)][name] += value
         for agent_id in agents:

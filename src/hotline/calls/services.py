@@ -140,6 +140,9 @@ class IngestResult:
 
 
 _TYPES = frozenset(EventType.values)  # (``.values`` builds a new list on every read)
+# Plain strings for the loops over every event: an enum member read from its
+# class is a descriptor call (Python 3.11).
+_PLACED, _UNPLACED, _UNKNOWN_AGENT = Placement.PLACED.value, Placement.UNPLACED.value, Reason.UNKNOWN_AGENT.value
 _NEEDS_CALL = derive.DERIVED_TYPES - {EventType.AGENT_WRAPUP_STARTED, EventType.AGENT_WRAPUP_ENDED}
 
 
@@ -580,13 +583,13 @@ class _Placer:
                 call = keys[(call_id, p.entry)] if p.entry is not None else None
                 was = (row.state, row.reason, row.call_record_id)
                 if p.entry is None:
-                    state, reason = Placement.UNPLACED, p.reason
+                    state, reason = _UNPLACED, p.reason
                 elif p.agent_ref and agents.get(p.agent_ref) is None:
-                    state, reason = Placement.PLACED, Reason.UNKNOWN_AGENT  # counted in its call; agent waits
+                    state, reason = _PLACED, _UNKNOWN_AGENT  # counted in its call; agent waits
                 else:
-                    state, reason = Placement.PLACED, ""
+                    state, reason = _PLACED, ""
                 new = row.pk is None
-                if state == Placement.PLACED and p.agent_ref and agents.get(p.agent_ref) and (
+                if state == _PLACED and p.agent_ref and agents.get(p.agent_ref) and (
                         new or row.reason in RETRIED_REASONS):
                     self._activity.append((row, agents[p.agent_ref], call, new))
                 retry_at = None
