@@ -36,7 +36,7 @@ def claim_orders(ids: list[int], limit: int) -> list[int]:
 
 
 def _responsible_unit_id(order: WorkOrder, rule: TimeLimitRule) -> int | None:
-    owner_unit_id = order.owner.unit_id if order.owner_id else None
+    owner_unit_id = order.owner.unit_id  # every order has an owner (D2f)
     if rule.responsible == Responsible.CENTER:
         return owner_unit_id or order.scope_unit_id
     return order.assigned_unit_id or owner_unit_id
@@ -193,12 +193,17 @@ def restart_for(*, order: WorkOrder, at: dt.datetime, actions: set[str]) -> list
 def start_clock(*, order: WorkOrder, metric: str, at: dt.datetime) -> Clock | None:
     """Start one metric's clock on an order outside its own events (a merged
     caller's callback when the master replies, D3.4c). None if the order's
-    policy has no such rule."""
+    policy has no such rule. A clock of the metric still running is kept and
+    returned, as the order's own events keep theirs (D2g): a master that
+    replies again after a rework owes its merged callers the callback they
+    are already waiting for, not a second one."""
     rule = _rules(order).get(metric)
     if rule is None:
         return None
-    round_ = (Clock.objects.filter(order=order, metric=metric).order_by("-round").values_list("round", flat=True).first())
-    clk = _new_clock(order, rule, at=at, round_=0 if round_ is None else round_ + 1)
+    latest = Clock.objects.filter(order=order, metric=metric).order_by("-round").first()
+    if latest is not None and latest.status == ClockStatus.RUNNING:
+        return latest
+    clk = _new_clock(order, rule, at=at, round_=0 if latest is None else latest.round + 1)
     clk.save(force_insert=True)
     return clk
 
