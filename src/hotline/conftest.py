@@ -70,19 +70,21 @@ def _default_language():
 def page(monkeypatch):
     """A Playwright page in Debian's chromium; script errors and CSP refusals
     collect in ``page.problems``."""
-    from hotline.testing import BROWSER_ARGS, CHROMIUM, browser_page
+    from hotline import testing
 
     playwright_api = pytest.importorskip("playwright.sync_api")
+    testing.served_requests.connect()
     # Playwright's sync API runs an event loop in this thread; the ORM calls
     # the test makes between steps are still plain synchronous calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = p.chromium.launch(executable_path=testing.CHROMIUM, args=testing.BROWSER_ARGS)
         playwright_api.expect.set_options(timeout=15_000)
-        page = browser_page(browser)
+        page = testing.browser_page(browser)
         yield page
-        page.context.close()
-        browser.close()
+        # The flush after this test must not overlap a request the page left
+        # running in the live server (close_browser waits for those).
+        testing.close_browser(page)
         # While Playwright's event loop runs, Django keeps this thread's ORM
         # connections apart (asgiref's Local turns context-local), where the
         # test database teardown never sees them: close them here, or the

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
+import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -41,6 +44,72 @@ def browser_page(browser):
     page.on("pageerror", lambda exc: page.problems.append(str(exc)))
     page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
     return page
+
+
+class ServedRequests:
+    """The requests being served right now, by thread, from Django's request
+    signals (the live server serves each request in a thread of this
+    process; ``request_finished`` fires when its response is closed, in the
+    same thread).
+
+    Closing the browser does not stop what the server is still doing for the
+    page: a request htmx sent just before (the intake's duplicate check on
+    ``load``) runs on, into the test's teardown, and the database flush lands
+    in the middle of it — the user read before, the user's unit after, which
+    raised ``Unit.DoesNotExist`` from ``KeyError: 'unit'`` in the access
+    policy. ``close_browser`` waits for them first."""
+
+    def __init__(self) -> None:
+        self._active: set[int] = set()
+        self._changed = threading.Condition()
+
+    def connect(self) -> None:
+        from django.core.signals import request_finished, request_started
+
+        request_started.connect(self._started, dispatch_uid="hotline-testing-served-started")
+        request_finished.connect(self._finished, dispatch_uid="hotline-testing-served-finished")
+
+    def _started(self, **kwargs) -> None:
+        with self._changed:
+            self._active.add(threading.get_ident())
+
+    def _finished(self, **kwargs) -> None:
+        with self._changed:
+            self._active.discard(threading.get_ident())
+            self._changed.notify_all()
+
+    def busy(self) -> int:
+        """How many requests other threads are serving."""
+        with self._changed:
+            return len(self._active - {threading.get_ident()})
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no other thread serves a request; False on time-out."""
+        deadline = time.monotonic() + timeout
+        me = threading.get_ident()
+        with self._changed:
+            while self._active - {me}:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+
+served_requests = ServedRequests()
+
+
+def close_browser(page, *, timeout: float = 60.0) -> None:
+    """Close the page's browser, then wait until the live server has finished
+    every request the page left running, so that nothing it does overlaps
+    the test database's teardown (see ``ServedRequests``)."""
+    browser = page.context.browser
+    page.context.close()
+    if browser is not None:
+        browser.close()
+    if not served_requests.wait_idle(timeout):
+        warnings.warn(f"the live server still serves {served_requests.busy()} request(s) {timeout:.0f} s after the "
+                      "browser closed; the test database's teardown may cut them off", pytest.PytestWarning, stacklevel=2)
 
 
 @dataclass
