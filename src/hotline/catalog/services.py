@@ -75,8 +75,18 @@ def current_policy_version() -> PolicyVersion:
 def record_lifecycle_version(*, business_type: BusinessType, user=None) -> LifecycleVersion:
     """The latest version of ``business_type``'s life-cycle, recording a new
     one first if the type's life-cycle differs from it (spec D0b)."""
-    # The type's row lock serialises two processes recording at once.
-    locked = BusinessType.objects.select_for_update().only("pk", "lifecycle").get(pk=business_type.pk)
+    # Nearly always the latest version is the type's life-cycle: read it
+    # without a lock. This runs inside an order's create the first time a
+    # process needs it; a row lock on the type taken there would hold up
+    # every other create's foreign-key check on the type while this one waits
+    # for the day's number counter, a deadlock (seen at a web server's start).
+    latest = LifecycleVersion.objects.filter(business_type_id=business_type.pk).order_by("-number").first()
+    current = BusinessType.objects.values_list("lifecycle", flat=True).get(pk=business_type.pk)
+    if latest is not None and latest.definition == current:
+        return latest
+    # The type's row lock serialises two processes recording at once; FOR NO
+    # KEY UPDATE leaves the foreign-key checks of orders of the type free.
+    locked = BusinessType.objects.select_for_update(no_key=True).only("pk", "lifecycle").get(pk=business_type.pk)
     latest = LifecycleVersion.objects.filter(business_type=locked).order_by("-number").first()
     if latest is not None and latest.definition == locked.lifecycle:
         return latest
