@@ -2,6 +2,7 @@
 calls and agents' states are the switch's facts, to look at: the events
 not placed yet show with their reason (C1i) and can be tried again now."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -18,16 +19,42 @@ from hotline.calls.models import (
     EventSource,
     IntervalStat,
     LogCursor,
+    SwitchCommand,
 )
 from hotline.core.admin import ReadOnlyAdmin
 
 
+class EventSourceForm(forms.ModelForm):
+    """The command secret is written, never shown: left empty, it stays."""
+
+    command_secret = forms.CharField(label=_("command secret"), required=False, max_length=200,
+                                     widget=forms.PasswordInput(render_value=False),
+                                     help_text=EventSource._meta.get_field("command_secret").help_text)
+
+    class Meta:
+        model = EventSource
+        fields = "__all__"
+
+    def clean_command_secret(self):
+        value = self.cleaned_data.get("command_secret") or ""
+        return value if value else (self.instance.command_secret if self.instance.pk else "")
+
+
 @admin.register(EventSource)
 class EventSourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "token_prefix", "carries_hold", "carries_wrapup", "active", "created_at")
+    form = EventSourceForm
+    list_display = ("name", "kind", "token_prefix", "carries_hold", "carries_wrapup", "command_host", "active",
+                    "created_at")
     list_filter = ("kind", "active")
     search_fields = ("name",)
-    fields = ("name", "kind", "carries_hold", "carries_wrapup", "active", "token_prefix", "created_at")
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "carries_hold", "carries_wrapup", "active", "token_prefix",
+                           "created_at")}),
+        # Asterisk AMI and FreeSWITCH ESL sources only (docs/switch-commands.md).
+        (_("Commands to the switch"), {"fields": (
+            "command_host", "command_port", "command_username", "command_secret", "agent_interface", "login_queues",
+            "transfer_expert", "transfer_shift_leader", "transfer_attended")}),
+    )
     readonly_fields = ("token_prefix", "created_at")
     actions = ["issue_token"]
 
@@ -152,3 +179,19 @@ class EscalationAdmin(ReadOnlyAdmin):
     search_fields = ("agent__username", "agent__display_name", "call__caller_number")
     date_hierarchy = "at"
     list_select_related = ("agent", "call")
+
+
+@admin.register(SwitchCommand)
+class SwitchCommandAdmin(ReadOnlyAdmin):
+    """The desk's commands to the switch; what became of each is its outbox
+    message's (state, last error, receipt)."""
+
+    list_display = ("at", "user", "action", "source", "message_state", "unsent", "message")
+    list_filter = ("action", "unsent", "source")
+    search_fields = ("user__username", "user__display_name", "message__dedup_key")
+    date_hierarchy = "at"
+    list_select_related = ("user", "source", "message")
+
+    @admin.display(description=_("state"))
+    def message_state(self, obj):
+        return obj.message.get_state_display() if obj.message_id else "—"

@@ -15,8 +15,18 @@ class CallsConfig(AppConfig):
         # Events that could not be placed yet (an agent not known, an end
         # before its queue entry) are tried again; none is dropped (C1i).
         periodic.register("calls.retry", interval=60.0, func=services.retry_task, lease_seconds=300)
+        self._register_channels()
         self._register_wallboard()
         self._register_desk()
+
+    @staticmethod
+    def _register_channels() -> None:
+        from hotline.calls.channels import switch
+        from hotline.core import channels
+
+        # The desk's commands to the switch (C1a): written to the outbox with
+        # their state change, sent by the worker to the source's AMI or ESL.
+        channels.register(switch.CHANNEL)
 
     @staticmethod
     def _register_desk() -> None:

@@ -55,6 +55,35 @@ class EventSource(models.Model):
                                                      "and ends"))
     active = models.BooleanField(_("in use"), default=True)
     created_at = models.DateTimeField(_("created at"))
+    # The command connection (C1a): where hotline sends the switch its
+    # commands (AMI QueuePause / Redirect, ESL callcenter_config /
+    # uuid_transfer) through the outbox's ``switch`` channel. Only Asterisk
+    # AMI and FreeSWITCH ESL sources have one; empty host: none.
+    command_host = models.CharField(_("command host"), max_length=200, blank=True, default="",
+                                    help_text=_("The switch's manager interface (AMI) or event socket (ESL); empty: "
+                                                "hotline sends this switch no commands"))
+    command_port = models.PositiveIntegerField(_("command port"), null=True, blank=True,
+                                               help_text=_("Empty: 5038 for AMI, 8021 for ESL"))
+    command_username = models.CharField(_("command user"), max_length=80, blank=True, default="",
+                                        help_text=_("The AMI user (manager.conf); ESL has none"))
+    command_secret = models.CharField(
+        _("command secret"), max_length=200, blank=True, default="",
+        help_text=_("The AMI secret or the ESL password; env:NAME reads it from the environment variable NAME"))
+    agent_interface = models.CharField(
+        _("agent interface"), max_length=80, blank=True, default="",
+        help_text=_("How the switch names an agent the source has sent no event of yet, from the agent number: "
+                    "PJSIP/{agent_number} (AMI), {agent_number}@default (ESL)"))
+    login_queues = models.CharField(_("sign-in queues"), max_length=300, blank=True, default="",
+                                    help_text=_("AMI: the queues a sign-in adds the agent to and a sign-out removes "
+                                                "them from, comma-separated; empty: the agent's known queues"))
+    transfer_expert = models.CharField(_("expert transfer destination"), max_length=120, blank=True, default="",
+                                       help_text=_("AMI: exten@context; ESL: exten [dialplan [context]]"))
+    transfer_shift_leader = models.CharField(_("shift leader transfer destination"), max_length=120, blank=True,
+                                             default="", help_text=_("AMI: exten@context; ESL: exten [dialplan "
+                                                                     "[context]]"))
+    transfer_attended = models.BooleanField(_("attended transfer"), default=False,
+                                            help_text=_("AMI: Atxfer from the agent's channel instead of a "
+                                                        "Redirect of the caller's"))
 
     class Meta:
         ordering = ["name"]
@@ -63,6 +92,17 @@ class EventSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def takes_commands(self) -> bool:
+        """Whether hotline can command this source's switch (C1a)."""
+        return self.kind in COMMAND_KINDS and bool(self.command_host.strip())
+
+
+# The kinds of source with a command path; a queue_log file, an HTTP client
+# and the simulator only tell.
+COMMAND_KINDS = frozenset({SourceKind.ASTERISK_AMI, SourceKind.FREESWITCH_ESL})
+DEFAULT_COMMAND_PORTS = {SourceKind.ASTERISK_AMI: 5038, SourceKind.FREESWITCH_ESL: 8021}
 
 
 class EventType(models.TextChoices):
@@ -462,6 +502,12 @@ class EscalationTarget(models.TextChoices):
     SHIFT_LEADER = "shift_leader", _("Shift leader")
 
 
+class EscalationCommand(models.TextChoices):
+    NONE = "", _("None")
+    SWITCH = "switch", _("Sent to the switch")
+    PHONE = "phone", _("On the phone")
+
+
 class Escalation(models.Model):
     """A call escalated from the agent desk to an expert or the shift leader
     (C2d): who asked, for which call and contact, when and why. Recorded
@@ -477,9 +523,11 @@ class Escalation(models.Model):
     target = models.CharField(_("escalated to"), max_length=20, choices=EscalationTarget.choices)
     note = models.CharField(_("note"), max_length=300, blank=True, default="")
     at = models.DateTimeField(_("at"))
-    # "": no adapter of the call's source sends a transfer yet (the agent
-    # transfers on the phone); later "sent" / "failed" with the adapter's answer.
-    command = models.CharField(_("switch command"), max_length=20, blank=True, default="")
+    # "switch": a transfer command was sent through the outbox (its outcome is
+    # the escalation's SwitchCommand's message); "phone": the call's source
+    # takes no command and the agent transfers on the phone; "" before commands.
+    command = models.CharField(_("switch command"), max_length=20, choices=EscalationCommand.choices, blank=True,
+                               default="")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -489,3 +537,57 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call} → {self.get_target_display()}"
+
+
+class SwitchAction(models.TextChoices):
+    """What the desk asks the switch to do (C1a, C2d)."""
+
+    PAUSE = "pause", _("Not ready at the switch")
+    UNPAUSE = "unpause", _("Ready at the switch")
+    LOGIN = "login", _("Sign in at the switch")
+    LOGOUT = "logout", _("Sign out at the switch")
+    TRANSFER = "transfer", _("Transfer at the switch")
+
+
+class NoCommand(models.TextChoices):
+    """Why no command went to the switch (the desk says so, C1a)."""
+
+    SENT = "", _("Sent")
+    NO_SWITCH = "no_switch", _("No switch knows the agent")
+    NO_COMMANDS = "no_commands", _("The source takes no commands")
+    NOT_CONFIGURED = "not_configured", _("The source has no command connection")
+    NO_INTERFACE = "no_interface", _("The agent's interface at the switch is not known")
+    NO_QUEUES = "no_queues", _("No queues to sign in to or out of")
+    NO_DESTINATION = "no_destination", _("No transfer destination configured")
+    NO_CHANNEL = "no_channel", _("The call's channel is not known")
+
+
+class SwitchCommand(models.Model):
+    """A command the desk gave the switch for an agent: a state change or a
+    transfer. Sent by the outbox (``message``: its state is the command's —
+    pending, sent, confirmed, refused with the switch's answer); without a
+    message, ``unsent`` says why there was no command path, and the desk
+    tells the agent to do it on the phone. Append-only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False,
+                             verbose_name=_("agent"))
+    source = models.ForeignKey(EventSource, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("source"))
+    action = models.CharField(_("command"), max_length=10, choices=SwitchAction.choices)
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="commands", verbose_name=_("escalation"))
+    message = models.ForeignKey("core.OutboxMessage", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", verbose_name=_("outbox message"))
+    unsent = models.CharField(_("not sent because"), max_length=20, choices=NoCommand.choices, blank=True,
+                              default="")
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["-id"]
+        # The desk's poll reads the agent's latest command.
+        indexes = [models.Index(fields=["user", "id"], name="switchcommand_user_idx")]
+        verbose_name = _("switch command")
+        verbose_name_plural = _("switch commands")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_action_display()}"

@@ -133,7 +133,8 @@ def map_event(event: Mapping, *, queue_calls: set[str] | None = None,
                 queue_calls.add(uniqueid)
             return [ev(EventType.CALL_OFFERED, call=True, caller_number=_get(event, "CallerIDNum"),
                        caller_name=_get(event, "CallerIDName"), called_number=_get(event, "Exten"),
-                       position=_get(event, "Position"), linkedid=_get(event, "Linkedid"))]
+                       position=_get(event, "Position"), linkedid=_get(event, "Linkedid"),
+                       channel=_get(event, "Channel"))]  # the caller's channel: what a transfer redirects
         if name == "queuecallerleave":
             return []
         if name == "queuecallerabandon":
@@ -142,13 +143,15 @@ def map_event(event: Mapping, *, queue_calls: set[str] | None = None,
         if not agent:
             return unknown(Reason.INVALID)
         if name == "agentcalled":
-            return [ev(EventType.CALL_RINGING, dest_uniqueid=_get(event, "DestUniqueid"))]
+            return [ev(EventType.CALL_RINGING, dest_uniqueid=_get(event, "DestUniqueid"),
+                       agent_channel=_get(event, "DestChannel"))]
         if name == "agentringnoanswer":
             ring = _num(_get(event, "RingTime"))
             return [ev(EventType.CALL_RING_NO_ANSWER, ring_s=None if ring is None else ring / 1000.0)]
         if name == "agentconnect":
             return [ev(EventType.CALL_ANSWERED, wait_s=_num(_get(event, "HoldTime")),
-                       ring_s=_num(_get(event, "RingTime")), bridged_uniqueid=_get(event, "DestUniqueid"))]
+                       ring_s=_num(_get(event, "RingTime")), bridged_uniqueid=_get(event, "DestUniqueid"),
+                       channel=_get(event, "Channel"), agent_channel=_get(event, "DestChannel"))]
         if name == "agentcomplete":
             reason = _get(event, "Reason").lower()
             if reason == "transfer":
@@ -365,3 +368,194 @@ class AmiRunner:
             except asyncio.CancelledError:
                 pass
             await loop.run_in_executor(None, self.ingester.close)
+
+
+# --- commands (C1a, C2d) ------------------------------------------------------------------
+#
+# What the desk asks of an Asterisk switch, as the AMI actions the Asterisk
+# documentation ("AMI Actions") defines; built when the command is enqueued
+# (the outbox message shows exactly what goes out) and sent by the outbox's
+# ``switch`` channel through ``send_actions``:
+#
+#   not ready      QueuePause  Interface, Paused: true, Reason (Queue omitted: every queue)
+#   ready          QueuePause  Interface, Paused: false
+#   sign in / out  QueueAdd / QueueRemove  Queue, Interface (one action per queue)
+#   transfer       Redirect    Channel (the caller's), Exten, Context, Priority 1
+#                  Atxfer      Channel (the agent's), Exten, Context — attended
+#
+# Each action's ActionID is the outbox message's de-duplication key (with
+# ``:n`` when one command is several actions), so a retry goes out with the
+# same ActionID and the switch's log shows it as the same command. Asterisk
+# itself does not de-duplicate by ActionID, so a retry must be harmless on
+# its own: the state actions are (pausing a paused member changes nothing;
+# QueueAdd's "Already there" and QueueRemove's "Not there" mean done); a
+# Redirect is not, so a retry first asks where the caller's channel is
+# (Status) and sends nothing when it is already at the destination; an
+# Atxfer cannot be checked, so one whose answer was lost is not sent again
+# (the agent is told to look at the phone).
+
+def pause_actions(interface: str, *, paused: bool, reason: str = "", queue: str = "") -> list[dict[str, str]]:
+    from hotline.calls.adapters._commands import clean
+
+    action = {"Action": "QueuePause", "Interface": clean(interface), "Paused": "true" if paused else "false"}
+    if queue:
+        action["Queue"] = clean(queue)
+    if paused and reason:
+        action["Reason"] = clean(reason)
+    return [action]
+
+
+def member_actions(interface: str, queues: Iterable[str], *, add: bool) -> list[dict[str, str]]:
+    from hotline.calls.adapters._commands import clean
+
+    interface = clean(interface)
+    if add:
+        return [{"Action": "QueueAdd", "Queue": clean(q), "Interface": interface, "Paused": "false"} for q in queues]
+    return [{"Action": "QueueRemove", "Queue": clean(q), "Interface": interface} for q in queues]
+
+
+def parse_destination(text: str) -> tuple[str, str] | None:
+    """``exten@context`` → (exten, context); None when it is not that."""
+    exten, sep, context = (text or "").strip().partition("@")
+    if not sep or not exten or not context or any(c.isspace() for c in exten + context):
+        return None
+    return exten, context
+
+
+def transfer_actions(*, destination: str, channel: str = "", agent_channel: str = "",
+                     attended: bool = False) -> tuple[list[dict[str, str]], dict[str, str] | None]:
+    """The transfer's action, and what a retry checks first (a Redirect's
+    destination; None for an Atxfer, which cannot be checked)."""
+    from hotline.calls.adapters._commands import CommandValueError, clean
+
+    parsed = parse_destination(destination)
+    if parsed is None:
+        raise CommandValueError(destination)
+    exten, context = (clean(p, spaces=False) for p in parsed)
+    if attended:
+        return [{"Action": "Atxfer", "Channel": clean(agent_channel), "Exten": exten, "Context": context}], None
+    channel = clean(channel)
+    return ([{"Action": "Redirect", "Channel": channel, "Exten": exten, "Context": context, "Priority": "1"}],
+            {"channel": channel, "exten": exten, "context": context})
+
+
+# Error answers that mean the state asked for is already there.
+_ALREADY = {"queueadd": "already there", "queueremove": "not there"}
+# Actions that set a state: sending one again changes nothing.
+_IDEMPOTENT = frozenset({"queuepause", "queueadd", "queueremove"})
+
+
+def _command_manager_class():
+    from panoramisk import Manager
+
+    class _CommandManager(Manager):
+        """One short command session: no reconnect, no re-sending on a later
+        connection (panoramisk keeps an unanswered action for the next one),
+        and every awaited answer failed at once when the connection goes."""
+
+        login_future = None
+
+        def connection_made(self, f):
+            if f.cancelled() or f.exception() is not None:
+                return  # the caller awaits the connection and sees why
+            super().connection_made(f)
+            self.login_future = self.authenticated_future
+
+        def connection_lost(self, exc):
+            self._connected = False
+            if self.pinger:
+                self.pinger.cancel()
+                self.pinger = None
+            gone = ConnectionResetError("connection closed")
+            waiting = list(self.awaiting_actions)
+            self.awaiting_actions.clear()
+            for action in waiting:
+                if not action.future.done():
+                    action.future.set_exception(gone)
+            if self.login_future is not None and not self.login_future.done():
+                self.login_future.set_exception(gone)
+
+    return _CommandManager
+
+
+def _answers(answer) -> list:
+    return answer if isinstance(answer, list) else [answer]
+
+
+async def _already_redirected(manager, verify: Mapping[str, str], key: str, timeout: float):
+    """Where the caller's channel is now (a retry of a Redirect): a Result
+    when there is nothing to send, None when it must be sent."""
+    from django.utils.translation import gettext as _
+
+    from hotline.core.channels.base import Result
+
+    answer = await asyncio.wait_for(manager.send_action(
+        {"Action": "Status", "Channel": verify["channel"], "ActionID": f"{key}:check"}), timeout)
+    first = _answers(answer)[0]
+    if not first.success:
+        return Result.refused(_("The call is no longer at the switch (%(answer)s)") % {
+            "answer": first.message or first.response})
+    for item in _answers(answer):
+        if _get(item, "Event").lower() == "status" and _get(item, "Context") == verify["context"] and \
+                _get(item, "Exten") == verify["exten"]:
+            return Result.sent(ack=f"{key} {verify['exten']}@{verify['context']} (already transferred)"[:200])
+    return None
+
+
+async def _send_actions(conn, actions: list[dict[str, str]], *, key: str, verify: Mapping[str, str] | None,
+                        attempt: int, timeout: float):
+    from django.utils.translation import gettext as _
+
+    from hotline.calls.adapters._commands import lost, unreachable
+    from hotline.core.channels.base import Result
+
+    loop = asyncio.get_running_loop()
+    manager = _command_manager_class()(loop=loop, host=conn.host, port=conn.port, username=conn.username,
+                                       secret=conn.secret, events="off", ping_delay=3600, ping_interval=3600,
+                                       encoding="utf8")
+    written: dict[str, str] | None = None
+    logged_in = False
+    try:
+        try:
+            await asyncio.wait_for(manager.connect(), timeout)
+            login = await asyncio.wait_for(manager.login_future, timeout)
+        except (OSError, TimeoutError) as exc:
+            return Result.retry(unreachable(conn.where, exc))
+        if not login.success:
+            return Result.refused(_("The switch refused the log-in of %(user)s: %(answer)s") % {
+                "user": conn.username, "answer": login.message or login.response})
+        logged_in = True
+        if verify and attempt > 1:
+            done = await _already_redirected(manager, verify, key, timeout)
+            if done is not None:
+                return done
+        confirmed = []
+        for i, action in enumerate(actions, 1):
+            action_id = key if len(actions) == 1 else f"{key}:{i}"
+            written = action
+            # One answer each: panoramisk would otherwise wait for a list after
+            # QueueAdd's "Added interface to queue".
+            answer = _answers(await asyncio.wait_for(
+                manager.send_action({**action, "ActionID": action_id}, as_list=False), timeout))[0]
+            text = answer.message or answer.response or ""
+            if not answer.success and _ALREADY.get(action["Action"].lower(), "\0") not in text.lower():
+                return Result.refused(f"{action['Action']}: {text}"[:500])
+            confirmed.append(f"{action_id} {text}".strip())
+        written = None
+        return Result.sent(ack="; ".join(confirmed)[:200])
+    except (OSError, TimeoutError) as exc:
+        if written is not None and written["Action"].lower() not in _IDEMPOTENT and verify is None:
+            return Result.refused(_("No answer from the switch to %(action)s: whether it was done is not known; "
+                                    "check on the phone") % {"action": written["Action"]})
+        return Result.retry(lost(conn.where, exc))
+    finally:
+        if logged_in and manager.protocol is not None and not manager.protocol.closed:
+            manager.protocol.send({"Action": "Logoff"})  # polite; its answer is not awaited
+        manager.close()
+
+
+def send_actions(conn, actions: list[dict[str, str]], *, key: str, verify: Mapping[str, str] | None = None,
+                 attempt: int = 1, timeout: float = 5.0):
+    """Log in to the manager interface, send the actions one after another
+    (each answered before the next), log off. A ``core.channels.Result``."""
+    return asyncio.run(_send_actions(conn, actions, key=key, verify=verify, attempt=attempt, timeout=timeout))

@@ -298,3 +298,106 @@ class EslRunner:
                 except asyncio.CancelledError:
                     pass
             await loop.run_in_executor(None, self.ingester.close)
+
+
+# --- commands (C1a, C2d) ------------------------------------------------------------------
+#
+# What the desk asks of FreeSWITCH, as mod_callcenter's and mod_commands'
+# API commands over the same event socket (``api <command>``, answered by a
+# ``Content-Type: api/response`` body of ``+OK …`` or ``-ERR …``):
+#
+#   not ready   callcenter_config agent set status <agent> 'On Break'
+#   ready       callcenter_config agent set status <agent> 'Available'
+#   sign in     callcenter_config agent set status <agent> 'Available'
+#   sign out    callcenter_config agent set status <agent> 'Logged Out'
+#   transfer    uuid_transfer <caller's uuid> <exten [dialplan [context]]>
+#
+# The event socket has no command id: the outbox key is kept as the
+# receipt with the answer. Setting a status again changes nothing, so a
+# lost answer is simply sent again; a uuid_transfer is not, so a retry first
+# reads where the caller's channel is (``uuid_getvar <uuid>
+# destination_number``: a transfer moves it to the destination's
+# extension) and sends nothing when it is already there.
+
+STATUS_OF = {"pause": "On Break", "unpause": "Available", "login": "Available", "logout": "Logged Out"}
+
+
+def status_command(agent: str, status: str) -> str:
+    from hotline.calls.adapters._commands import clean
+
+    return f"callcenter_config agent set status {clean(agent, spaces=False)} '{status}'"
+
+
+def transfer_command(uuid: str, destination: str) -> tuple[str, dict[str, str]]:
+    """The transfer, and what a retry checks first."""
+    from hotline.calls.adapters._commands import CommandValueError, clean
+
+    parts = clean(destination).split()
+    if not 1 <= len(parts) <= 3 or any("'" in p or '"' in p for p in parts):
+        raise CommandValueError(destination)
+    uuid = clean(uuid, spaces=False)
+    return f"uuid_transfer {uuid} {' '.join(parts)}", {"uuid": uuid, "exten": parts[0]}
+
+
+async def _api(reader, writer, command: str) -> str:
+    writer.write(f"api {command}\n\n".encode())
+    await writer.drain()
+    while True:
+        headers, body = await read_message(reader)
+        kind = headers.get("Content-Type")
+        if kind == "api/response":
+            return body.strip()
+        if kind == "text/disconnect-notice":
+            raise ConnectionResetError("event socket disconnected")
+
+
+async def _send_commands(conn, commands: list[str], *, key: str, verify: Mapping[str, str] | None, attempt: int,
+                         timeout: float):
+    from django.utils.translation import gettext as _
+
+    from hotline.calls.adapters._commands import lost, unreachable
+    from hotline.core.channels.base import Result
+
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(conn.host, conn.port), timeout)
+    except (OSError, TimeoutError) as exc:
+        return Result.retry(unreachable(conn.where, exc))
+    try:
+        headers, _body = await asyncio.wait_for(read_message(reader), timeout)
+        if headers.get("Content-Type") != "auth/request":
+            return Result.retry(_("Unexpected greeting from the event socket at %(where)s") % {"where": conn.where})
+        reply = await asyncio.wait_for(_command(reader, writer, f"auth {conn.secret}"), timeout)
+        if not reply.get("Reply-Text", "").startswith("+OK"):
+            return Result.refused(_("The event socket refused the password: %(answer)s") % {
+                "answer": reply.get("Reply-Text", "")})
+        if verify and attempt > 1:
+            where = await asyncio.wait_for(_api(reader, writer, f"uuid_getvar {verify['uuid']} destination_number"),
+                                           timeout)
+            if where.startswith("-ERR"):
+                return Result.refused(_("The call is no longer at the switch (%(answer)s)") % {"answer": where})
+            if where == verify["exten"]:
+                writer.write(b"exit\n\n")
+                return Result.sent(ack=f"{key} {where} (already transferred)"[:200])
+        confirmed = []
+        for command in commands:
+            answer = await asyncio.wait_for(_api(reader, writer, command), timeout)
+            if not answer.startswith("+OK"):
+                return Result.refused(f"{command.split()[0]}: {answer}"[:500])
+            confirmed.append(answer)
+        writer.write(b"exit\n\n")
+        return Result.sent(ack=f"{key} {'; '.join(confirmed)}"[:200])
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+        return Result.retry(lost(conn.where, exc))
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+
+
+def send_commands(conn, commands: list[str], *, key: str, verify: Mapping[str, str] | None = None,
+                  attempt: int = 1, timeout: float = 5.0):
+    """Authenticate on the event socket, send the API commands one after
+    another, leave. A ``core.channels.Result``."""
+    return asyncio.run(_send_commands(conn, commands, key=key, verify=verify, attempt=attempt, timeout=timeout))

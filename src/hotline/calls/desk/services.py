@@ -8,15 +8,19 @@ the agent's ``AgentState`` and its append-only ``AgentStateEvent`` history
 move exactly as they would for the switch's own pause or unpause, and the
 latest event of each part of the state wins whichever source sent it.
 
-The desk does not command the switch yet: where an adapter can (Asterisk
-AMI ``QueuePause``, FreeSWITCH ``callcenter_config agent set status``), the
-command is the next step, sent after the event is recorded; until then an
-agent paused on the desk is paused in hotline (KPIs, wallboard, routing of
-non-voice work) and on the phone's own key at the switch.
+The switch is commanded too (C1a): not ready, ready, sign in and sign out
+each write, in the same transaction as their event, a command for the
+agent's switch through the outbox (``desk.commands``: AMI ``QueuePause`` /
+``QueueAdd`` / ``QueueRemove``, FreeSWITCH ``callcenter_config agent set
+status``); the desk then shows whether the switch confirmed it. Where the
+agent's switch takes no commands (a queue_log file, an HTTP client) the
+state is hotline's alone and the desk says to set it on the phone too.
+After-call work is hotline's own (the switch keeps its own wrap-up time).
 
-Escalations (C2d) are recorded here too (``Escalation``), with what became
-of the switch command (none is sent yet: the agent transfers on the phone,
-and the switch's ``call.transferred`` arrives through the ingest).
+Escalations (C2d) are recorded here too (``Escalation``) and, where the
+call's switch takes commands, sent as the transfer (AMI ``Redirect`` or
+``Atxfer``, FreeSWITCH ``uuid_transfer``) in the same transaction; the
+switch's ``call.transferred`` then arrives through the ingest.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from hotline.calls import policies
 from hotline.calls import services as calls
+from hotline.calls.desk import commands
 from hotline.calls.models import (
     AgentIdentity,
     AgentState,
@@ -40,6 +45,7 @@ from hotline.calls.models import (
     EventSource,
     EventType,
     SourceKind,
+    SwitchAction,
 )
 from hotline.core import clock, policy
 from hotline.organisation.models import CENTER_ROLES
@@ -65,6 +71,14 @@ class Action:
     WRAPUP_START = "wrapup_start"
     WRAPUP_END = "wrapup_end"
 
+
+# The desk actions that are a switch command too.
+ACTION_COMMANDS = {
+    Action.SIGN_IN: SwitchAction.LOGIN,
+    Action.SIGN_OUT: SwitchAction.LOGOUT,
+    Action.READY: SwitchAction.UNPAUSE,
+    Action.NOT_READY: SwitchAction.PAUSE,
+}
 
 ACTION_EVENTS = {
     Action.SIGN_IN: EventType.AGENT_LOGIN,
@@ -158,6 +172,8 @@ def set_state(*, user, action: str, reason: str = "") -> AgentState:
             source_event_id=f"{user.pk}:{uuid.uuid4().hex}", type=event_type, occurred_at=clock.now(), agent=ref,
             payload=payload))
         calls.ingest(source, [event])
+        if action in ACTION_COMMANDS:
+            commands.for_state(user=user, action=ACTION_COMMANDS[action], reason=reason, key=event.source_event_id)
         return AgentState.objects.get(user=user)
 
 
@@ -165,9 +181,10 @@ def set_state(*, user, action: str, reason: str = "") -> AgentState:
 
 def escalate(*, user, call: Call, target: str, note: str = "") -> Escalation:
     """Record that the agent escalates the call to an expert or the shift
-    leader. The agent must be on the call (it rang them or they answered
-    it). No adapter sends the transfer yet: ``command`` stays empty and the
-    agent transfers on the phone."""
+    leader, and send the switch the transfer where the call's source takes
+    commands (``command`` "switch"; else "phone": the agent transfers on the
+    phone). The agent must be on the call (it rang them or they answered
+    it)."""
     if not may_use_desk(user):
         raise DeskError("user", _("only center staff have an agent desk"))
     if target not in EscalationTarget.values:
@@ -180,5 +197,9 @@ def escalate(*, user, call: Call, target: str, note: str = "") -> Escalation:
     if not on_call:
         raise DeskError("call", _("this call is not yours"))
     with transaction.atomic():
-        return Escalation.objects.create(call=call, contact_id=call.contact_id, agent=user, target=target, note=note,
-                                         at=clock.now())
+        plan = commands.transfer_plan(call, target)
+        escalation = Escalation.objects.create(call=call, contact_id=call.contact_id, agent=user, target=target,
+                                               note=note, at=clock.now(),
+                                               command="switch" if plan.commanded else "phone")
+        commands.for_transfer(user=user, escalation=escalation, plan=plan)
+        return escalation

@@ -58,6 +58,8 @@ def live_context(request: HttpRequest, *, full: bool = False, error: str = "", d
         "state_reason": services.reason_label(reason) if reason else "",
         "v": selectors.version_of(agent_state),
         "pop": pop,
+        # What became of the agent's latest switch command (C1a, C2d).
+        "switch": selectors.latest_command(user),
         "reasons": services.not_ready_reasons(),
         "targets": EscalationTarget.choices,
         "full": full,
@@ -144,5 +146,8 @@ def transfer(request: HttpRequest) -> HttpResponse:
                                        note=request.POST.get("note", "")[:400])
     except services.DeskError as exc:
         return _answer(request, error=exc.message)
+    if escalation.command == "switch":
+        return _answer(request, done=gettext("Escalation to %(target)s recorded; the transfer is sent to the "
+                                             "switch.") % {"target": escalation.get_target_display()})
     return _answer(request, done=gettext("Escalation to %(target)s recorded: transfer the call on the phone.") % {
         "target": escalation.get_target_display()})
