@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "hotline.web",
     "hotline.workforce",
     "hotline.planning",
+    "hotline.reports",
     "hotline.demo",
 ]
 

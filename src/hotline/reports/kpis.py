@@ -1,0 +1,507 @@
+"""The center's order-side KPIs (contact-center.md §3: C3j–C3q, C3s–C3u,
+C3y): each one function of a period and a scope, counted from the orders,
+their events and clocks, the calls and the outages.
+
+What every function here shares:
+
+- periods are ``calls.kpis.Period``: half-open ``[start, end)``, a time
+  without an offset in the center's time zone (C5a). Each KPI says which
+  time puts an item into a period (acceptance, a limit's due time, a
+  restoration, a review);
+- a **scope** (``Scope``) is a unit's subtree — orders by the center that
+  took them (``scope_unit``), customers and outages by the area the unit
+  serves (a customer-service center serves its parent, the county, as
+  dispatch does), calls by the answering agent's unit — and optionally a
+  queue (calls) or one agent (the orders the agent owns, D2f, and the calls
+  the agent answered);
+- a time limit **falls due** in the period of its due time; one still
+  running before its due time is pending and counted nowhere yet; one still
+  running past it is missed; a cancelled one is not counted;
+- an order counts once per KPI and period, however many rounds of a limit
+  (after a reopen) fell due in it: it is kept when every one was kept;
+- a rate whose denominator is zero is None (``null`` in JSON), never 0
+  (C5j).
+
+Definitions, limits and examples: ``docs/kpis.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from hotline.calls.kpis import ANSWERED, Period, rate
+from hotline.calls.kpis import calls as calls_of
+from hotline.calls.models import Call
+from hotline.core import clock
+from hotline.organisation.models import Customer, Unit, UnitKind
+from hotline.organisation.selectors import subtree_unit_ids
+from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
+from hotline.workorders.models import OrderContact, State, WorkOrder, WorkOrderEvent
+
+__all__ = ["Period", "Ratio", "Scope"]
+
+
+# --- scope -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: ``unit`` (a center, a county, …: its subtree; None:
+    the whole installation), optionally one ``queue`` (the calls of that
+    queue and the orders recorded from them) or one ``agent``."""
+
+    unit: Unit | None = None
+    queue: str | None = None
+    agent: Any = None
+
+    def order_unit_ids(self) -> list[int] | None:
+        """Centers whose orders count (an order's ``scope_unit``)."""
+        return None if self.unit is None else subtree_unit_ids(self.unit.path)
+
+    def served_unit_ids(self) -> list[int] | None:
+        """Units of the area the scope serves: customers' responsible units
+        and outages' publishing units. A customer-service center is a leaf
+        beside the stations it dispatches to; it serves its parent's subtree."""
+        if self.unit is None:
+            return None
+        served = self.unit
+        if served.kind == UnitKind.CENTER and served.parent_id:
+            served = Unit.objects.get(pk=served.parent_id)
+        return subtree_unit_ids(served.path)
+
+    def orders(self) -> QuerySet[WorkOrder]:
+        qs = WorkOrder.objects.all()
+        ids = self.order_unit_ids()
+        if ids is not None:
+            qs = qs.filter(scope_unit_id__in=ids)
+        if self.agent is not None:
+            qs = qs.filter(owner=self.agent)
+        return qs
+
+    def answered_calls(self, period: Period) -> QuerySet[Call]:
+        """Answered calls offered in the period (C3v, C5a): of the queue,
+        answered by the agent, or by an agent of the unit's subtree."""
+        qs = calls_of(period, queue=self.queue).filter(ANSWERED)
+        if self.agent is not None:
+            return qs.filter(agent=self.agent)
+        ids = self.order_unit_ids()
+        if ids is not None:
+            qs = qs.filter(agent__unit_id__in=ids)
+        return qs
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A KPI's two counts and its value (None on an empty denominator)."""
+
+    numerator: float
+    denominator: float
+    rate: float | None
+
+    @classmethod
+    def of(cls, numerator: float, denominator: float, *, scale: float = 1) -> Ratio:
+        value = rate(numerator, denominator)
+        return cls(numerator, denominator, None if value is None else value * scale)
+
+
+def _in(period: Period, field: str) -> Q:
+    return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
+
+
+# --- time limits ---------------------------------------------------------------------------
+
+def order_clocks(period: Period, scope: Scope, *, metric: str | None = None) -> QuerySet[Clock]:
+    """Work-order clocks that fell due in the period (by due time), in
+    scope: stopped (met or breached), or still running past their due time
+    now. Cancelled ones and those still running before their due time are
+    not counted."""
+    now = clock.now()
+    qs = (Clock.objects.filter(order__isnull=False).filter(_in(period, "due_at"))
+          .filter(Q(status__in=[ClockStatus.MET, ClockStatus.BREACHED]) | Q(status=ClockStatus.RUNNING, due_at__lt=now)))
+    if metric is not None:
+        qs = qs.filter(metric=metric)
+    ids = scope.order_unit_ids()
+    if ids is not None:
+        qs = qs.filter(order__scope_unit_id__in=ids)
+    if scope.agent is not None:
+        qs = qs.filter(order__owner=scope.agent)
+    return qs
+
+
+def _kept_orders(clocks: QuerySet[Clock], *, done_by: tuple[str, ...]) -> Ratio:
+    """Orders with a limit due / those whose every due limit was kept: met,
+    and stopped by the step itself (``done_by``), not by an order closed
+    without it."""
+    kept = Q(status=ClockStatus.MET, stopped_by__in=done_by)
+    row = clocks.aggregate(due=Count("order_id", distinct=True),
+                           missed=Count("order_id", distinct=True, filter=~kept))
+    return Ratio.of(row["due"] - row["missed"], row["due"])
+
+
+def callback_rate(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3k (D6i), callback rate = callbacks done in limit / callbacks due.
+
+    Due: orders whose callback limit (the ``callback`` clock: 24 h after a
+    repair's reply, 1 working day after another type's review, and every
+    merged caller's after the master's reply, D3.4c) falls due in the period,
+    by its due time. Done in limit: a callback was recorded by the due time
+    (the ``callback`` action, whatever its outcome — an unreachable customer
+    is a callback made, D6b). An order closed without one (a type whose
+    callback is "if wanted", the caller wanted it) or still waiting past the
+    due time is due and not done. Cancelled orders owe none."""
+    return _kept_orders(order_clocks(period, scope, metric="callback"), done_by=("callback",))
+
+
+def complaint_timeliness(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3l, complaint timeliness = complaints replied in limit / complaints due.
+
+    Due: complaint orders whose reply limit (the ``reply`` clock, 5 days
+    from acceptance, D4b) falls due in the period, by its due time — the
+    reply due time, as the 95598 assessment counts a complaint in the month
+    its reply was due. Replied in limit: the unit's reply recorded by then.
+    A complaint reopened after a dissatisfied callback owes a second reply:
+    it counts in the period of each reply due, kept only if all were."""
+    clocks = order_clocks(period, scope, metric="reply").filter(order__business_type__code="complaint")
+    return _kept_orders(clocks, done_by=("reply",))
+
+
+def supervision_rate(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3m (D5f), supervision rate = overdue orders with a supervision
+    notice / overdue orders.
+
+    Overdue: orders with a time limit of any metric (dispatch, accept,
+    arrival, restoration, reply, callback, …) that fell due in the period
+    (by due time) and was passed — stopped after it, or still running past
+    it now. Supervised: every such limit got its supervision notice (督办单,
+    the engine's level-1 notice of that clock). A manual reminder (催办) is
+    not a supervision notice and does not count."""
+    clocks = order_clocks(period, scope)
+    past = clocks.filter(Q(status=ClockStatus.BREACHED) | Q(status=ClockStatus.RUNNING))
+    noticed = Notice.objects.filter(clock=OuterRef("pk"), kind=NoticeKind.SUPERVISION)
+    row = past.annotate(noticed=Exists(noticed)).aggregate(
+        overdue=Count("order_id", distinct=True),
+        unsupervised=Count("order_id", distinct=True, filter=Q(noticed=False)))
+    return Ratio.of(row["overdue"] - row["unsupervised"], row["overdue"])
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+def complaints_per_million_customers(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3j, complaints per million customers = complaint orders / customers × 10⁶.
+
+    Complaints: orders of type complaint accepted in the period (by
+    acceptance time), not cancelled. Complaints recorded as opinions by the
+    intake rules (anonymous, no reply wanted, a marked caller: D1n, D1o) are
+    opinions, not complaints. Customers: the customer records on file of
+    the area the scope serves (by their service area's responsible unit);
+    the customer table keeps no history, so a past period is divided by
+    today's customers. Not annualised: a month's figure is that month's."""
+    complaints = (scope.orders().filter(_in(period, "created_at"), business_type__code="complaint")
+                  .exclude(state=State.CANCELLED).count())
+    customers = Customer.objects.all()
+    served = scope.served_unit_ids()
+    if served is not None:
+        customers = customers.filter(service_area__unit_id__in=served)
+    return Ratio.of(complaints, customers.count(), scale=1_000_000)
+
+
+# A chase-up follows its order to the same unit: no routing decision of its own.
+NOT_ROUTED = ("chase_up",)
+
+
+def dispatch_accuracy(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3p, dispatch accuracy = 1 − returned orders / dispatched orders.
+
+    Dispatched: orders first dispatched in the period (``dispatched_at``;
+    a re-dispatch after a return is the same order, D2g), chase-ups left out
+    (they go to the unit of the order they chase). Returned: those a unit
+    sent back as wrongly routed at least once (a ``return`` event, D2b),
+    whenever the return came. The ratio is the accurately dispatched orders
+    (numerator) over the dispatched (denominator)."""
+    returned = WorkOrderEvent.objects.filter(order=OuterRef("pk"), kind="return")
+    row = (scope.orders().filter(_in(period, "dispatched_at")).exclude(business_type__code__in=NOT_ROUTED)
+           .annotate(was_returned=Exists(returned))
+           .aggregate(dispatched=Count("pk"), returned=Count("pk", filter=Q(was_returned=True))))
+    return Ratio.of(row["dispatched"] - row["returned"], row["dispatched"])
+
+
+INQUIRY_TYPES = ("inquiry",)
+
+
+def first_call_answer_rate(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3q, first-call answer rate (inquiries) = 1 − inquiries dispatched /
+    inquiries received.
+
+    Received: inquiry orders (咨询, with its progress and outage queries)
+    accepted in the period, not cancelled — repair reports the intake rules
+    turned into inquiries (a published outage, a customer-internal fault,
+    D3.1d) among them. Dispatched: those sent to a department for an answer
+    (dispatched at any time) instead of answered on the call. Expert
+    escalation (D8) is not built yet; when it is, an inquiry answered by an
+    expert while the caller waits still counts as answered on the call. The
+    numerator is the inquiries answered on the call."""
+    row = (scope.orders().filter(_in(period, "created_at"), business_type__code__in=INQUIRY_TYPES)
+           .exclude(state=State.CANCELLED)
+           .aggregate(received=Count("pk"), dispatched=Count("pk", filter=Q(dispatched_at__isnull=False))))
+    return Ratio.of(row["received"] - row["dispatched"], row["received"])
+
+
+def restoration_within_commitment(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3t, restoration within commitment = repairs restored within limit /
+    repairs restored.
+
+    Restored: repair orders whose power came back in the period, by the
+    restoration time — the crew's reported time of its resolve, else the
+    resolve's own time (D3.6d) — each fault once: a merged caller's order
+    follows its master and is not counted again. Within limit: restored no
+    later than the due time of the order's restoration limit (urban 3 h,
+    rural 4 h from acceptance, D1a) that the resolve stopped. A repair whose
+    policy has no restoration limit makes no commitment and is left out of
+    both counts. A repair reworked and resolved again counts by its first
+    restoration in the period."""
+    # The reported time lies between acceptance and the resolve (handling.check_past_time).
+    events = (WorkOrderEvent.objects.filter(kind="resolve", at__gte=period.start, order__created_at__lt=period.end,
+                                            order__business_type__code="repair", order__in=scope.orders())
+              .order_by("order_id", "seq").values_list("order_id", "at", "payload__reported_at"))
+    restored: dict[int, tuple[dt.datetime, dt.datetime]] = {}
+    for order_id, at, reported in events:
+        when = dt.datetime.fromisoformat(reported) if reported else at
+        if period.start <= when < period.end and order_id not in restored:
+            restored[order_id] = (at, when)
+    limits = defaultdict(list)
+    for order_id, stopped_at, due_at in Clock.objects.filter(
+            order_id__in=list(restored), metric="restoration", stopped_by="resolve").values_list(
+            "order_id", "stopped_at", "due_at"):
+        limits[order_id].append((stopped_at, due_at))
+    counted = kept = 0
+    for order_id, (at, when) in restored.items():
+        due = next((d for s, d in limits[order_id] if s == at), None)
+        if due is None:
+            continue
+        counted += 1
+        kept += when <= due
+    return Ratio.of(kept, counted)
+
+
+def work_order_correctness(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3n (D11b), work-order correctness = orders passing completeness + QA
+    / orders checked.
+
+    Quality inspection (QA scoring of sampled calls and records, D13) is not
+    built yet; what exists is the center's review of each handled order
+    (``review`` passes it, ``rework`` sends it back) and the record's
+    completeness checks (``workorders.records``: contact linked, caller,
+    address and fault scope of a repair, description, sub-class, the unit's
+    reply, the callback's result and the customer's words). So: checked =
+    orders whose latest review decision (review or rework) falls in the
+    period; correct = those whose latest decision passed and whose record is
+    complete now. Orders never reviewed (inquiries answered on the call) are
+    not checked. When QA exists its failures are to be added here."""
+    from django.db.models import Max
+
+    from hotline.workorders.records import completeness_problems
+
+    decisions = ("review", "rework")
+    latest = (WorkOrderEvent.objects.filter(order__in=scope.orders(), kind__in=decisions).values("order_id")
+              .annotate(seq=Max("seq")))
+    checked = correct = 0
+    candidates = {row["order_id"]: row["seq"] for row in latest}
+    if not candidates:
+        return Ratio.of(0, 0)
+    last = WorkOrderEvent.objects.filter(order_id__in=list(candidates), kind__in=decisions).filter(_in(period, "at"))
+    in_period = {oid: kind for oid, seq, kind in last.values_list("order_id", "seq", "kind") if candidates[oid] == seq}
+    orders = WorkOrder.objects.filter(pk__in=list(in_period)).select_related("business_type")
+    for order in orders:
+        checked += 1
+        if in_period[order.pk] == "review" and not completeness_problems(order):
+            correct += 1
+    return Ratio.of(correct, checked)
+
+
+def repeat_requests(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3u, repeat requests = customers calling ≥ 2 times in a month about
+    the same matter / customers with orders.
+
+    The orders accepted in the period (not cancelled) are grouped by
+    customer — the customer record, else the caller's phone; an order with
+    neither (anonymous) is left out — and by matter: the business type and
+    sub-class, a chase-up counting as its chased order's matter (chasing is
+    calling again about it), a merged report as its own (the same customer
+    reporting the same fault twice is a repeat). A customer is a repeat
+    caller when some matter has two or more orders within one calendar month
+    of the center's time zone. Customers with orders: those with any order
+    in the period. Pass a calendar month as the period for the monthly
+    figure; a longer period counts each customer once. The spec's "same
+    matter" is judged by type and sub-class alone: two different billing
+    questions in a month count as a repeat."""
+    rows = (scope.orders().filter(_in(period, "created_at")).exclude(state=State.CANCELLED)
+            .values_list("customer_id", "caller_phone", "business_type__code", "sub_class_id", "created_at",
+                         "chased_order__business_type__code", "chased_order__sub_class_id"))
+    per_matter: dict[tuple, int] = defaultdict(int)
+    customers = set()
+    for customer_id, phone, code, sub_id, created_at, chased_code, chased_sub in rows:
+        who = ("customer", customer_id) if customer_id else (("phone", phone) if phone else None)
+        if who is None:
+            continue
+        customers.add(who)
+        matter = (chased_code, chased_sub) if code == "chase_up" and chased_code else (code, sub_id)
+        local = timezone.localtime(created_at)
+        per_matter[(who, matter, local.year, local.month)] += 1
+    repeat = {key[0] for key, n in per_matter.items() if n >= 2}
+    return Ratio.of(len(repeat), len(customers))
+
+
+# --- calls and orders --------------------------------------------------------------------
+
+def complaints_per_answered_call(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3s, complaints per answered call = complaint orders / answered calls.
+
+    Answered calls: those offered in the period (C5a) and answered (C3v),
+    of the scope's queue, agent or the agents of its unit. Complaint orders:
+    those recorded from these calls (the call's contact is the order's
+    origin) and taken by the scope, not cancelled — so a complaint made on
+    the web is not a complaint per call. Calls carry a queue and an agent,
+    not a center: a call whose agent hotline does not know is in no unit's
+    figures (it is in the installation's, with no ``unit``)."""
+    answered = scope.answered_calls(period)
+    complaint_links = OrderContact.objects.filter(
+        kind=OrderContact.Kind.ORIGIN, contact__in=answered.filter(contact__isnull=False).values("contact_id"),
+        order__business_type__code="complaint", order__in=scope.orders()).exclude(order__state=State.CANCELLED)
+    complaints = complaint_links.values("order_id").distinct().count()
+    return Ratio.of(complaints, answered.count())
+
+
+# The step each limit stands for, and the other ways it may end without an
+# omission: a merged report needs no dispatch of its own (D3.4b).
+REQUIRED_STEPS = {"dispatch": ("dispatch", "merge"), "reply": ("reply", "merge"), "callback": ("callback",)}
+
+
+def _omitted_step() -> Q:
+    """A required step's clock ended without the step: the order closed
+    without it (a callback-if-wanted order closed uncalled)."""
+    done = Q()
+    for metric, steps in REQUIRED_STEPS.items():
+        done |= Q(metric=metric, stopped_by__in=steps)
+    return Q(metric__in=list(REQUIRED_STEPS), status__in=[ClockStatus.MET, ClockStatus.BREACHED]) & ~done
+
+
+def omission_rate(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3y, omission rate = service requests left unhandled / service requests
+    (target < 1 in 100,000 [000]).
+
+    Service requests: the answered calls of the period (by offer time, of
+    the scope's queue, agent or the agents of its unit) and, without a
+    queue, the scope's orders accepted in the period that came from no call
+    (web, API, linkage partners). Unhandled: a call that produced no order
+    (the call's contact linked to none), or whose order's required step
+    ended without happening; an order from no call whose required step ended
+    without happening. The required steps are dispatch, the reply and the
+    callback (their clocks); one "ended without happening" when its clock
+    was stopped by something else than the step (the order closed without
+    its callback) — a step merely late is counted by the timeliness KPIs
+    (C3k, C3l, C3m), not here, and a cancelled order owes none. Limits:
+    hotline cannot yet record a call that needs no order (a wrong number, a
+    silent or harassing call, D10a): such calls count as unhandled."""
+    omitted = Clock.objects.filter(_omitted_step(), order=OuterRef("order_id"))
+    links = OrderContact.objects.filter(contact=OuterRef("contact_id"))
+    answered = scope.answered_calls(period).annotate(
+        has_order=Exists(links), omitted=Exists(links.filter(Exists(omitted))))
+    row = answered.aggregate(calls=Count("pk"), unhandled=Count("pk", filter=Q(has_order=False) | Q(omitted=True)))
+    requests, unhandled = row["calls"], row["unhandled"]
+    if scope.queue is None:
+        from_calls = OrderContact.objects.filter(order=OuterRef("pk"), contact__calls__isnull=False)
+        omitted_here = Clock.objects.filter(_omitted_step(), order=OuterRef("pk"))
+        other = (scope.orders().filter(_in(period, "created_at")).exclude(state=State.CANCELLED)
+                 .exclude(Exists(from_calls)).annotate(omitted=Exists(omitted_here))
+                 .aggregate(n=Count("pk"), unhandled=Count("pk", filter=Q(omitted=True))))
+        requests += other["n"]
+        unhandled += other["unhandled"]
+    return Ratio.of(unhandled, requests)
+
+
+# --- outages -----------------------------------------------------------------------------
+
+def outage_publication_timeliness(period: Period, scope: Scope = Scope()) -> Ratio:
+    """C3o (D7g), outage-publication timeliness = notices published in time /
+    notices.
+
+    Every publication an outage owes is one notice: its first publication
+    (a planned outage 7 days before its start, a temporary one 24 h before,
+    a grid fault within 15 minutes of the trip, D7b–D7d), each change (power
+    off, power back: within 10 minutes, D7e) and each delayed restoration
+    (30 minutes before the announced end, D7f) — the outage's lead-time
+    clocks (``outages.leadtimes``). A notice belongs to the period of its
+    due time; in time when published by then; one still unpublished past it
+    is late; cancelled ones (the outage called off, the power back in time)
+    are not counted. Scope: outages of the publishing units of the area the
+    scope serves. Marketing outages (arrears, theft, …) have no lead time
+    and are not counted."""
+    from hotline.outages import leadtimes
+    from hotline.outages.models import Outage
+
+    now = clock.now()
+    qs = (Clock.objects.filter(subject_type=leadtimes.SUBJECT, order__isnull=True, metric__in=leadtimes.METRICS)
+          .filter(_in(period, "due_at")))
+    served = scope.served_unit_ids()
+    if served is not None:
+        qs = qs.filter(subject_id__in=Outage.objects.filter(publishing_unit_id__in=served).values("pk"))
+    row = qs.aggregate(kept=Count("pk", filter=Q(status=ClockStatus.MET)),
+                       missed=Count("pk", filter=Q(status=ClockStatus.BREACHED)
+                                    | Q(status=ClockStatus.RUNNING, due_at__lt=now)))
+    return Ratio.of(row["kept"], row["kept"] + row["missed"])
+
+
+# --- all of them -------------------------------------------------------------------------
+
+# key → (function, numerator key, denominator key); the keys of ``order_kpis``.
+ORDER_KPIS = {
+    "complaints_per_million_customers": (complaints_per_million_customers, "complaints", "customers"),
+    "callback_rate": (callback_rate, "callbacks_in_limit", "callbacks_due"),
+    "complaint_timeliness": (complaint_timeliness, "complaints_replied_in_limit", "complaints_due"),
+    "supervision_rate": (supervision_rate, "overdue_orders_supervised", "overdue_orders"),
+    "work_order_correctness": (work_order_correctness, "orders_correct", "orders_checked"),
+    "outage_publication_timeliness": (outage_publication_timeliness, "outage_notices_in_time", "outage_notices_due"),
+    "dispatch_accuracy": (dispatch_accuracy, "orders_dispatched_accurately", "orders_dispatched"),
+    "first_call_answer_rate": (first_call_answer_rate, "inquiries_answered_on_call", "inquiries"),
+    "complaints_per_answered_call": (complaints_per_answered_call, "complaints_from_calls", "answered_calls"),
+    "restoration_within_commitment": (restoration_within_commitment, "repairs_restored_in_limit", "repairs_restored"),
+    "repeat_request_rate": (repeat_requests, "repeat_customers", "customers_with_orders"),
+    "omission_rate": (omission_rate, "unhandled_requests", "service_requests"),
+}
+RULES = {"complaints_per_million_customers": "C3j", "callback_rate": "C3k", "complaint_timeliness": "C3l",
+         "supervision_rate": "C3m", "work_order_correctness": "C3n", "outage_publication_timeliness": "C3o",
+         "dispatch_accuracy": "C3p", "first_call_answer_rate": "C3q", "complaints_per_answered_call": "C3s",
+         "restoration_within_commitment": "C3t", "repeat_request_rate": "C3u", "omission_rate": "C3y"}
+
+
+def order_kpis(period: Period, scope: Scope = Scope(), *, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Every order-side KPI with its two counts, as one flat mapping of
+    snake_case keys (rates as fractions, C3j per million, None when empty)."""
+    out: dict[str, Any] = {}
+    for key, (fn, num_key, den_key) in ORDER_KPIS.items():
+        if only is not None and key not in only:
+            continue
+        r = fn(period, scope)
+        out[key] = r.rate
+        out[num_key] = r.numerator
+        out[den_key] = r.denominator
+    return out
+
+
+def report(period: Period, scope: Scope = Scope()) -> dict[str, Any]:
+    """``hotline reports kpi``: the call KPIs (``calls.kpis.report``, of the
+    queue or agent; calls carry no center, so a unit alone does not narrow
+    them) and the order KPIs of the scope, one JSON-ready mapping."""
+    from hotline.calls import kpis as call_kpis
+
+    data = call_kpis.report(period, queue=scope.queue, agent=scope.agent).as_dict()
+    if scope.agent is not None:
+        data["agent"] = scope.agent.username
+    data["unit"] = scope.unit.code if scope.unit is not None else None
+    data.update(order_kpis(period, scope))
+    return data

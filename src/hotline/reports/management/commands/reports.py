@@ -1,0 +1,60 @@
+"""``hotline reports``:
+
+    hotline reports kpi --from ISO --to ISO [--unit CODE] [--queue NAME] [--agent NAME] [--json]
+
+``kpi`` prints the call KPIs (as ``hotline calls kpi`` does) and the
+order-side KPIs of the unit's subtree (C3j–C3q, C3s–C3u, C3y) as one
+object: snake_case keys, rates as fractions (complaints per million
+customers per million), ``null`` where a denominator is zero. Periods are
+half-open, a time without an offset in the center's time zone.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Center reports: print the call and order KPIs of a period."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        kpi = sub.add_parser("kpi", help="print the call and order KPIs of a period")
+        kpi.add_argument("--from", dest="start", required=True, help="ISO date or time (inclusive)")
+        kpi.add_argument("--to", dest="end", required=True, help="ISO date or time (exclusive)")
+        kpi.add_argument("--unit", help="code of the center (or any unit): its subtree")
+        kpi.add_argument("--queue")
+        kpi.add_argument("--agent", help="username or agent number")
+        kpi.add_argument("--json", action="store_true")
+
+    def handle(self, *args, action, **options):
+        if action == "kpi":
+            self._kpi(options)
+
+    def _kpi(self, options) -> None:
+        from hotline.organisation.models import Unit, User
+        from hotline.reports import kpis
+
+        try:
+            period = kpis.Period.parse(options["start"], options["end"])
+        except ValueError as exc:
+            raise CommandError(f"--from/--to: {exc}") from None
+        unit = None
+        if options.get("unit"):
+            unit = Unit.objects.filter(code=options["unit"]).first()
+            if unit is None:
+                raise CommandError(f"no unit {options['unit']!r}")
+        agent = None
+        if options.get("agent"):
+            agent = (User.objects.filter(username=options["agent"]).first()
+                     or User.objects.filter(agent_number=options["agent"]).first())
+            if agent is None:
+                raise CommandError(f"no agent {options['agent']!r}")
+        data = kpis.report(period, kpis.Scope(unit=unit, queue=options.get("queue") or None, agent=agent))
+        if options["json"]:
+            self.stdout.write(json.dumps(data, ensure_ascii=False))
+            return
+        for key, value in data.items():
+            self.stdout.write(f"{key:34} {value}")
