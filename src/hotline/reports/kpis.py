@@ -11,7 +11,8 @@ What every function here shares:
 - a **scope** (``Scope``) is a unit's subtree — orders by the center that
   took them (``scope_unit``), customers and outages by the area the unit
   serves (a customer-service center serves its parent, the county, as
-  dispatch does), calls by the answering agent's unit — and optionally a
+  dispatch does), calls by its centers' queues (as the wallboard counts
+  them) — and optionally a
   queue (calls) or one agent (the orders the agent owns, D2f, and the calls
   the agent answered);
 - a time limit **falls due** in the period of its due time; one still
@@ -84,15 +85,29 @@ class Scope:
         return qs
 
     def answered_calls(self, period: Period) -> QuerySet[Call]:
-        """Answered calls offered in the period (C3v, C5a): of the queue,
-        answered by the agent, or by an agent of the unit's subtree."""
+        """Answered calls offered in the period (C3v, C5a) of the scope:
+        the agent's; else of the queue and the unit. Calls carry a queue,
+        not a center: a unit has the calls of the queues of the centers in
+        its subtree (``calls.selectors.center_queues``: every queue while
+        the installation has one center); a unit without one, none."""
+        from hotline.calls.selectors import center_queues
+
         qs = calls_of(period, queue=self.queue).filter(ANSWERED)
         if self.agent is not None:
             return qs.filter(agent=self.agent)
-        ids = self.order_unit_ids()
-        if ids is not None:
-            qs = qs.filter(agent__unit_id__in=ids)
-        return qs
+        if self.unit is None:
+            return qs
+        centers = list(Unit.objects.filter(kind=UnitKind.CENTER, active=True, path__startswith=self.unit.path)
+                       .values_list("pk", flat=True))
+        if not centers:  # a station, a department: no calls of its own
+            return qs.none()
+        queues: set[str] = set()
+        for center_id in centers:
+            own = center_queues(center_id)
+            if own is None:
+                return qs
+            queues |= own
+        return qs.filter(queue__in=sorted(queues))
 
 
 @dataclass(frozen=True)
@@ -362,12 +377,11 @@ def complaints_per_answered_call(period: Period, scope: Scope = Scope()) -> Rati
     """C3s, complaints per answered call = complaint orders / answered calls.
 
     Answered calls: those offered in the period (C5a) and answered (C3v),
-    of the scope's queue, agent or the agents of its unit. Complaint orders:
+    of the scope (its centers' queues, the queue or the agent). Complaint orders:
     those recorded from these calls (the call's contact is the order's
     origin) and taken by the scope, not cancelled — so a complaint made on
-    the web is not a complaint per call. Calls carry a queue and an agent,
-    not a center: a call whose agent hotline does not know is in no unit's
-    figures (it is in the installation's, with no ``unit``)."""
+    the web is not a complaint per call. A unit's calls are those of its
+    centers' queues (``Scope.answered_calls``)."""
     answered = scope.answered_calls(period)
     complaint_links = OrderContact.objects.filter(
         kind=OrderContact.Kind.ORIGIN, contact__in=answered.filter(contact__isnull=False).values("contact_id"),
@@ -395,7 +409,7 @@ def omission_rate(period: Period, scope: Scope = Scope()) -> Ratio:
     (target < 1 in 100,000 [000]).
 
     Service requests: the answered calls of the period (by offer time, of
-    the scope's queue, agent or the agents of its unit) and, without a
+    the scope's centers' queues, the queue or the agent) and, without a
     queue, the scope's orders accepted in the period that came from no call
     (web, API, linkage partners). Unhandled: a call that produced no order
     (the call's contact linked to none), or whose order's required step

@@ -14,6 +14,7 @@ from hotline.calls.tests.conftest import T0
 from hotline.calls.tests.events import call
 from hotline.organisation import services as org
 from hotline.organisation.models import Role
+from hotline.planning.models import Queue
 from hotline.reports import kpis
 from hotline.reports.kpis import Period, Ratio, Scope
 from hotline.reports.tests.conftest import (
@@ -45,9 +46,13 @@ def calls_day(world, other, frozen, http_source):
     inquiry answered; c3 (1002) a complaint; c4 abandoned; c5 (1001, queue
     repair) a complaint and a complaint cancelled; c7 (1001) no order; c9
     (1002) an opinion whose caller wanted a reply, closed without the callback;
-    c8 (2001) the other center's complaint; c6 (1001) Wed 00:01:40, an inquiry.
+    c8 (2001, the other center's queue) its complaint; c6 (1001) Wed 00:01:40, an inquiry.
     From no call: w1 a web complaint; w2 a web opinion closed without its
     callback; w3 a web inquiry cancelled."""
+    # Two centers: each counts the calls of its own queues (C4a)
+    Queue.objects.create(code="95598", name="95598 综合", center=world.center)
+    Queue.objects.create(code="repair", name="抢修", center=world.center)
+    Queue.objects.create(code="o-95598", name="另一中心", center=other.center)
     outsider = org.create_user(username="o-agent9", password=PASSWORD, role=Role.AGENT, unit=other.center,
                                agent_number="2001")
     # Both worlds number their agents 1001 and 1002: the switch's ids are said to be this center's.
@@ -58,7 +63,7 @@ def calls_day(world, other, frozen, http_source):
                  + call("c3", 1200, answer=4, talk=90, agent="1002") + call("c4", 1800, abandon=20)
                  + call("c5", 2400, answer=3, talk=120, queue="repair") + call("c7", 3000, answer=2, talk=15)
                  + call("c9", 3600, answer=6, talk=200, agent="1002")
-                 + call("c8", 4200, answer=3, talk=80, agent="2001")
+                 + call("c8", 4200, answer=3, talk=80, agent="2001", queue="o-95598")
                  + call("c6", wednesday, answer=5, talk=40))
     assert Call.objects.get(call_id="c3").agent == world.agent2
 
@@ -127,3 +132,12 @@ def test_a_step_merely_late_is_not_an_omission(world, calls_day, frozen):
     assert kpis.omission_rate(TUESDAY, center) == Ratio(3, 8, 3 / 8)
     assert kpis.omission_rate(Period(local(18), local(19)), center) == Ratio(0, 2, 0.0)
     assert late.created_at >= local(18)
+
+
+
+@pytest.mark.rule("C3s", "C3y")
+def test_a_unit_with_no_center_takes_no_calls(world, calls_day):
+    assert kpis.complaints_per_answered_call(TUESDAY, Scope(unit=world.stations[0])) == Ratio(0, 0, None)
+    assert kpis.omission_rate(TUESDAY, Scope(unit=world.stations[0])) == Ratio(0, 0, None)
+    # the county has its center's queues
+    assert kpis.complaints_per_answered_call(TUESDAY, Scope(unit=world.county)) == Ratio(3, 6, 0.5)
