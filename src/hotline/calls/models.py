@@ -549,6 +549,10 @@ class SwitchAction(models.TextChoices):
     TRANSFER = "transfer", _("Transfer at the switch")
 
 
+# The commands that set the agent's state: the latest one is what the switch should show.
+STATE_ACTIONS = (SwitchAction.PAUSE, SwitchAction.UNPAUSE, SwitchAction.LOGIN, SwitchAction.LOGOUT)
+
+
 class NoCommand(models.TextChoices):
     """Why no command went to the switch (the desk says so, C1a)."""
 

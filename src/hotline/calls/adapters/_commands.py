@@ -69,3 +69,18 @@ def lost(where: str, exc: BaseException | None = None) -> str:
 def unreachable(where: str, exc: BaseException) -> str:
     return _("Cannot reach the switch at %(where)s: %(error)s") % {
         "where": where, "error": str(exc) or type(exc).__name__}
+
+
+def run(coroutine):
+    """Run a send's conversation on an event loop of its own: here (an
+    outbox sender thread has none), or in a thread of its own when this
+    thread already runs a loop (an async caller, Playwright's sync API)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="switch-command") as pool:
+        return pool.submit(asyncio.run, coroutine).result()

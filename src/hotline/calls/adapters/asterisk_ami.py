@@ -558,4 +558,6 @@ def send_actions(conn, actions: list[dict[str, str]], *, key: str, verify: Mappi
                  attempt: int = 1, timeout: float = 5.0):
     """Log in to the manager interface, send the actions one after another
     (each answered before the next), log off. A ``core.channels.Result``."""
-    return asyncio.run(_send_actions(conn, actions, key=key, verify=verify, attempt=attempt, timeout=timeout))
+    from hotline.calls.adapters._commands import run
+
+    return run(_send_actions(conn, actions, key=key, verify=verify, attempt=attempt, timeout=timeout))

@@ -400,4 +400,6 @@ def send_commands(conn, commands: list[str], *, key: str, verify: Mapping[str, s
                   attempt: int = 1, timeout: float = 5.0):
     """Authenticate on the event socket, send the API commands one after
     another, leave. A ``core.channels.Result``."""
-    return asyncio.run(_send_commands(conn, commands, key=key, verify=verify, attempt=attempt, timeout=timeout))
+    from hotline.calls.adapters._commands import run
+
+    return run(_send_commands(conn, commands, key=key, verify=verify, attempt=attempt, timeout=timeout))

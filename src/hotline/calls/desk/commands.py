@@ -45,10 +45,8 @@ from hotline.calls.models import (
     SwitchCommand,
 )
 from hotline.core import clock, outbox
-from hotline.core.models import OutboxState
 
 CHANNEL = "switch"
-STATE_ACTIONS = (SwitchAction.PAUSE, SwitchAction.UNPAUSE, SwitchAction.LOGIN, SwitchAction.LOGOUT)
 # Sources that are no switch of the agent's: hotline's own desk.
 NOT_A_SWITCH = (SourceKind.DESK,)
 
@@ -132,14 +130,6 @@ def for_state(*, user, action: str, reason: str = "", key: str) -> SwitchCommand
     payload = None
     if source is not None and not unsent:
         payload, unsent = _state_payload(user, source, action, reason)
-        if payload is not None:
-            # A state command still waiting for a retry is overtaken by this
-            # one: sent later, it would undo what the agent just set.
-            older = list(SwitchCommand.objects.filter(
-                user=user, source=source, action__in=STATE_ACTIONS, message__state=OutboxState.PENDING)
-                .values_list("message_id", flat=True))
-            if older:
-                outbox.discard(older, actor=user)
     return _record(user=user, source=source, action=action, key=key, payload=payload, unsent=unsent, at=now)
 
 

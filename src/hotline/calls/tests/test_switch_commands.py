@@ -500,18 +500,31 @@ def test_a_later_state_overtakes_a_command_waiting_for_a_retry_and_a_late_one_is
     desk.set_state(user=world.agent, action="not_ready", reason="break")
     deliver()
     pause = latest().message
-    # The agent is back before the pause got through: the pause must not follow the ready.
-    desk.set_state(user=world.agent, action="ready")
     pause.refresh_from_db()
-    assert pause.state == OutboxState.DISCARDED
-    ready = latest().message
+    assert pause.state == OutboxState.PENDING  # waiting for its retry
+    # The agent is back before the pause got through; the switch is reachable again.
     source.command_port = port
     source.save()
-    frozen.advance(seconds=121)  # the ready waited too long: the agent may have moved on since
+    desk.set_state(user=world.agent, action="ready")
     deliver()
+    ready = latest().message
     ready.refresh_from_db()
-    assert ready.state == OutboxState.FAILED and "120" in ready.last_error
-    assert switch.frames == [] and switch.pauses == 0
+    assert ready.state == OutboxState.ACKNOWLEDGED
+    frozen.advance(seconds=35)
+    deliver()  # the pause's retry: it would undo the ready
+    pause.refresh_from_db()
+    assert pause.state == OutboxState.FAILED and "取代" in pause.last_error
+    assert [f["Paused"] for f in switch.frames if f["Action"] == "QueuePause"] == ["false"]
+    assert switch.members["SIP/1001"]["paused"] is False and switch.pauses == 0
+
+    desk.set_state(user=world.agent, action="not_ready", reason="meal")
+    frozen.advance(seconds=121)  # not delivered in time: the agent may have moved on since
+    switch.frames.clear()
+    deliver()
+    late = latest().message
+    late.refresh_from_db()
+    assert late.state == OutboxState.FAILED and "120" in late.last_error
+    assert switch.frames == [] and switch.members["SIP/1001"]["paused"] is False
 
 
 # --- Asterisk AMI: the transfer button (C2d) ---------------------------------------------

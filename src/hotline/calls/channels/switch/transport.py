@@ -17,9 +17,19 @@ from django.utils.translation import gettext as _
 from hotline.calls.adapters import asterisk_ami, freeswitch_esl
 from hotline.calls.adapters._commands import connection_of
 from hotline.calls.channels.switch import conf
-from hotline.calls.models import EventSource, SourceKind
+from hotline.calls.models import STATE_ACTIONS, EventSource, SourceKind, SwitchCommand
 from hotline.core import clock
 from hotline.core.channels.base import ConfigError, Message, Result
+
+
+def _overtaken(message_id: int) -> bool:
+    """A state command with a later one of the same agent at the same switch:
+    sent now (a retry, after the later one went), it would undo it."""
+    command = (SwitchCommand.objects.filter(message_id=message_id, action__in=STATE_ACTIONS)
+               .values("id", "user_id", "source_id").first())
+    return command is not None and SwitchCommand.objects.filter(
+        user_id=command["user_id"], source_id=command["source_id"], action__in=STATE_ACTIONS,
+        id__gt=command["id"]).exists()
 
 
 def send(message: Message) -> Result:
@@ -40,6 +50,8 @@ def send(message: Message) -> Result:
     if (clock.now() - asked).total_seconds() > cfg.ttl:
         return Result.refused(_("Not sent: more than %(n)d seconds late, the switch may be in another state by "
                                 "now.") % {"n": cfg.ttl})
+    if _overtaken(message.id):
+        return Result.refused(_("Not sent: a later change on the desk replaced it."))
     conn = connection_of(source)
     if source.kind == SourceKind.ASTERISK_AMI and payload.get("kind") == SourceKind.ASTERISK_AMI:
         return asterisk_ami.send_actions(conn, payload["actions"], key=message.dedup_key, verify=payload.get("verify"),
