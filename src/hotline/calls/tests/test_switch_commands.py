@@ -724,3 +724,25 @@ def test_the_channel_is_registered_and_commands_expire(world):
 
     assert channels.get("switch").problems() == []
     assert dt.timedelta(seconds=channels.get("switch").timeout()) >= dt.timedelta(seconds=5)
+
+
+@pytest.mark.rule("C1a")
+def test_the_command_line_sets_a_sources_command_connection(world):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from hotline.calls.models import EventSource
+
+    out = io.StringIO()
+    call_command("calls", "source", "pbx-1", "--kind", "asterisk_ami", "--command-host", "10.0.0.5",
+                 "--command-user", "hotline", "--command-secret", "env:PBX1_SECRET", "--transfer-expert",
+                 "9001@experts", "--attended", stdout=out)
+    assert out.getvalue().strip() == "source pbx-1 (asterisk_ami) commands to 10.0.0.5:5038"
+    source = EventSource.objects.get(name="pbx-1")
+    assert (source.command_host, source.command_username, source.command_secret, source.transfer_expert,
+            source.transfer_attended, source.takes_commands) == (
+        "10.0.0.5", "hotline", "env:PBX1_SECRET", "9001@experts", True, True)
+    with pytest.raises(CommandError):
+        call_command("calls", "source", "acd-1", "--kind", "http", "--command-host", "10.0.0.6")

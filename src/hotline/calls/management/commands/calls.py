@@ -3,7 +3,7 @@
     hotline calls import PATH --format queue_log [--source NAME] [--follow]
     hotline calls kpi --from ISO --to ISO [--queue NAME] [--agent NAME] [--T S] [--S S] [--json]
     hotline calls intervals --from ISO --to ISO
-    hotline calls source NAME [--kind http] [--token]
+    hotline calls source NAME [--kind http] [--token] [--command-host H --command-user U --command-secret S …]
 
 ``import`` loads a queue_log file through the ingest path (reading it again
 adds nothing: its lines are duplicates) and prints the events read,
@@ -13,11 +13,14 @@ was in the database. ``kpi`` prints the KPIs of a period (offer time,
 half-open, the center's time zone without an offset). ``intervals``
 recomputes a period's interval statistics from its calls (after T or S
 changed). ``source`` creates
-a source and, with ``--token``, prints a new API token for it (once).
+a source and, with ``--token``, prints a new API token for it (once);
+``--command-…`` set an AMI or ESL source's command connection (the desk's
+commands to the switch, docs/switch-commands.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import threading
@@ -25,7 +28,15 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 
 from hotline.calls import kpis, services
-from hotline.calls.models import EventSource, SourceKind
+from hotline.calls.models import (
+    COMMAND_KINDS,
+    DEFAULT_COMMAND_PORTS,
+    EventSource,
+    SourceKind,
+)
+
+COMMAND_FIELDS = ("command_host", "command_port", "command_username", "command_secret", "agent_interface",
+                  "login_queues", "transfer_expert", "transfer_shift_leader", "transfer_attended")
 
 
 def source_named(name: str, *, kind: str, create: bool = True) -> EventSource:
@@ -94,6 +105,19 @@ class Command(BaseCommand):
         src.add_argument("name")
         src.add_argument("--kind", default=SourceKind.HTTP, choices=SourceKind.values)
         src.add_argument("--token", action="store_true")
+        # The command connection of an AMI or ESL source (docs/switch-commands.md).
+        for option, dest, help_text in [
+                ("--command-host", "command_host", "the switch's AMI / event socket address ('' for none)"),
+                ("--command-user", "command_username", "the AMI user"),
+                ("--command-secret", "command_secret", "the AMI secret / ESL password, or env:NAME"),
+                ("--agent-interface", "agent_interface", "e.g. PJSIP/{agent_number} or {agent_number}@default"),
+                ("--login-queues", "login_queues", "AMI: queues of sign-in and sign-out, comma-separated"),
+                ("--transfer-expert", "transfer_expert", "AMI: exten@context; ESL: exten [dialplan [context]]"),
+                ("--transfer-shift-leader", "transfer_shift_leader", "as --transfer-expert")]:
+            src.add_argument(option, dest=dest, help=help_text)
+        src.add_argument("--command-port", dest="command_port", type=int)
+        src.add_argument("--attended", dest="transfer_attended", action=argparse.BooleanOptionalAction,
+                         help="AMI: Atxfer from the agent's channel instead of a Redirect of the caller's")
 
     def handle(self, *args, action, **options):
         if action == "import":
@@ -109,10 +133,27 @@ class Command(BaseCommand):
             self.stdout.write(f"interval statistics recomputed from {n} calls")
         else:
             source = source_named(options["name"], kind=options["kind"])
+            self._command_connection(source, options)
             if options["token"]:
                 self.stdout.write(services.issue_source_token(source))
             else:
-                self.stdout.write(f"source {source.name} ({source.kind})")
+                line = f"source {source.name} ({source.kind})"
+                if source.takes_commands:
+                    port = source.command_port or DEFAULT_COMMAND_PORTS[source.kind]
+                    line += f" commands to {source.command_host}:{port}"
+                self.stdout.write(line)
+
+    @staticmethod
+    def _command_connection(source: EventSource, options) -> None:
+        changed = [f for f in COMMAND_FIELDS if options.get(f) is not None]
+        if not changed:
+            return
+        if source.kind not in COMMAND_KINDS:
+            raise CommandError(f"{source.name} ({source.kind}) takes no commands: only asterisk_ami and "
+                               "freeswitch_esl sources have a command connection")
+        for name in changed:
+            setattr(source, name, options[name])
+        source.save(update_fields=changed)
 
     def _kpi(self, options) -> None:
         from hotline.organisation.models import User
