@@ -18,6 +18,17 @@ class CallsConfig(AppConfig):
         self._register_channels()
         self._register_wallboard()
         self._register_desk()
+        self._register_contact_parties()
+
+    @staticmethod
+    def _register_contact_parties() -> None:
+        from hotline.calls import selectors
+        from hotline.core import dispatch
+
+        # Work orders link an order to a call only where it is the agent's own
+        # (C2c): who answered or is ringing with the contact's calls, and the
+        # centers of its queues, are known here.
+        dispatch.subscribe("workorders.contact_parties", selectors.contact_parties)
 
     @staticmethod
     def _register_channels() -> None:

@@ -26,3 +26,14 @@ def interval_stats(*, minutes: int, start: dt.datetime, end: dt.datetime, queue:
     if queue is not None:
         qs = qs.filter(queue=queue)
     return qs.order_by("start", "queue")
+
+
+# --- who a contact's calls were with (workorders' C2c link rule) -----------------------------
+
+def contact_parties(*, contact) -> tuple[set[int], set[int]]:
+    """The receiver of ``workorders.contact_parties``: the agents who answered
+    one of the contact's calls or whom one of them rings or holds now (their
+    current call activity), and the centers of its queues (none known yet)."""
+    agents = set(Call.objects.filter(contact_id=contact.pk, agent_id__isnull=False).values_list("agent_id", flat=True))
+    agents.update(AgentState.objects.filter(activity_call__contact_id=contact.pk).values_list("user_id", flat=True))
+    return agents, set()

@@ -16,6 +16,11 @@ its subtree serves. A customer-service center serves the county it sits in
 the same county), so center roles on a center unit see the customers of the
 areas that county's units serve, and customers without an area.
 
+Calls. An order recorded at intake links to the call it came from (C2c)
+only where ``contact_link_refusal`` allows it: an agent's own call, while it
+lasts or for a while after it ended (after-call work); a shift leader or
+director, any call of their center; an administrator, any.
+
 Reporter identity. For an order of a type with ``restricted_reporter`` (a
 report) — and a chase-up of one, which copies its customer and address —
 the customer link, name, phone, account number and address are shown to
@@ -27,16 +32,18 @@ The only way to them is ``reveal_reporter``, which checks
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from hotline.core import cache, phones
+from hotline.core import cache, dispatch, phones, policy
 from hotline.core.audit import record as audit
 from hotline.organisation.models import CENTER_ROLES, Customer, Role, UnitKind, User
 from hotline.organisation.selectors import subtree_unit_ids, user_scope_path
+from hotline.workorders import policies
 from hotline.workorders.errors import NotAllowed
 from hotline.workorders.models import ReporterIdentity, WorkOrder
 
@@ -125,6 +132,64 @@ def visible_customers(user: User) -> QuerySet[Customer]:
     if user.role in CENTER_ROLES:
         condition |= Q(service_area__isnull=True)
     return qs.filter(condition)
+
+
+# --- the call an order comes from (C2c) ------------------------------------------
+
+# Asked of the apps that know a contact's calls (``calls``): each receiver
+# returns (agent user ids, center unit ids) of the contact — who answered
+# any of its calls (a transferred call has several), and the centers of its
+# queues. Work orders import no call code.
+CONTACT_PARTIES = "workorders.contact_parties"
+LEADER_ROLES = frozenset({Role.SHIFT_LEADER, Role.DIRECTOR})
+
+
+def contact_parties(contact) -> tuple[set[int], set[int]]:
+    """(agent user ids, center unit ids) of a contact: its own agent and
+    what the receivers of ``CONTACT_PARTIES`` know of its calls."""
+    agents = {contact.agent_id} if contact.agent_id else set()
+    centers: set[int] = set()
+    for found in dispatch.publish(CONTACT_PARTIES, contact=contact):
+        if found:
+            agents.update(found[0])
+            centers.update(found[1])
+    return agents, centers
+
+
+def contact_link_refusal(user: User, contact, *, now: dt.datetime) -> str | None:
+    """None if an order ``user`` records now may link to ``contact`` (C2c),
+    else why not, translated. An agent: their own call (they answered it),
+    in progress or ended at most ``workorders.contact_link_hours`` ago (a
+    call whose end never arrived counts as in progress for
+    ``workorders.contact_open_hours`` after it began). A shift leader or
+    director: also any call of their center (answered by one of its agents,
+    or of one of its queues), whenever. An administrator: any."""
+    if _is_admin(user):
+        return None
+    agents, centers = contact_parties(contact)
+    if user.pk in agents:
+        if contact.ended_at is None:
+            hours = policy.get(policies.CONTACT_OPEN_HOURS)
+            if contact.started_at >= now - dt.timedelta(hours=hours):
+                return None
+            stale = _("this call began more than %(hours)s hours ago and its end never arrived: "
+                      "an order links only to a current or recent call") % {"hours": f"{hours:g}"}
+        else:
+            hours = policy.get(policies.CONTACT_LINK_HOURS)
+            if contact.ended_at >= now - dt.timedelta(hours=hours):
+                return None
+            stale = _("this call ended more than %(hours)s hours ago: "
+                      "an order links only to a current or recent call") % {"hours": f"{hours:g}"}
+        if user.role not in LEADER_ROLES:
+            return stale
+    if user.role in LEADER_ROLES and user.unit_id is not None:
+        units = subtree_unit_ids(user.unit.path)
+        if centers & set(units) or User.objects.filter(pk__in=agents, unit_id__in=units).exists():
+            return None
+        return _("this call belongs to another center: an order links only to a call of your center")
+    if user.pk in agents:
+        return stale
+    return _("this call was taken by another agent: an order links only to your own call")
 
 
 # --- phones -----------------------------------------------------------------------

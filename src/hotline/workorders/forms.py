@@ -76,6 +76,9 @@ class IntakeForm(NamedErrorsForm):
     # The call the order is recorded during (the agent desk's pop passes its
     # contact): every order of that call links to it (C2c).
     contact_id = forms.IntegerField(required=False, min_value=1, label=_("Contact"))
+    # Ticked when the service refused that link (not the agent's own recent
+    # call): the order is saved without it, as a contact of its own.
+    unlink_contact = forms.BooleanField(required=False, label=_("Save without the call"))
 
     def to_intake(self) -> services.Intake:
         """The intake from what parsed; a field that did not parse counts as
@@ -93,7 +96,8 @@ class IntakeForm(NamedErrorsForm):
             paid_service=bool(d.get("paid_service")) and text["fault_scope"] == FaultScope.CUSTOMER_INTERNAL,
             anonymous=bool(d.get("anonymous")), reply_wanted=bool(d.get("reply_wanted")), channel="phone",
             merge_into=text["merge_into"].strip() if is_repair else "",
-            desk_fallback=bool(d.get("desk_fallback")), contact_id=d.get("contact_id"),
+            desk_fallback=bool(d.get("desk_fallback")),
+            contact_id=None if d.get("unlink_contact") else d.get("contact_id"),
         )
 
 

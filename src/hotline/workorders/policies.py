@@ -13,6 +13,8 @@ FIELD_RECORD_MINUTES = "workorders.field_record_minutes"
 CHASE_SPACING_MINUTES = "workorders.chase_spacing_minutes"
 CHASE_MAX_NON_REPAIR = "workorders.chase_max_non_repair"
 REVIEW_STARS = "workorders.review_stars"
+CONTACT_LINK_HOURS = "workorders.contact_link_hours"
+CONTACT_OPEN_HOURS = "workorders.contact_open_hours"
 
 
 def declare() -> None:
@@ -31,3 +33,9 @@ def declare() -> None:
                    group=group)
     policy.declare(REVIEW_STARS, 3, _("Orders of agents with this many stars or fewer are reviewed before dispatch (D1q)"),
                    minimum=0, maximum=5, setting="REVIEW_STARS", group=group)
+    # C2c: an agent links orders to their own current or recent call only.
+    policy.declare(CONTACT_LINK_HOURS, 2.0, _("Orders link to the agent's own call until this many hours after it "
+                                              "ended (after-call work, C2c)"), minimum=0, maximum=72, group=group)
+    policy.declare(CONTACT_OPEN_HOURS, 12.0, _("A call whose end never arrived counts as the agent's current call "
+                                               "this many hours after it began (C2c)"), minimum=1, maximum=72,
+                   group=group)

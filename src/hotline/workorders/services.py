@@ -324,11 +324,23 @@ def _contact_for(actor: User, intake: Intake, phone, now: dt.datetime):
         contact = Contact.objects.filter(pk=intake.contact_id).first()
         if contact is None:
             raise OrderError("contact_id", _("no such contact"))
+        # C2c: only the agent's own current or recent call (the access policy).
+        refusal = access.contact_link_refusal(actor, contact, now=now)
+        if refusal:
+            raise OrderError("contact_id", refusal)
         return contact
     data = dict(intake.contact or {})
     unknown = set(data) - set(CONTACT_FIELDS)
     if unknown:
         raise OrderError("contact", _("unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    if data.get("source") and str(data.get("source_id") or "").strip():
+        # A described contact that exists already is that contact (record_contact
+        # returns it): the same rule as naming it by id.
+        known = Contact.objects.filter(source=str(data["source"]).strip(),
+                                       source_id=str(data["source_id"]).strip()).first()
+        refusal = access.contact_link_refusal(actor, known, now=now) if known is not None else None
+        if refusal:
+            raise OrderError("contact", refusal)
     data.setdefault("channel", INTAKE_CONTACT_CHANNEL.get(intake.channel, "phone"))
     data.setdefault("source", "intake" if intake.channel in ("phone", "web") else intake.channel)
     data.setdefault("caller_number", phone.number if phone else "")
