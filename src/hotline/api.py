@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
-import threading
-
 import re
+import threading
 from http.client import responses as _PHRASES
 
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import DataError, IntegrityError
 from django.http import Http404
@@ -25,7 +22,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.throttling import BaseThrottle
 
-from hotline.core import clock
+from hotline.core import ratelimit
 from hotline.core.apitypes import ApiError, ApiValidationError, problem_message
 from hotline.organisation.services import user_for_token
 from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
@@ -81,10 +78,7 @@ class SessionAuth(APIKeyCookie):
 
 class RateLimit(BaseThrottle):
     """HOTLINE_API_RATE requests per fixed window, per token (or per session
-    user), counted in the shared database cache so the limit holds across
-    web processes. The database cache's incr reads then writes: requests
-    landing in the same instant may be counted once, so the limit can only
-    err on the generous side."""
+    user), counted exactly across web processes (core.ratelimit)."""
 
     _wait = threading.local()  # wait() takes no request; ninja calls it right after allow_request
 
@@ -93,16 +87,10 @@ class RateLimit(BaseThrottle):
         identity = getattr(request, "hotline_rate_key", None)
         if limit <= 0 or identity is None:
             return True
-        ts = clock.now().timestamp()
-        number = int(ts // window)
-        key = f"hotline:api:{identity}:{number}"
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the window's first request
-            count = 1 if cache.add(key, 1, window + 60) else cache.incr(key)
-        self._wait.seconds = max(1, math.ceil((number + 1) * window - ts))
+        counted = ratelimit.hit(f"api:{identity}", window)
+        self._wait.seconds = counted.seconds_left
         self._wait.limit, self._wait.window = limit, window
-        return count <= limit
+        return counted.count <= limit
 
     def wait(self):
         return self._wait.seconds

@@ -13,6 +13,11 @@ class CalendarsConfig(AppConfig):
 
         clear_on_change(DayOverride, YearNotice, NoticeHoliday, NoticeWorkday)
 
+        from hotline.calendars import sources
+        from hotline.core import warmup
+
+        warmup.register("calendars.sources", sources.warm)
+
         from hotline.organisation.models import Role
         from hotline.web import nav
 

@@ -18,3 +18,6 @@ class CoreConfig(AppConfig):
         # workers may drain a backlog side by side.
         periodic.register("outbox", interval=outbox_conf.load().interval, func=delivery_task, concurrency=8,
                           lease_seconds=300)
+        from hotline.core import ratelimit
+
+        periodic.register("core.ratelimit", interval=600.0, func=ratelimit.cleanup_task)

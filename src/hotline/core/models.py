@@ -173,6 +173,21 @@ class OutboxRate(models.Model):
         verbose_name_plural = _("outbox rate buckets")
 
 
+class RateCounter(models.Model):
+    """Requests of one identity in one fixed window (``core.ratelimit``),
+    counted by a single upsert statement: exact across every web process,
+    and one write a request (the database cache's ``incr`` was a read, a
+    count of the whole cache table and a write)."""
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    count = models.PositiveIntegerField(_("count"), default=0)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("rate counter")
+        verbose_name_plural = _("rate counters")
+
+
 # --- periodic tasks (core.periodic) ---------------------------------------------
 
 class PeriodicTaskRun(models.Model):

@@ -24,6 +24,10 @@ class WorkOrdersConfig(AppConfig):
         from hotline.workorders import policies
 
         policies.declare()  # the numbers an administrator may change (D0a)
+        from hotline.core import warmup
+        from hotline.workorders import duplicates
+
+        warmup.register("workorders.duplicates", duplicates.warm)
         # Orders copy unit paths; a moved unit's orders follow in its transaction.
         unit_moved.connect(follow_moved_units, dispatch_uid="workorders-follow-moved-units")
         self._register_pages()

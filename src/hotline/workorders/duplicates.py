@@ -512,3 +512,10 @@ def propose(new: Report, candidates: Iterable[Report], *, policy: DuplicatePolic
     # Best score first; on a tie the earlier report (the master-to-be).
     out.sort(key=lambda p: (-p.score, p.candidate.created_at))
     return out[:policy.limit]
+
+
+def warm() -> None:
+    """Load the segmenter and the homophone table now (core.warmup: before
+    a web server forks its workers), not in the first repair's request."""
+    _ensure_tokenizer()
+    _typo_table()

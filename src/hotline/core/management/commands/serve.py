@@ -75,6 +75,7 @@ class Command(BaseCommand):
             def load(self):
                 return application
 
+        _warm_up()
         self.stdout.write(f"hotline web on http://{host}:{port}/ ({processes} processes)")
         sys.stdout.flush()
         App().run()
@@ -84,6 +85,7 @@ class Command(BaseCommand):
 
         from hotline.wsgi import application
 
+        _warm_up()
         if processes <= 1 or not hasattr(os, "fork"):
             self.stdout.write(f"hotline web on http://{host}:{port}/")
             serve(application, host=host, port=port, threads=threads, ident="hotline", channel_timeout=120)
@@ -120,3 +122,14 @@ class Command(BaseCommand):
                 os.waitpid(child, 0)
             except ChildProcessError:
                 pass
+
+
+def _warm_up() -> None:
+    """Load what the apps load lazily (core.warmup) once, here, before the
+    workers fork: they share it, and no request pays for it."""
+    from django.db import connections
+
+    from hotline.core import warmup
+
+    warmup.run()
+    connections.close_all()  # never a connection shared across a fork
