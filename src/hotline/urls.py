@@ -11,6 +11,7 @@ urlpatterns = [
     path("calendars/", include("hotline.calendars.urls")),
     path("outages/", include("hotline.outages.urls")),
     path("calls/", include("hotline.calls.urls")),
+    path("reports/", include("hotline.reports.urls")),
     path("self-service/", include("hotline.selfservice.urls")),
     path("", include("hotline.workorders.urls")),
     path("", include("hotline.web.urls")),

@@ -11,8 +11,8 @@ What every function here shares:
 - a **scope** (``Scope``) is a unit's subtree — orders by the center that
   took them (``scope_unit``), customers and outages by the area the unit
   serves (a customer-service center serves its parent, the county, as
-  dispatch does), calls by its centers' queues (as the wallboard counts
-  them) — and optionally a
+  dispatch does), calls as the wallboard counts them (a center has every
+  queue of its switch) — and optionally a
   queue (calls) or one agent (the orders the agent owns, D2f, and the calls
   the agent answered);
 - a time limit **falls due** in the period of its due time; one still
@@ -54,11 +54,14 @@ __all__ = ["Period", "Ratio", "Scope"]
 class Scope:
     """Whose figures: ``unit`` (a center, a county, …: its subtree; None:
     the whole installation), optionally one ``queue`` (the calls of that
-    queue and the orders recorded from them) or one ``agent``."""
+    queue and the orders recorded from them), one ``agent`` or a team's
+    ``members``."""
 
     unit: Unit | None = None
     queue: str | None = None
     agent: Any = None
+    # A team's agents (user ids): their orders and the calls they answered.
+    members: tuple[int, ...] | None = None
 
     def order_unit_ids(self) -> list[int] | None:
         """Centers whose orders count (an order's ``scope_unit``)."""
@@ -82,32 +85,27 @@ class Scope:
             qs = qs.filter(scope_unit_id__in=ids)
         if self.agent is not None:
             qs = qs.filter(owner=self.agent)
+        if self.members is not None:
+            qs = qs.filter(owner_id__in=self.members)
         return qs
 
     def answered_calls(self, period: Period) -> QuerySet[Call]:
         """Answered calls offered in the period (C3v, C5a) of the scope:
-        the agent's; else of the queue and the unit. Calls carry a queue,
-        not a center: a unit has the calls of the queues of the centers in
-        its subtree (``calls.selectors.center_queues``: every queue while
-        the installation has one center); a unit without one, none."""
-        from hotline.calls.selectors import center_queues
-
+        the agent's, the team's; else of the queue, for a unit with a
+        center in its subtree. Calls carry a queue, not a center: as the
+        wallboard counts them, a center has every queue of the
+        installation's switch (one switch per center); a unit without a
+        center (a station, a department) takes no calls."""
         qs = calls_of(period, queue=self.queue).filter(ANSWERED)
         if self.agent is not None:
             return qs.filter(agent=self.agent)
+        if self.members is not None:
+            return qs.filter(agent_id__in=self.members)
         if self.unit is None:
             return qs
-        centers = list(Unit.objects.filter(kind=UnitKind.CENTER, active=True, path__startswith=self.unit.path)
-                       .values_list("pk", flat=True))
-        if not centers:  # a station, a department: no calls of its own
+        if not Unit.objects.filter(kind=UnitKind.CENTER, path__startswith=self.unit.path).exists():
             return qs.none()
-        queues: set[str] = set()
-        for center_id in centers:
-            own = center_queues(center_id)
-            if own is None:
-                return qs
-            queues |= own
-        return qs.filter(queue__in=sorted(queues))
+        return qs
 
 
 @dataclass(frozen=True)
@@ -145,6 +143,8 @@ def order_clocks(period: Period, scope: Scope, *, metric: str | None = None) -> 
         qs = qs.filter(order__scope_unit_id__in=ids)
     if scope.agent is not None:
         qs = qs.filter(order__owner=scope.agent)
+    if scope.members is not None:
+        qs = qs.filter(order__owner_id__in=scope.members)
     return qs
 
 
@@ -377,11 +377,11 @@ def complaints_per_answered_call(period: Period, scope: Scope = Scope()) -> Rati
     """C3s, complaints per answered call = complaint orders / answered calls.
 
     Answered calls: those offered in the period (C5a) and answered (C3v),
-    of the scope (its centers' queues, the queue or the agent). Complaint orders:
+    of the scope (a center's: every queue; the queue, the agent). Complaint orders:
     those recorded from these calls (the call's contact is the order's
     origin) and taken by the scope, not cancelled — so a complaint made on
-    the web is not a complaint per call. A unit's calls are those of its
-    centers' queues (``Scope.answered_calls``)."""
+    the web is not a complaint per call (``Scope.answered_calls``: which
+    calls are a unit's)."""
     answered = scope.answered_calls(period)
     complaint_links = OrderContact.objects.filter(
         kind=OrderContact.Kind.ORIGIN, contact__in=answered.filter(contact__isnull=False).values("contact_id"),
@@ -409,7 +409,7 @@ def omission_rate(period: Period, scope: Scope = Scope()) -> Ratio:
     (target < 1 in 100,000 [000]).
 
     Service requests: the answered calls of the period (by offer time, of
-    the scope's centers' queues, the queue or the agent) and, without a
+    the scope: a center's, the queue's, the agent's) and, without a
     queue, the scope's orders accepted in the period that came from no call
     (web, API, linkage partners). Unhandled: a call that produced no order
     (the call's contact linked to none), or whose order's required step

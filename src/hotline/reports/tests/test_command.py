@@ -25,9 +25,6 @@ def run(*args) -> dict:
 
 @pytest.mark.rule("C3k", "C3l", "C3s")
 def test_reports_kpi_prints_call_and_order_kpis_as_one_json_object(world, other, frozen, http_source):
-    from hotline.planning.models import Queue
-
-    Queue.objects.create(code="95598", name="95598 综合", center=world.center)  # two centers: whose queue
     calls.set_agent_identity(source=http_source, agent_ref="1001", user=world.agent)
     calls.ingest(http_source, call("c1", 0, answer=5, talk=100) + call("c2", 600, abandon=10))
     from hotline.calls.models import Call

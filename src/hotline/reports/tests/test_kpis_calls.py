@@ -14,7 +14,6 @@ from hotline.calls.tests.conftest import T0
 from hotline.calls.tests.events import call
 from hotline.organisation import services as org
 from hotline.organisation.models import Role
-from hotline.planning.models import Queue
 from hotline.reports import kpis
 from hotline.reports.kpis import Period, Ratio, Scope
 from hotline.reports.tests.conftest import (
@@ -46,13 +45,10 @@ def calls_day(world, other, frozen, http_source):
     inquiry answered; c3 (1002) a complaint; c4 abandoned; c5 (1001, queue
     repair) a complaint and a complaint cancelled; c7 (1001) no order; c9
     (1002) an opinion whose caller wanted a reply, closed without the callback;
-    c8 (2001, the other center's queue) its complaint; c6 (1001) Wed 00:01:40, an inquiry.
+    c8 (2001, another queue) the other center's complaint (calls carry no
+    center: the center's figures have every queue's calls, its orders only); c6 (1001) Wed 00:01:40, an inquiry.
     From no call: w1 a web complaint; w2 a web opinion closed without its
     callback; w3 a web inquiry cancelled."""
-    # Two centers: each counts the calls of its own queues (C4a)
-    Queue.objects.create(code="95598", name="95598 综合", center=world.center)
-    Queue.objects.create(code="repair", name="抢修", center=world.center)
-    Queue.objects.create(code="o-95598", name="另一中心", center=other.center)
     outsider = org.create_user(username="o-agent9", password=PASSWORD, role=Role.AGENT, unit=other.center,
                                agent_number="2001")
     # Both worlds number their agents 1001 and 1002: the switch's ids are said to be this center's.
@@ -93,8 +89,9 @@ def calls_day(world, other, frozen, http_source):
 @pytest.mark.rule("C3s")
 def test_complaints_per_answered_call(world, calls_day):
     center = Scope(unit=world.center)
-    # answered: c1, c2, c3, c5, c7, c9; complaints from them: c1, c3, c5 (not the cancelled, not the web one)
-    assert kpis.complaints_per_answered_call(TUESDAY, center) == Ratio(3, 6, 0.5)
+    # answered: c1, c2, c3, c5, c7, c9, c8; complaints from them taken by the center: c1, c3, c5
+    # (not the cancelled one, not the web one, not the other center's from c8)
+    assert kpis.complaints_per_answered_call(TUESDAY, center) == Ratio(3, 7, 3 / 7)
     assert kpis.complaints_per_answered_call(TUESDAY, Scope(unit=world.center, queue="95598")) == Ratio(2, 5, 0.4)
     assert kpis.complaints_per_answered_call(TUESDAY, Scope(unit=world.center, agent=world.agent2)) == Ratio(1, 2, 0.5)
     assert kpis.complaints_per_answered_call(TUESDAY) == Ratio(4, 7, 4 / 7)  # and the other center's c8
@@ -113,13 +110,13 @@ def test_complaints_per_answered_call_by_the_call_offer_time(world, calls_day):
 @pytest.mark.rule("C3y")
 def test_omission_rate_is_service_requests_left_unhandled_over_service_requests(world, calls_day):
     center = Scope(unit=world.center)
-    # requests: c1, c2, c3, c5, c7, c9 and the web orders w1, w2 (w3 cancelled);
+    # requests: c1, c2, c3, c5, c7, c9, c8 and the web orders w1, w2 (w3 cancelled);
     # unhandled: c7 (no order), c9 and w2 (closed without the callback the caller wanted)
-    assert kpis.omission_rate(TUESDAY, center) == Ratio(3, 8, 3 / 8)
+    assert kpis.omission_rate(TUESDAY, center) == Ratio(3, 9, 1 / 3)
     # A queue's requests are its calls alone
     assert kpis.omission_rate(TUESDAY, Scope(unit=world.center, queue="95598")) == Ratio(2, 5, 0.4)
     assert kpis.omission_rate(TUESDAY, Scope(unit=world.center, queue="repair")) == Ratio(0, 1, 0.0)
-    assert kpis.omission_rate(TUESDAY) == Ratio(3, 9, 1 / 3)  # the other center's c8 was handled
+    assert kpis.omission_rate(TUESDAY) == Ratio(3, 9, 1 / 3)  # the other center has no orders from no call
     assert kpis.omission_rate(Period(local(18), local(19)), center) == Ratio(0, 1, 0.0)
     assert kpis.omission_rate(Period(local(16), local(17)), center).rate is None
 
@@ -129,7 +126,7 @@ def test_a_step_merely_late_is_not_an_omission(world, calls_day, frozen):
     center = Scope(unit=world.center)
     late = complaint(world, channel="web", customer="wang", description="网上投诉：抄表不准")
     frozen.advance(days=30)  # its reply is long overdue, yet may still come
-    assert kpis.omission_rate(TUESDAY, center) == Ratio(3, 8, 3 / 8)
+    assert kpis.omission_rate(TUESDAY, center) == Ratio(3, 9, 1 / 3)
     assert kpis.omission_rate(Period(local(18), local(19)), center) == Ratio(0, 2, 0.0)
     assert late.created_at >= local(18)
 
@@ -139,5 +136,5 @@ def test_a_step_merely_late_is_not_an_omission(world, calls_day, frozen):
 def test_a_unit_with_no_center_takes_no_calls(world, calls_day):
     assert kpis.complaints_per_answered_call(TUESDAY, Scope(unit=world.stations[0])) == Ratio(0, 0, None)
     assert kpis.omission_rate(TUESDAY, Scope(unit=world.stations[0])) == Ratio(0, 0, None)
-    # the county has its center's queues
-    assert kpis.complaints_per_answered_call(TUESDAY, Scope(unit=world.county)) == Ratio(3, 6, 0.5)
+    # the county has a center, so its calls
+    assert kpis.complaints_per_answered_call(TUESDAY, Scope(unit=world.county)) == Ratio(3, 7, 3 / 7)

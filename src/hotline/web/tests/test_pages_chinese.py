@@ -230,6 +230,10 @@ def samples(site) -> list[Sample]:
         Sample("calls:wallboard", f"/calls/wallboard/{center}/", ok=PLANNERS),
         Sample("calls:wallboard", f"/calls/wallboard/{center}/?queue=repair", ok=PLANNERS),
         Sample("calls:wallboard-live", f"/calls/wallboard/{center}/live/?queue=repair", ok=PLANNERS),
+        Sample("reports:daily", "/reports/daily/", ok=PLANNERS),
+        Sample("reports:daily", f"/reports/daily/?center={center}&day=2026-13-40", ok=PLANNERS),  # the error said
+        Sample("reports:daily-xlsx", f"/reports/daily/xlsx/?center={center}", ok=PLANNERS),
+        Sample("reports:daily-pdf", f"/reports/daily/pdf/?center={center}", ok=PLANNERS),
         Sample("calendars:years", "/calendars/", ok={"admin"}),
         Sample("calendars:notice", f"/calendars/{year}/notice/", ok={"admin"}, posts=[{}]),
         Sample("selfservice:index", "/self-service/", ok=set(ROLES)),
