@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from hotline.calls import services
+from hotline.calls import selectors, services
 from hotline.calls.models import (
     AgentIdentity,
     AgentState,
@@ -21,6 +21,7 @@ from hotline.calls.models import (
     LogCursor,
     SwitchCommand,
 )
+from hotline.core import clock
 from hotline.core.admin import ReadOnlyAdmin
 
 
@@ -118,15 +119,36 @@ class CallRingInline(admin.TabularInline):
         return False
 
 
+class StaleFilter(admin.SimpleListFilter):
+    """Calls still waiting or talking whose end never arrived (C5f)."""
+
+    title = _("end never arrived")
+    parameter_name = "stale"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Stale: no event for hours")),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(selectors.stale_open_calls(clock.now()))
+        return queryset
+
+
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
-    list_display = ("offered_at", "queue", "caller_number", "status", "wait_s", "agent", "ring_s", "talk_s",
-                    "hung_up_by", "transfers")
-    list_filter = ("status", "queue", "source", "abandon_reason")
+    list_display = ("offered_at", "queue", "caller_number", "status", "stale", "wait_s", "agent", "ring_s", "talk_s",
+                    "hung_up_by", "transfers", "last_event_at")
+    list_filter = (StaleFilter, "status", "queue", "source", "abandon_reason")
     search_fields = ("call_id", "caller_number", "agent_ref")
     date_hierarchy = "offered_at"
     list_select_related = ("agent", "source")
     inlines = [CallRingInline]
+    readonly_fields = ("stale",)
+
+    @admin.display(description=_("stale"))
+    def stale(self, obj):
+        """Why the call counts as stale (no end received), or empty."""
+        return selectors.stale_reason(obj, clock.now()) or ""
 
 
 @admin.register(AgentIdentity)

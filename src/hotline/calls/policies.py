@@ -12,6 +12,8 @@ RING_LIMIT_RINGS = "calls.ring_limit_rings"
 RING_CYCLE_SECONDS = "calls.ring_cycle_seconds"
 RING_PASS_BY = "calls.ring_pass_by"
 NOT_READY_REASONS = "calls.not_ready_reasons"
+STALE_WAITING_HOURS = "calls.stale_waiting_hours"
+STALE_TALKING_HOURS = "calls.stale_talking_hours"
 
 RING_PASS_CHOICES = ("seconds_or_rings", "seconds_only", "rings_only")
 
@@ -35,6 +37,16 @@ def declare() -> None:
                    _("Not-ready reasons an agent chooses from on the desk, comma-separated: break, meal, meeting, "
                      "training, coaching, briefing, paperwork, system, or a reason of your own in plain words"),
                    kind=str, group=group)
+
+    # A call whose end never arrived (the switch lost the event, an adapter
+    # was down) stays open: past these, with no event of it, it is stale —
+    # not on the wallboard's live figures, still in progress in the KPIs (C5f).
+    policy.declare(STALE_WAITING_HOURS, 4.0, _("A call waiting with no event of it for this many hours is stale: the "
+                                               "wallboard counts it apart, not as waiting (C5f)"),
+                   minimum=0.25, maximum=72, group=group)
+    policy.declare(STALE_TALKING_HOURS, 12.0, _("A call connected with no event of it for this many hours is stale: the "
+                                                "wallboard counts it apart, not as connected (C5f)"),
+                   minimum=0.25, maximum=168, group=group)
 
 
 def settings_now() -> dict:

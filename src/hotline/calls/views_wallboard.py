@@ -25,7 +25,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from hotline.calls import wallboard
+from hotline.calls import policies, wallboard
+from hotline.core import policy
 from hotline.organisation.decorators import roles_required
 from hotline.organisation.models import Role
 
@@ -77,6 +78,8 @@ def _present(b: wallboard.Board) -> dict:
         "clock": local.strftime("%H:%M:%S"), "now_ms": int(b.now.timestamp() * 1000),
         "date": formats.date_format(local, "Y-m-d l"),
         "longest_wait": duration(b.longest_wait_s),
+        "stale_waiting_hours": f"{policy.get(policies.STALE_WAITING_HOURS):g}",
+        "stale_talking_hours": f"{policy.get(policies.STALE_TALKING_HOURS):g}",
         "longest_wait_late": b.longest_wait_s is not None and b.longest_wait_s > b.T,
         "answer_rate": rate(b.answer_rate), "service_level": rate(b.service_level), "abandon_rate": rate(b.abandon_rate),
         "aht": duration(b.aht_s), "asa": duration(b.asa_s),
@@ -99,15 +102,23 @@ def _center(request: HttpRequest, center_id: int):
     center = wallboard.center_for(request.user, center_id)
     if center is None:  # no such center, or outside the user's scope
         raise Http404
+    queue = _queue(request)
+    if queue and not wallboard.of_center(center, queue):  # another center's queue (C4a)
+        raise Http404
     return center
 
 
 @require_GET
 @roles_required(*WALLBOARD_ROLES)
 def index(request: HttpRequest) -> HttpResponse:
-    """The boards the user may open: each center, and each queue in it."""
-    return render(request, "calls/wallboard/index.html", {
-        "centers": wallboard.centers_for(request.user), "queues": wallboard.queues()})
+    """The boards the user may open: each center, and each queue of it; the
+    queues no center's board counts (several centers, none set) named."""
+    from hotline.calls import selectors
+
+    centers = wallboard.centers_for(request.user)
+    boards = [{"center": center, "queues": wallboard.queues(center=center)} for center in centers]
+    unassigned = selectors.unassigned_queues([code for code, _name in wallboard.queues()]) if centers else []
+    return render(request, "calls/wallboard/index.html", {"boards": boards, "unassigned": unassigned})
 
 
 @require_GET

@@ -11,7 +11,12 @@ whatever the day's traffic:
   hour of its offer (C5a), once it is over (C5f) — so they are the
   figures ``kpis.figures`` computes from the calls for the same day;
 - the calls waiting and talking now, and the longest wait, come from the
-  calls in progress (the partial index of open calls);
+  calls in progress (the partial index of open calls), except the stale
+  ones: a call with no event of it for longer than the cut-off of its
+  status (``calls.stale_waiting_hours``, ``calls.stale_talking_hours``)
+  lost its end somewhere (the switch dropped the event, an adapter was
+  down). Those are counted apart (``stale``), never as waiting for days;
+  the KPIs keep them in progress (C5f) and a late end completes them;
 - agents by state: one grouped read of the agents of the center (its
   unit's subtree) with their ``AgentState``; an agent of the center who
   never logged in is logged out;
@@ -20,8 +25,12 @@ whatever the day's traffic:
 
 Rates whose denominator is zero are None (C5j); the page shows "—".
 
-Calls carry a queue, not a center: a center's board counts every queue of
-the installation's switch (one switch per center), its agents are its own.
+Calls carry a queue, not a center: a queue's center is set by an
+administrator (planning's call queues, ``selectors.queue_centers``). A
+center's board counts the calls of its queues (C4a); an installation with
+one center counts every queue there, one with several counts a queue
+without a center on no board and the board list names it. Its agents are
+those of its unit's subtree.
 
 Targets: the service level target of a queue is planning's staffing
 target for the queue of that code (when its T is the T in force), else the
@@ -38,6 +47,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hotline.calls import selectors
 from hotline.calls.kpis import Period, rate
 from hotline.calls.models import (
     IN_PROGRESS,
@@ -98,6 +108,7 @@ class Board:
     waiting: int = 0
     longest_wait_s: float | None = None
     talking: int = 0
+    stale: int = 0  # open calls whose end never arrived: in neither figure above
     agents: dict[str, int] = field(default_factory=dict)
     # today, counted as kpis counts them
     offered: int = 0
@@ -168,9 +179,9 @@ def queue_names() -> dict[str, str]:
                      ttl=TARGET_TTL)
 
 
-def queues(*, days: int = 7) -> list[tuple[str, str]]:
+def queues(*, days: int = 7, center=None) -> list[tuple[str, str]]:
     """(queue, name) of the queues with calls in the last ``days`` days,
-    calls now or a planning queue, by name."""
+    calls now or a planning queue, by name; with ``center``, the center's."""
     now = clock.now()
     seen = set(IntervalStat.objects.filter(minutes=60, agent_id=0, start__gte=now - dt.timedelta(days=days))
                .values_list("queue", flat=True).distinct())
@@ -178,7 +189,17 @@ def queues(*, days: int = 7) -> list[tuple[str, str]]:
     names = queue_names()
     seen |= set(names)
     seen.discard("")
+    if center is not None:
+        own = selectors.center_queues(center.pk)
+        if own is not None:
+            seen &= own
     return sorted(((q, names.get(q, q)) for q in seen), key=lambda item: (item[1], item[0]))
+
+
+def of_center(center, queue: str) -> bool:
+    """Whether ``queue`` is one of the center's (C4a)."""
+    own = selectors.center_queues(center.pk)
+    return own is None or queue in own
 
 
 def _targets(queue: str | None, T: float) -> tuple[float | None, float | None, float | None]:
@@ -216,8 +237,10 @@ def board(*, center, queue: str | None = None) -> Board:
     queue = queue or None
     b = Board(center_id=center.pk, center_name=center.name, queue=queue,
               queue_name=queue_names().get(queue, queue) if queue else "", now=now, day=day, T=T)
-    _today(b, Period.day(day), queue)
-    _now(b, now, queue)
+    # The center's queues (None: every queue, the installation's only center).
+    own = selectors.center_queues(center.pk)
+    _today(b, Period.day(day), queue, own)
+    _now(b, now, queue, own)
     b.agents = agents_by_state(center=center, queue=queue)
     b.orders_near, b.orders_overdue = _orders(center)
     sl_target, answer_target, abandon_ceiling = _targets(queue, T)
@@ -229,11 +252,13 @@ def board(*, center, queue: str | None = None) -> Board:
     return b
 
 
-def _today(b: Board, period: Period, queue: str | None) -> None:
-    """Sums of the day's hourly interval rows of the queue (or every queue)."""
+def _today(b: Board, period: Period, queue: str | None, own: frozenset[str] | None) -> None:
+    """Sums of the day's hourly interval rows of the queue (or every queue of the center)."""
     rows = IntervalStat.objects.filter(minutes=60, agent_id=0, start__gte=period.start, start__lt=period.end)
     if queue:
         rows = rows.filter(queue=queue)
+    if own is not None:
+        rows = rows.filter(queue__in=sorted(own))
     sums = rows.aggregate(offered=Sum("offered"), answered=Sum("answered"), abandoned=Sum("abandoned"),
                           answered_within_t=Sum("answered_within_t"), handle_s=Sum("handle_s"),
                           wait_answered_s=Sum("wait_answered_s"))
@@ -242,15 +267,21 @@ def _today(b: Board, period: Period, queue: str | None) -> None:
     b.handle_s, b.wait_answered_s = (sums["handle_s"] or 0.0), (sums["wait_answered_s"] or 0.0)
 
 
-def _now(b: Board, now: dt.datetime, queue: str | None) -> None:
-    """Calls waiting and talking now, and the longest wait (from the open calls' index)."""
+def _now(b: Board, now: dt.datetime, queue: str | None, own: frozenset[str] | None) -> None:
+    """Calls waiting and talking now, and the longest wait (from the open
+    calls' index); stale calls apart (C5f)."""
     open_calls = Call.objects.filter(status__in=IN_PROGRESS)
     if queue:
         open_calls = open_calls.filter(queue=queue)
-    waiting = Q(status=CallStatus.WAITING)
-    row = open_calls.aggregate(waiting=Count("pk", filter=waiting), talking=Count("pk", filter=Q(status=CallStatus.TALKING)),
-                               oldest=Min("offered_at", filter=waiting))
-    b.waiting, b.talking = row["waiting"], row["talking"]
+    if own is not None:
+        open_calls = open_calls.filter(queue__in=sorted(own))
+    live = selectors.live_open_calls(now)
+    waiting = Q(status=CallStatus.WAITING) & live
+    row = open_calls.aggregate(waiting=Count("pk", filter=waiting),
+                               talking=Count("pk", filter=Q(status=CallStatus.TALKING) & live),
+                               oldest=Min("offered_at", filter=waiting),
+                               stale=Count("pk", filter=selectors.stale_open_calls(now)))
+    b.waiting, b.talking, b.stale = row["waiting"] or 0, row["talking"] or 0, row["stale"] or 0
     b.longest_wait_s = max(0.0, (now - row["oldest"]).total_seconds()) if row["oldest"] else None
 
 

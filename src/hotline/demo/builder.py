@@ -131,6 +131,7 @@ def build(*, customers: int = 5000, days: int = 7, seed: int = DEFAULT_SEED, now
         pool = names.StemPool(rng, reserved=names.seat_stems())
         plan = plan_townships(pool)
         org = build_organisation(plan)
+        build_queues(org)
         staff = build_staff(org, fake)
         say(f"organisation: {Unit.objects.count()} units, {User.objects.count()} users")
         places = build_areas(org, plan, pool, rng)
@@ -270,6 +271,21 @@ def build_organisation(plan: list[StationPlan]) -> Org:
     discipline = create(name=names.DISCIPLINE, code="qx-disc", kind=UnitKind.DEPARTMENT, parent=county, function="discipline")
     metering = create(name=names.METERING, code="qx-meter", kind=UnitKind.DEPARTMENT, parent=county, function="metering")
     return Org(province, city, county, center, desk, stations, crews, marketing, discipline, metering)
+
+
+# The demo center's call queues (the simulator's queue codes) with their
+# names; each belongs to the demo center, whose wallboard counts them (C4a).
+QUEUES = (("repair", "故障报修"), ("general", "综合咨询"), ("complaint", "投诉举报"))
+
+
+def build_queues(org: Org) -> None:
+    from hotline.planning.models import Queue
+
+    for code, name in QUEUES:
+        queue, _new = Queue.objects.get_or_create(code=code, defaults={"name": name, "center": org.center})
+        if queue.center_id is None:
+            queue.center = org.center
+            queue.save(update_fields=["center"])
 
 
 @dataclass

@@ -18,7 +18,9 @@ class StaffingTargetInline(admin.StackedInline):
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ("code", "name")
+    list_display = ("code", "name", "center")
+    list_filter = ("center",)
+    list_select_related = ("center",)
     inlines = [StaffingTargetInline]
 
 

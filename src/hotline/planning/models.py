@@ -15,8 +15,17 @@ DAY_CHOICES = [(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _
 
 
 class Queue(models.Model):
+    """A call queue of the installation, by the code the switch gives it
+    (the ``queue`` of its calls). Its center is whose wallboard shows it
+    (C4a): a switch's queues carry no center of their own."""
+
     name = models.CharField(_("name"), max_length=60)
     code = models.SlugField(_("code"), max_length=30, unique=True, help_text=_("Used in imported files, e.g. repair."))
+    center = models.ForeignKey(
+        "organisation.Unit", on_delete=models.SET_NULL, null=True, blank=True, related_name="call_queues",
+        limit_choices_to={"kind": "center"}, verbose_name=_("customer-service center"),
+        help_text=_("The center whose wallboard counts this queue's calls. Empty: with one center, that center; "
+                    "with several, none (the wallboard list names such queues)."))
 
     class Meta:
         ordering = ["code"]

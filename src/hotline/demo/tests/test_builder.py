@@ -149,3 +149,15 @@ def test_the_history_has_the_simulators_calls_of_every_agent(demo, db):
     # Callers are the demo's customers most of the time (their screen pops).
     known = Call.objects.filter(caller_number__in=CustomerPhone.objects.values("number")).count()
     assert known > demo.calls / 3
+
+
+@pytest.mark.rule("C4a")
+def test_the_demo_centers_queues_are_its_own(demo, db):
+    """Each simulated queue belongs to the demo center, whose board counts it."""
+    from hotline.calls import selectors
+    from hotline.planning.models import Queue
+
+    center = Unit.objects.get(kind="center")
+    assert {(q.code, q.center_id) for q in Queue.objects.all()} == {
+        ("repair", center.pk), ("general", center.pk), ("complaint", center.pk)}
+    assert {selectors.center_of_queue(code) for code in ("repair", "general", "complaint")} == {center.pk}
