@@ -172,8 +172,16 @@ def shift_leader_board(user: User, q: BoardQuery | None = None, *, per_page: int
                    "order__business_type__code", "order__business_type__sort_order", "order__assigned_unit__name")} if ids else {}
     rows = [found[i] for i in ids if i in found]
     has_next = len(rows) > per_page
-    per_unit = list(notices.order_by().values("unit_id", "unit__name").annotate(n=Count("id")).order_by("-n", "unit__name"))
-    per_level = dict(notices.order_by().values_list("level").annotate(n=Count("id")))
+    # Per unit and per level from one aggregate (unit, level): each pass over
+    # the open notices joins them to their orders for the scope.
+    per_unit_level = list(notices.order_by().values_list("unit_id", "unit__name", "level").annotate(n=Count("id")))
+    units_n: dict[tuple, int] = {}
+    per_level: dict[int, int] = {}
+    for unit_id, unit_name, level, n in per_unit_level:
+        units_n[(unit_id, unit_name)] = units_n.get((unit_id, unit_name), 0) + n
+        per_level[level] = per_level.get(level, 0) + n
+    per_unit = sorted(({"unit_id": u, "unit__name": name, "n": n} for (u, name), n in units_n.items()),
+                      key=lambda r: (-r["n"], r["unit__name"] or ""))
     notice_page = max(1, q.notice_page)
     notice_rows = list(notices.select_related("order", "unit", "supervisor_unit")
                        .only("id", "kind", "level", "metric", "due_at", "created_at", "answered_at", "order__number",
