@@ -17,11 +17,11 @@ pytestmark = pytest.mark.django_db
 # plus the calendar pages for administrators.
 NAV_BY_ROLE = {
     "agent": ["intake", "desk", "my-orders", "search", "outages"],
-    "leader": ["intake", "my-orders", "search", "board", "wallboard", "planning", "outages"],
-    "director": ["intake", "my-orders", "search", "board", "wallboard", "planning", "outages"],
+    "leader": ["intake", "my-orders", "search", "board", "wallboard", "daily-report", "planning", "outages"],
+    "director": ["intake", "my-orders", "search", "board", "wallboard", "daily-report", "planning", "outages"],
     "station": ["inbox", "outages"],
     # Administrators are superusers: every entry.
-    "admin": ["intake", "desk", "my-orders", "search", "board", "wallboard", "planning", "inbox", "outages", "calendars", "admin"],
+    "admin": ["intake", "desk", "my-orders", "search", "board", "wallboard", "daily-report", "planning", "inbox", "outages", "calendars", "admin"],
 }
 
 
