@@ -23,7 +23,6 @@ TARGET = "reports.target."
 DAILY_HOUR = "reports.daily_report_hour"
 DAILY_CHANNEL = "reports.daily_report_channel"
 DAILY_EXTRA = "reports.daily_report_extra_recipients"
-DAILY_ENABLED = "reports.daily_report_enabled"
 
 
 @dataclass(frozen=True)
@@ -61,9 +60,9 @@ def declare() -> None:
     group = "reports"
     for t in TARGETS:
         policy.declare(TARGET + t.key, t.default, t.label, kind=float, minimum=0, group=group)
-    policy.declare(DAILY_ENABLED, True, _("Daily report: send it by e-mail every morning"), group=group)
-    policy.declare(DAILY_HOUR, 7, _("Daily report: hour of the morning (center's time) from which yesterday's "
-                                    "report is sent"), minimum=0, maximum=23, group=group)
+    # 24: never (no bool setting: the policy list would show its default untranslated).
+    policy.declare(DAILY_HOUR, 7, _("Daily report: hour of the day (center's time) from which yesterday's report "
+                                    "is mailed; 24: not mailed"), minimum=0, maximum=24, group=group)
     policy.declare(DAILY_CHANNEL, "email", _("Daily report: outbox channel of the mail (email, or file for a demo)"),
                    kind=str, group=group)
     policy.declare(DAILY_EXTRA, "", _("Daily report: more recipients' e-mail addresses, comma-separated (beside "

@@ -84,10 +84,8 @@ def send_daily(center: Unit, day: dt.date) -> int:
 def send_due(now: dt.datetime | None = None) -> int:
     """Every center's report of yesterday, once the morning's hour has come."""
     now = now or clock.now()
-    if not policy.get(policies.DAILY_ENABLED):
-        return 0
     local = timezone.localtime(now)
-    if local.hour < int(policy.get(policies.DAILY_HOUR)):
+    if local.hour < int(policy.get(policies.DAILY_HOUR)):  # 24: never
         return 0
     day = local.date() - dt.timedelta(days=1)
     sent = 0

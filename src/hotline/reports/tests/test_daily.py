@@ -170,3 +170,6 @@ def test_the_report_is_mailed_each_morning_once_per_day_and_recipient(world, day
     assert "接通率：66.67%" in mail.payload["body"] and "▲" in mail.payload["html"]
     frozen.advance(days=1)
     assert services.send_due() == 2  # the next morning, the next day's
+    policy.set_value(key=policies.DAILY_HOUR, value="24", user=world.admin)
+    frozen.advance(days=1)
+    assert services.send_due() == 0  # an administrator turned it off
