@@ -20,6 +20,7 @@ from hotline.core import clock
 from hotline.organisation.models import Role, Unit, User
 from hotline.reports import kpis
 from hotline.reports import policies as targets
+from hotline.reports.labels import LABELS, PER_MILLION, SECONDS, SHARE
 from hotline.reports.models import Team
 from hotline.timelimits.models import Clock, ClockStatus
 from hotline.workorders.models import TERMINAL, State
@@ -27,34 +28,6 @@ from hotline.workorders.models import TERMINAL, State
 TREND_DAYS = 7
 DASH = "—"
 
-# What each metric is and how it reads: a share (shown in percent), a count,
-# seconds, or complaints per million customers.
-SHARE, COUNT, SECONDS, PER_MILLION = "share", "count", "seconds", "per_million"
-LABELS = {
-    "offered": (_("Offered calls"), COUNT),
-    "answered": (_("Answered calls"), COUNT),
-    "answer_rate": (_("Answer rate"), SHARE),
-    "service_level": (_("Service level (20 s)"), SHARE),
-    "abandon_rate": (_("Abandon rate"), SHARE),
-    "asa_s": (_("Average speed of answer"), SECONDS),
-    "aht_s": (_("Average handle time"), SECONDS),
-    "ring_pass_rate": (_("Ring-time pass rate"), SHARE),
-    "satisfaction": (_("Satisfaction"), SHARE),
-    "avg_inquiry_talk_s": (_("Average inquiry time"), SECONDS),
-    "orders_accepted": (_("Orders accepted"), COUNT),
-    "complaints_per_million_customers": (_("Complaints per million customers"), PER_MILLION),
-    "callback_rate": (_("Callback rate"), SHARE),
-    "complaint_timeliness": (_("Complaint timeliness"), SHARE),
-    "supervision_rate": (_("Supervision rate"), SHARE),
-    "work_order_correctness": (_("Work-order correctness"), SHARE),
-    "outage_publication_timeliness": (_("Outage-publication timeliness"), SHARE),
-    "dispatch_accuracy": (_("Dispatch accuracy"), SHARE),
-    "first_call_answer_rate": (_("First-call answer rate (inquiries)"), SHARE),
-    "complaints_per_answered_call": (_("Complaints per answered call"), SHARE),
-    "restoration_within_commitment": (_("Restoration within commitment"), SHARE),
-    "repeat_request_rate": (_("Repeat requests (month to date)"), SHARE),
-    "omission_rate": (_("Omission rate"), SHARE),
-}
 CENTER_METRICS = tuple(LABELS)
 PERSON_METRICS = ("answered", "aht_s", "ring_pass_rate", "satisfaction", "orders_accepted", "callback_rate",
                   "complaints_per_answered_call", "omission_rate")

@@ -9,4 +9,6 @@ urlpatterns = [
     path("daily/", views.daily, name="daily"),
     path("daily/xlsx/", views.daily_xlsx, name="daily-xlsx"),
     path("daily/pdf/", views.daily_pdf, name="daily-pdf"),
+    # The monthly center score out of 100 (C4g).
+    path("score/", views.score, name="score"),
 ]

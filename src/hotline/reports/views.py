@@ -84,3 +84,21 @@ def daily_pdf(request: HttpRequest) -> HttpResponse:
     _, center, day, _ = _choice(request)
     report = selectors.daily_report(center, day)
     return _download(report, exports.pdf(report), exports.PDF_TYPE, "pdf")
+
+
+@require_GET
+@roles_required(*REPORT_ROLES)
+def score(request: HttpRequest) -> HttpResponse:
+    """The monthly center score (C4g) of a month (this month so far unless asked)."""
+    from hotline.reports import scoring
+
+    centers, center, _day, _error = _choice(request)
+    month, error = scoring.this_month(), ""
+    raw = (request.GET.get("month") or "").strip()
+    if raw:
+        try:
+            month = dt.date.fromisoformat(f"{raw}-01")
+        except ValueError:
+            error = _("“%(value)s” is not a month (YYYY-MM): this month is shown.") % {"value": raw[:20]}
+    result = scoring.monthly_score(center, month)
+    return render(request, "reports/score.html", {"s": result, "centers": centers, "error": error})

@@ -234,6 +234,8 @@ def samples(site) -> list[Sample]:
         Sample("reports:daily", f"/reports/daily/?center={center}&day=2026-13-40", ok=PLANNERS),  # the error said
         Sample("reports:daily-xlsx", f"/reports/daily/xlsx/?center={center}", ok=PLANNERS),
         Sample("reports:daily-pdf", f"/reports/daily/pdf/?center={center}", ok=PLANNERS),
+        Sample("reports:score", "/reports/score/", ok=PLANNERS),
+        Sample("reports:score", f"/reports/score/?center={center}&month=2026-13", ok=PLANNERS),  # the error said
         Sample("calendars:years", "/calendars/", ok={"admin"}),
         Sample("calendars:notice", f"/calendars/{year}/notice/", ok={"admin"}, posts=[{}]),
         Sample("selfservice:index", "/self-service/", ok=set(ROLES)),

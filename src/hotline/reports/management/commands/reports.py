@@ -1,12 +1,15 @@
 """``hotline reports``:
 
     hotline reports kpi --from ISO --to ISO [--unit CODE] [--queue NAME] [--agent NAME] [--json]
+    hotline reports score --month YYYY-MM --unit CODE [--json]
 
 ``kpi`` prints the call KPIs (as ``hotline calls kpi`` does) and the
 order-side KPIs of the unit's subtree (C3j–C3q, C3s–C3u, C3y) as one
 object: snake_case keys, rates as fractions (complaints per million
 customers per million), ``null`` where a denominator is zero. Periods are
-half-open, a time without an offset in the center's time zone.
+half-open, a time without an offset in the center's time zone. ``score``
+prints a center's monthly score out of 100 (C4g) with each item and
+deduction.
 """
 
 from __future__ import annotations
@@ -28,10 +31,16 @@ class Command(BaseCommand):
         kpi.add_argument("--queue")
         kpi.add_argument("--agent", help="username or agent number")
         kpi.add_argument("--json", action="store_true")
+        score = sub.add_parser("score", help="print a center's monthly score out of 100")
+        score.add_argument("--month", required=True, help="YYYY-MM")
+        score.add_argument("--unit", required=True, help="code of the customer-service center")
+        score.add_argument("--json", action="store_true")
 
     def handle(self, *args, action, **options):
         if action == "kpi":
             self._kpi(options)
+        elif action == "score":
+            self._score(options)
 
     def _kpi(self, options) -> None:
         from hotline.organisation.models import Unit, User
@@ -58,3 +67,32 @@ class Command(BaseCommand):
             return
         for key, value in data.items():
             self.stdout.write(f"{key:34} {value}")
+
+    def _score(self, options) -> None:
+        import datetime as dt
+
+        from hotline.organisation.models import Unit
+        from hotline.reports import scoring
+
+        try:
+            month = dt.date.fromisoformat(f"{options['month']}-01")
+        except ValueError:
+            raise CommandError(f"--month: {options['month']!r} is not YYYY-MM") from None
+        center = Unit.objects.filter(code=options["unit"]).first()
+        if center is None:
+            raise CommandError(f"no unit {options['unit']!r}")
+        s = scoring.monthly_score(center, month)
+        data = {"unit": center.code, "month": s.month.strftime("%Y-%m"), "score": s.total, "earned": s.earned,
+                "deducted": s.deducted,
+                "items": [{"metric": i.metric, "value": i.value, "target": i.target, "points": i.points,
+                           "method": i.method, "earned": i.earned} for i in s.items],
+                "deductions": [{"event": d.event, "count": d.count, "points_each": d.points_each, "cap": d.cap,
+                                "deducted": d.deducted} for d in s.deductions]}
+        if options["json"]:
+            self.stdout.write(json.dumps(data, ensure_ascii=False))
+            return
+        self.stdout.write(f"score {data['score']:.2f} / 100 (earned {data['earned']:.2f}, deducted {data['deducted']:.2f})")
+        for i in data["items"]:
+            self.stdout.write(f"  {i['metric']:34} {i['earned']:6.2f} of {i['points']:6.2f}")
+        for d in data["deductions"]:
+            self.stdout.write(f"  -{d['event']:33} {d['deducted']:6.2f} ({d['count']} x {d['points_each']:g}, at most {d['cap']:g})")
