@@ -721,14 +721,13 @@ _HANDLERS: dict[str, Any] = {}
 _AFTER: dict[str, Any] = {}
 
 
-def _handles(*actions: str, after: bool = False):
-    """Register the side effect of ``actions``: before the state changes, or
-    ``after`` the event and clocks are written."""
-    def register(fn):
-        for a in actions:
-            (_AFTER if after else _HANDLERS)[a] = fn
-        return fn
-    return register
+def _handles(fn, *actions: str, after: bool = False) -> None:
+    """Register ``fn`` as the side effect of ``actions``: before the state
+    changes, or ``after`` the event and clocks are written. Called after each
+    handler, not as a decorator: mutmut mutates undecorated functions only,
+    and the handlers hold the transitions' rules (docs/testing.md)."""
+    for a in actions:
+        (_AFTER if after else _HANDLERS)[a] = fn
 
 
 def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt.datetime,
@@ -792,7 +791,6 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
     return event
 
 
-@_handles("dispatch", "redispatch")
 def _dispatch(step: _Step) -> None:
     order, payload = step.order, step.payload
     if payload.get("unit_id"):
@@ -818,6 +816,9 @@ def _dispatch(step: _Step) -> None:
         step.update_fields.append("dispatched_at")
 
 
+_handles(_dispatch, "dispatch", "redispatch")
+
+
 def _latest_dispatch_at(order: WorkOrder) -> dt.datetime | None:
     return (WorkOrderEvent.objects.filter(order=order, kind__in=("dispatch", "redispatch"))
             .order_by("-seq").values_list("at", flat=True).first())
@@ -837,7 +838,6 @@ def _accept_window_end(order: WorkOrder) -> dt.datetime | None:
     return add_duration(assigned_at, rule.amount, rule.unit)
 
 
-@_handles("return")
 def _return(step: _Step) -> None:
     order = step.order
     if order.business_type.code == "repair":
@@ -864,7 +864,9 @@ def _return(step: _Step) -> None:
                                "unit": order.assigned_unit.name if order.assigned_unit_id else ""})
 
 
-@_handles("merge")
+_handles(_return, "return")
+
+
 def _merge(step: _Step) -> None:
     order = step.order
     number = str(step.payload.get("master", "")).strip()
@@ -877,6 +879,9 @@ def _merge(step: _Step) -> None:
     decision = step.payload.get("decision")
     if isinstance(decision, dict):
         step.event_payload.update(decision)
+
+
+_handles(_merge, "merge")
 
 
 def check_merge(*, order: WorkOrder, master: WorkOrder | None) -> None:
@@ -899,7 +904,6 @@ def check_merge(*, order: WorkOrder, master: WorkOrder | None) -> None:
         raise OrderError("master", _("%(number)s is not at the same fault point") % {"number": master.number})
 
 
-@_handles("merge", after=True)
 def _merge_after(step: _Step) -> None:
     # A master merged into another takes its sub-orders along (D3.4b).
     order, master = step.order, step.order.master
@@ -913,7 +917,9 @@ def _merge_after(step: _Step) -> None:
         record_event(order=master, kind="merged_in", actor=step.actor, at=step.now, payload={"sub": order.number})
 
 
-@_handles("unmerge")
+_handles(_merge_after, "merge", after=True)
+
+
 def _unmerge(step: _Step) -> None:
     order = step.order
     master = order.master
@@ -925,6 +931,9 @@ def _unmerge(step: _Step) -> None:
     if master is not None:
         record_event(order=master, kind="sub_unmerged", actor=step.actor, at=step.now,
                      payload={"sub": order.number, "reason": step.reason[:500]})
+
+
+_handles(_unmerge, "unmerge")
 
 
 def _ahead(order: WorkOrder) -> set[str]:
@@ -945,13 +954,14 @@ def _ahead(order: WorkOrder) -> set[str]:
     return actions
 
 
-@_handles("unmerge", "reopen", after=True)
 def _restart_clocks(step: _Step) -> None:
     # Reopen and unmerge (D4, D3.4): the clocks the new state needs run again.
     order_clocks.restart_for(order=step.order, at=step.now, actions=_ahead(step.order))
 
 
-@_handles("reopen")
+_handles(_restart_clocks, "unmerge", "reopen", after=True)
+
+
 def _reopen(step: _Step) -> None:
     order = step.order
     order.closed_at = None
@@ -959,7 +969,9 @@ def _reopen(step: _Step) -> None:
     step.update_fields += ["closed_at", "reopened_at"]
 
 
-@_handles("callback")
+_handles(_reopen, "reopen")
+
+
 def _callback(step: _Step) -> None:
     outcome = step.payload.get("outcome", "")
     if outcome not in CALLBACK_OUTCOMES:
@@ -967,6 +979,9 @@ def _callback(step: _Step) -> None:
     if not step.note:
         raise OrderError("note", _("record the customer's words"))
     step.event_payload["outcome"] = outcome
+
+
+_handles(_callback, "callback")
 
 
 def _reported_time(step: _Step, field: str, *, future: bool = False) -> dt.datetime | None:
@@ -988,7 +1003,6 @@ def field_record_minutes() -> int:
     return int(policy.get(policies.FIELD_RECORD_MINUTES))
 
 
-@_handles("arrive", "resolve", "locate")
 def _field_time(step: _Step) -> None:
     """The crew may record the time it arrived, finished or found the fault
     a little later than it happened (D3.6a, D3.6d: at most 5 minutes); a
@@ -1002,6 +1016,9 @@ def _field_time(step: _Step) -> None:
     delay = (step.now - at).total_seconds()
     if delay > field_record_minutes() * 60:
         step.event_payload["recorded_late_seconds"] = int(delay)
+
+
+_handles(_field_time, "arrive", "resolve", "locate")
 
 
 def _keep_record(step: _Step, record: handling.Taken) -> None:
@@ -1021,7 +1038,6 @@ def _keep_record(step: _Step, record: handling.Taken) -> None:
     step.update_fields.append("handling_record")
 
 
-@_handles("estimate")
 def _estimate(step: _Step) -> None:
     """D3.6b: the crew's estimated restoration time, kept on the order so
     the agent can tell every caller of this fault."""
@@ -1031,6 +1047,9 @@ def _estimate(step: _Step) -> None:
     step.event_payload["estimated_restoration_at"] = at.isoformat()
     step.order.estimated_restoration_at = at
     step.update_fields.append("estimated_restoration_at")
+
+
+_handles(_estimate, "estimate")
 
 
 def _pass_to_subs(step: _Step) -> None:
