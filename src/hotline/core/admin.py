@@ -71,16 +71,29 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     """Written by services, sent by workers: administrators look, retry what
     failed and discard what must not go; each such step is recorded."""
 
-    list_display = ("id", "channel", "recipient", "state", "attempts", "next_attempt_at", "short_error", "created_at")
+    list_display = ("id", "channel", "recipient", "state", "attempts", "next_attempt_at", "order_key", "waiting_for",
+                    "short_error", "created_at")
     list_filter = ("state", "channel")
-    search_fields = ("dedup_key", "recipient")
-    readonly_fields = ("channel", "recipient", "payload", "dedup_key", "source", "state", "attempts", "created_at",
-                       "next_attempt_at", "lease_until", "sent_at", "acknowledged_at", "ack", "last_error")
+    search_fields = ("dedup_key", "recipient", "=order_key")
+    readonly_fields = ("channel", "recipient", "payload", "dedup_key", "source", "order_key", "waiting_for", "state",
+                       "attempts", "created_at", "next_attempt_at", "lease_until", "sent_at", "acknowledged_at", "ack",
+                       "last_error")
     exclude = ("claims",)
     inlines = [OutboxEventInline]
     actions = ["retry_messages", "discard_messages"]
     list_per_page = 100
     show_full_result_count = False  # the outbox may hold millions of rows
+
+    def get_queryset(self, request):
+        from hotline.core.outbox import selectors
+
+        return selectors.with_blocker(super().get_queryset(request))
+
+    @admin.display(description=_("waiting for"))
+    def waiting_for(self, obj):
+        from hotline.core.outbox import selectors
+
+        return selectors.blocked_reason(obj)
 
     @admin.display(description=_("last error"))
     def short_error(self, obj):

@@ -101,13 +101,17 @@ class OutboxMessage(models.Model):
     """One message to one recipient over one channel, written in the
     transaction of the event that caused it and sent later by a worker
     (``core.outbox``). ``dedup_key`` is unique: enqueueing it again is a
-    no-op, and the channel passes it on as the receiver's idempotency key."""
+    no-op, and the channel passes it on as the receiver's idempotency key.
+    ``order_key`` (optional): messages sharing one are delivered one at a
+    time in the order they were written (``core.outbox.delivery``)."""
 
     channel = models.CharField(_("channel"), max_length=40)
     recipient = models.CharField(_("recipient"), max_length=500)
     payload = models.JSONField(_("payload"), default=dict)
     dedup_key = models.CharField(_("de-duplication key"), max_length=200)
     source = models.CharField(_("source"), max_length=200, blank=True, default="")
+    # NULL: no ordering (most messages), and nothing for the raw INSERTs to write.
+    order_key = models.CharField(_("ordering key"), max_length=200, null=True, blank=True)
     state = models.CharField(_("state"), max_length=12, choices=OutboxState.choices, default=OutboxState.PENDING)
     # Attempts since enqueueing or the last manual retry (backoff, limit).
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -131,7 +135,10 @@ class OutboxMessage(models.Model):
         # (LIKE-pattern) index, one more to maintain on every bulk enqueue.
         constraints = [models.UniqueConstraint(fields=["dedup_key"], name="core_outbox_dedup_key_unique")]
         indexes = [models.Index(fields=["channel", "next_attempt_at"], name="core_outbox_due_idx",
-                                condition=models.Q(state__in=["pending", "sending"]))]
+                                condition=models.Q(state__in=["pending", "sending"])),
+                   # The claim's "is an older message of this key still undelivered?"
+                   models.Index(fields=["order_key", "id"], name="core_outbox_order_idx",
+                                condition=models.Q(state__in=["pending", "sending"], order_key__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient} ({self.get_state_display()})"

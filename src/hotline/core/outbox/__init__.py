@@ -10,6 +10,7 @@ from hotline.core.outbox.services import (  # noqa: F401
     discard,
     enqueue,
     enqueue_many,
+    hurry_older,
     retry,
 )
 

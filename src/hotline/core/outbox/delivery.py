@@ -11,6 +11,36 @@ overwrite a later claim). A worker killed mid-send leaves its messages
 the same idempotency key. So delivery is at least once, and exactly once at
 a receiver that honours the key.
 
+Ordering keys: a message with an ``order_key`` is due only while no older
+message (a lower id) of its key is ``pending`` or ``sending`` — in backoff,
+leased, or not yet tried. Failed for good, discarded, sent or acknowledged
+older messages do not hold it: a "not ready" that can never go must not
+keep the later "ready" back forever. The condition is part of the claiming
+statement's WHERE, read in that statement's snapshot, and the rows it
+passes are then locked with SKIP LOCKED. Why no younger message can get
+through while an older one of its key is undelivered:
+
+* the older one is visible to the claim: enqueues of one key take turns
+  (``services._lock_order_keys``), so a key's ids follow its commit order,
+  and a snapshot that holds a message holds every older one of its key;
+* visible, it is ``pending`` or ``sending`` in any snapshot taken before it
+  settled — it leaves those states only when its outcome is recorded —
+  whether or not another claimer holds its row lock: the check reads rows,
+  it does not lock them, so SKIP LOCKED never skips an older message out of
+  the condition, only the candidate row itself;
+* a snapshot older than the settling only blocks more (a row re-checked
+  after a concurrent update keeps the statement's snapshot for the check);
+* within one statement a key's second message sees its first still
+  pending: one message per key per claim.
+
+So a key has at most one message in flight and they go in id order, with
+any number of workers and threads. SQLite claims in IMMEDIATE transactions,
+one at a time, so the same condition holds there. The limits: a sender
+whose lease lapses mid-send may still be sending when the next claim has
+delivered the message and its successor (the lease covers every send of a
+batch timing out), and an administrator's retry of an old failed message
+puts it at the head of its key again, after younger ones that went.
+
 Rate limits: a token bucket per rate-limited channel in the database
 (``OutboxRate``), refilled for the time passed and debited in the claiming
 transaction under the bucket row's lock, so all workers together stay
@@ -30,7 +60,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from hotline.core import channels, clock
@@ -43,10 +73,25 @@ log = logging.getLogger("hotline.outbox")
 _rotation = itertools.count()
 
 
+def _older_undelivered():
+    """An older message of the same ordering key still pending or sending
+    (the partial index core_outbox_order_idx answers it)."""
+    return Exists(OutboxMessage.objects.filter(order_key__isnull=False, order_key=OuterRef("order_key"),
+                                               state__in=ACTIVE, id__lt=OuterRef("id")))
+
+
+def _due(now: dt.datetime, **filters):
+    """Messages that may be sent now: due, and first of their ordering key
+    (a message without one is never held: ``order_key IS NULL`` is read first
+    and the OR stops there)."""
+    return OutboxMessage.objects.filter(Q(order_key__isnull=True) | ~_older_undelivered(), state__in=ACTIVE,
+                                        next_attempt_at__lte=now, **filters)
+
+
 def due_exists(*, now: dt.datetime | None = None) -> bool:
     """A plain read: idle workers look often, and on SQLite a claiming
     transaction would take the write lock every time."""
-    return OutboxMessage.objects.filter(state__in=ACTIVE, next_attempt_at__lte=now or clock.now()).exists()
+    return _due(now or clock.now()).exists()
 
 
 def _refill(bucket: OutboxRate, rate: float, want: int, now: dt.datetime) -> tuple[int, float]:
@@ -80,8 +125,7 @@ def claim(*, batch: int, now: dt.datetime | None = None) -> tuple[list[Claimed],
     names = channels.names()
     start = next(_rotation) % max(1, len(names))
     names = names[start:] + names[:start]
-    due = [n for n in names
-           if OutboxMessage.objects.filter(channel=n, state__in=ACTIVE, next_attempt_at__lte=now).exists()]
+    due = [n for n in names if _due(now, channel=n).exists()]
     if not due:
         return [], None
     rates, timeouts = _limits(due)
@@ -110,8 +154,8 @@ def claim(*, batch: int, now: dt.datetime | None = None) -> tuple[list[Claimed],
                     rate_wait = wait if rate_wait is None else min(rate_wait, wait)
                     bucket.save(update_fields=["tokens", "refilled_at"])
                     continue
-            qs = (OutboxMessage.objects.filter(channel=name, state__in=ACTIVE, next_attempt_at__lte=now)
-                  .order_by("next_attempt_at", "id"))
+            # The ordering-key condition is in this statement's WHERE: see the module's docstring.
+            qs = _due(now, channel=name).order_by("next_attempt_at", "id")
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True)
             rows = list(qs.values_list("id", "state", "attempts")[:remaining])

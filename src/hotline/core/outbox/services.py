@@ -28,7 +28,8 @@ class OutboxError(ValueError):
         self.message = message
 
 
-def _row(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: str, known: set[str]) -> tuple:
+def _row(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: str, known: set[str],
+         order_key: str | None = None) -> tuple:
     if channel not in known:
         raise OutboxError("channel", _("there is no outbox channel %(name)r") % {"name": channel})
     if not isinstance(dedup_key, str) or not dedup_key.strip() or len(dedup_key) > 200:
@@ -40,6 +41,9 @@ def _row(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: 
         raise OutboxError("recipient", _("a recipient of 1 to 500 characters is required"))
     if len(source) > 200:
         raise OutboxError("source", _("the source may have at most 200 characters"))
+    if order_key is not None and (not isinstance(order_key, str) or not order_key.strip() or len(order_key) > 200
+                                  or not order_key.isprintable()):
+        raise OutboxError("order_key", _("an ordering key is 1 to 200 printable characters, or none"))
     try:
         try:
             body = json.dumps(payload)  # ASCII escapes: the fastest encoder, the same JSON
@@ -47,16 +51,31 @@ def _row(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: 
             body = json.dumps(payload, cls=DjangoJSONEncoder)
     except (TypeError, ValueError) as exc:
         raise OutboxError("payload", _("the payload cannot be written as JSON: %(error)s") % {"error": exc}) from None
-    return (channel, recipient.strip(), body, dedup_key, source)
+    return (channel, recipient.strip(), body, dedup_key, source, order_key)
+
+
+def _lock_order_keys(keys: Iterable[str | None]) -> None:
+    """Enqueues of one ordering key take turns until their transactions end
+    (PostgreSQL: a transaction-level advisory lock per key, in a fixed
+    order). So a key's ids follow its commit order: a claimer that sees a
+    message never later sees an older one of its key appear (SQLite: its
+    single writer does the same)."""
+    keys = sorted({k for k in keys if k is not None})
+    if not keys or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # The second half of the 64-bit space: other advisory locks keep clear of it.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0) | (1::bigint << 62)) "
+                       "FROM unnest(%s::text[]) WITH ORDINALITY AS x(k, n) ORDER BY n", [keys])
 
 
 def _insert_values(rows: list[tuple], now, *, returning: bool = False) -> tuple[int, list[int]]:
     """One multi-row INSERT … ON CONFLICT (dedup_key) DO NOTHING."""
     ts = connection.ops.adapt_datetimefield_value(now)
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    one = f"(%s, %s, %s{json_cast}, %s, %s, 'pending', 0, 0, %s, %s, '', '')"
-    sql = (f"INSERT INTO {TABLE} (channel, recipient, payload, dedup_key, source, state, attempts, claims, created_at, "
-           f"next_attempt_at, ack, last_error) VALUES {', '.join([one] * len(rows))} "
+    one = f"(%s, %s, %s{json_cast}, %s, %s, %s, 'pending', 0, 0, %s, %s, '', '')"
+    sql = (f"INSERT INTO {TABLE} (channel, recipient, payload, dedup_key, source, order_key, state, attempts, claims, "
+           f"created_at, next_attempt_at, ack, last_error) VALUES {', '.join([one] * len(rows))} "
            "ON CONFLICT (dedup_key) DO NOTHING" + (" RETURNING id" if returning else ""))
     params: list = []
     for r in rows:
@@ -68,8 +87,9 @@ def _insert_values(rows: list[tuple], now, *, returning: bool = False) -> tuple[
 
 
 def _insert_copy(rows: list[tuple], now) -> int:
-    """PostgreSQL, many rows: COPY into a session's temporary table, then
-    one INSERT … SELECT … ON CONFLICT (dedup_key) DO NOTHING."""
+    """PostgreSQL, many rows without ordering keys: COPY into a session's
+    temporary table, then one INSERT … SELECT … ON CONFLICT (dedup_key) DO
+    NOTHING."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS hotline_outbox_incoming "
                        "(channel text, recipient text, payload text, dedup_key text, source text)")
@@ -77,7 +97,7 @@ def _insert_copy(rows: list[tuple], now) -> int:
         with cursor.cursor.copy("COPY hotline_outbox_incoming (channel, recipient, payload, dedup_key, source) "
                                 "FROM STDIN") as copy:
             for r in rows:
-                copy.write_row(r)
+                copy.write_row(r[:5])
         cursor.execute(
             f"INSERT INTO {TABLE} (channel, recipient, payload, dedup_key, source, state, attempts, claims, "
             "created_at, next_attempt_at, ack, last_error) "
@@ -88,13 +108,17 @@ def _insert_copy(rows: list[tuple], now) -> int:
         return created
 
 
-def enqueue(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: str = "") -> OutboxMessage:
+def enqueue(*, channel: str, recipient: str, payload: Any, dedup_key: str, source: str = "",
+            order_key: str | None = None) -> OutboxMessage:
     """Write one message in the caller's transaction. A key already there is
-    a no-op that returns the existing message (``.created`` tells which)."""
+    a no-op that returns the existing message (``.created`` tells which).
+    ``order_key``: the message goes only after every older message of that
+    key was delivered or given up (``delivery``)."""
     row = _row(channel=channel, recipient=recipient, payload=payload, dedup_key=dedup_key, source=source,
-               known=set(channels.names()))
+               known=set(channels.names()), order_key=order_key)
     now = clock.now()
     with transaction.atomic():
+        _lock_order_keys([order_key])
         if connection.features.can_return_columns_from_insert:
             _n, ids = _insert_values([row], now, returning=True)
             created = bool(ids)
@@ -107,17 +131,22 @@ def enqueue(*, channel: str, recipient: str, payload: Any, dedup_key: str, sourc
 
 def enqueue_many(messages: Iterable[Mapping[str, Any]], *, source: str = "") -> int:
     """Fan-out: write many messages (each a mapping of channel, recipient,
-    payload, dedup_key and optionally source) in the caller's transaction.
-    Keys already there are skipped. Returns how many were new."""
+    payload, dedup_key and optionally source and order_key) in the caller's
+    transaction, a key's messages in the order given. Keys already there are
+    skipped. Returns how many were new."""
     known = set(channels.names())
     rows = [_row(channel=m["channel"], recipient=m["recipient"], payload=m.get("payload", {}),
-                 dedup_key=m["dedup_key"], source=m.get("source", source), known=known) for m in messages]
+                 dedup_key=m["dedup_key"], source=m.get("source", source), known=known,
+                 order_key=m.get("order_key")) for m in messages]
     if not rows:
         return 0
     now = clock.now()
     created = 0
+    ordered = any(r[5] is not None for r in rows)
     with transaction.atomic():
-        if connection.vendor == "postgresql" and len(rows) > _COPY_ABOVE:
+        _lock_order_keys(r[5] for r in rows)
+        # Multi-row INSERTs number rows in the order given; COPY's INSERT … SELECT need not.
+        if connection.vendor == "postgresql" and len(rows) > _COPY_ABOVE and not ordered:
             return _insert_copy(rows, now)
         for i in range(0, len(rows), _COPY_ABOVE):
             created += _insert_values(rows[i:i + _COPY_ABOVE], now)[0]
@@ -165,6 +194,28 @@ def discard(messages, *, actor=None) -> int:
     return _change(messages, to_state=OutboxState.DISCARDED, actor=actor, detail=_("discarded by hand"),
                    allowed=(OutboxState.PENDING, OutboxState.SENDING, OutboxState.FAILED),
                    next_attempt_at=None, lease_until=None)
+
+
+def hurry_older(*, order_key: str, before: int, detail: str) -> int:
+    """Older messages of ``order_key`` waiting for a retry become due now, so
+    the one written later (id ``before``) need not wait out their backoff
+    behind them. For a channel that decides at the send whether an older
+    message still matters (a switch command a later one replaced): it is
+    then settled at once. In the caller's transaction; recorded per message."""
+    now = clock.now()
+    with transaction.atomic():
+        qs = OutboxMessage.objects.filter(order_key=order_key, state=OutboxState.PENDING, id__lt=before,
+                                          attempts__gt=0, next_attempt_at__gt=now).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)  # a claimer holding one is about to send it anyway
+        rows = list(qs.values_list("id", "attempts"))
+        if not rows:
+            return 0
+        OutboxMessage.objects.filter(id__in=[i for i, _a in rows]).update(next_attempt_at=now)
+        OutboxEvent.objects.bulk_create([
+            OutboxEvent(message_id=i, at=now, from_state=OutboxState.PENDING, to_state=OutboxState.PENDING,
+                        attempt=a, detail=detail) for i, a in rows])
+    return len(rows)
 
 
 def acknowledge(*, dedup_key: str, ack: str = "", actor=None) -> bool:

@@ -18,12 +18,19 @@ class HttpReceiver:
     ``sleep_first``: the first request of each key is processed, then the
     answer waits this long (longer than the sender's timeout);
     ``block``: while this event is clear, requests are processed and then
-    held without an answer (a sender killed mid-send)."""
+    held without an answer (a sender killed mid-send);
+    ``fail_keys``: per Idempotency-Key, the statuses of its first requests
+    (``{"k": [503]}``: the first 503, the next as usual), not processed;
+    ``delay``: seconds to hold each answer after processing, from the key
+    (``lambda key: …``): a slow receiver, so concurrent senders overlap."""
 
     def __init__(self, *, fail_first: int = 0, fail_status: int = 503, status: int = 200, sleep_first: float = 0.0,
-                 block: threading.Event | None = None, answer: dict | None = None):
+                 block: threading.Event | None = None, answer: dict | None = None,
+                 fail_keys: dict[str, list[int]] | None = None, delay=None):
         self.fail_first, self.fail_status, self.status = fail_first, fail_status, status
         self.sleep_first, self.block, self.answer = sleep_first, block, answer
+        self.fail_keys = {k: list(v) for k, v in (fail_keys or {}).items()}
+        self.delay = delay
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.processed: dict[str, dict] = {}
@@ -43,10 +50,15 @@ class HttpReceiver:
                     receiver.requests.append({"key": key, "path": self.path, "headers": dict(self.headers),
                                               "body": body, "at": time.monotonic(), "client": self.client_address})
                     n = len(receiver.requests)
-                    failing = n <= receiver.fail_first
-                    first = not failing and receiver.status < 300 and key not in receiver.processed
+                    planned = receiver.fail_keys.get(key)
+                    planned = planned.pop(0) if planned else None
+                    failing = planned is None and n <= receiver.fail_first
+                    first = (planned is None and not failing and receiver.status < 300
+                             and key not in receiver.processed)
                     if first:
                         receiver.processed[key] = json.loads(body or b"{}")
+                if planned is not None:
+                    return self._answer(planned, {"error": "planned"})
                 if failing:
                     extra = {"Retry-After": "120"} if receiver.fail_status == 429 else {}
                     return self._answer(receiver.fail_status, {"error": "try later"}, extra)
@@ -56,6 +68,8 @@ class HttpReceiver:
                     return self._answer(200, receiver.answer or {})
                 if first and receiver.sleep_first:
                     time.sleep(receiver.sleep_first)
+                if receiver.delay is not None:
+                    time.sleep(receiver.delay(key))
                 self._answer(receiver.status, receiver.answer or {} if receiver.status < 300 else {"error": "no"})
 
             def _answer(self, status, document, extra=None):
