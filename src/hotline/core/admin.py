@@ -174,10 +174,17 @@ class PolicySettingForm(forms.ModelForm):
             raise forms.ValidationError(exc.message) from None
 
 
+def _shown(value):
+    """A setting's value as the administrator reads it: yes / no, not True / False."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return value
+
+
 @admin.register(PolicySetting)
 class PolicySettingAdmin(admin.ModelAdmin):
     form = PolicySettingForm
-    list_display = ("label", "key", "value", "default", "updated_at", "updated_by")
+    list_display = ("label", "key", "shown_value", "default", "updated_at", "updated_by")
     readonly_fields = ("updated_at", "updated_by")
     change_list_template = "admin/core/policysetting/change_list.html"
 
@@ -186,10 +193,14 @@ class PolicySettingAdmin(admin.ModelAdmin):
         d = policy.declared().get(obj.key)
         return d.label if d else obj.key
 
+    @admin.display(description=_("value"))
+    def shown_value(self, obj):
+        return _shown(obj.value)
+
     @admin.display(description=_("default"))
     def default(self, obj):
         d = policy.declared().get(obj.key)
-        return d.default if d else "—"
+        return _shown(d.default) if d else "—"
 
     def save_model(self, request, obj, form, change):
         # Through the service: audited, and every process drops its cache.
@@ -206,7 +217,7 @@ class PolicySettingAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         stored = dict(PolicySetting.objects.values_list("key", "value"))
-        rows = [{"key": k, "label": d.label, "value": stored.get(k, policy.get(k)), "default": d.default,
+        rows = [{"key": k, "label": d.label, "value": _shown(stored.get(k, policy.get(k))), "default": _shown(d.default),
                  "set": k in stored, "help": d.help} for k, d in sorted(policy.declared().items())]
         return super().changelist_view(request, {**(extra_context or {}), "policy_rows": rows})
 
