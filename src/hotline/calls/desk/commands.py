@@ -26,12 +26,16 @@ the user's agent number); for a transfer, the call's own source.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
 
 from hotline.calls.adapters import asterisk_ami, freeswitch_esl
 from hotline.calls.adapters._commands import CommandValueError
 from hotline.calls.models import (
     COMMAND_KINDS,
+    STATE_ACTIONS,
     AgentIdentity,
     AgentState,
     Call,
@@ -111,15 +115,34 @@ def _state_payload(user, source: EventSource, action: str, reason: str) -> tuple
         return None, NoCommand.NO_INTERFACE
 
 
-def _record(*, user, source, action: str, key: str, payload: dict | None, unsent: str,
+def order_key(source: EventSource, subject: str) -> str:
+    """The outbox ordering key of a switch's commands about one thing (an
+    agent's interface, a call): they reach the switch one at a time, in the
+    order the desk gave them, whatever the number of workers. Long names
+    are hashed to stay within the outbox's 200 characters."""
+    key = f"switch:{source.pk}:{subject}"
+    if len(key) > 200 or not key.isprintable():
+        key = f"switch:{source.pk}:sha256:{hashlib.sha256(subject.encode()).hexdigest()}"
+    return key
+
+
+def _record(*, user, source, action: str, key: str, payload: dict | None, unsent: str, order: str = "",
             escalation: Escalation | None = None, at: dt.datetime) -> SwitchCommand:
     message = None
     if payload is not None:
         payload = {"source": source.pk, "kind": source.kind, "command": action, "at": at.isoformat(), **payload}
         message = outbox.enqueue(channel=CHANNEL, recipient=source.name, payload=payload,
-                                 dedup_key=f"switch:{source.pk}:{key}", source=f"calls.desk:{user.pk}")
-    return SwitchCommand.objects.create(user=user, source=source, action=action, escalation=escalation,
-                                        message=message, unsent="" if message else unsent, at=at)
+                                 dedup_key=f"switch:{source.pk}:{key}", source=f"calls.desk:{user.pk}",
+                                 order_key=order or None)
+    command = SwitchCommand.objects.create(user=user, source=source, action=action, escalation=escalation,
+                                           message=message, unsent="" if message else unsent, at=at)
+    if message is not None and message.created and action in STATE_ACTIONS:
+        # An older state command of the agent waiting out a backoff holds
+        # this one back; due now, its send finds it replaced (the channel's
+        # transport) and settles it, and this one follows at once.
+        outbox.hurry_older(order_key=order, before=message.pk,
+                           detail=_("due now: a later command of the same agent waits behind it"))
+    return command
 
 
 def for_state(*, user, action: str, reason: str = "", key: str) -> SwitchCommand:
@@ -130,7 +153,9 @@ def for_state(*, user, action: str, reason: str = "", key: str) -> SwitchCommand
     payload = None
     if source is not None and not unsent:
         payload, unsent = _state_payload(user, source, action, reason)
-    return _record(user=user, source=source, action=action, key=key, payload=payload, unsent=unsent, at=now)
+    order = order_key(source, payload["agent"]) if payload is not None else ""
+    return _record(user=user, source=source, action=action, key=key, payload=payload, unsent=unsent, order=order,
+                   at=now)
 
 
 def _channels(call: Call) -> tuple[str, str]:
@@ -192,4 +217,5 @@ def transfer_plan(call: Call, target: str) -> TransferPlan:
 def for_transfer(*, user, escalation: Escalation, plan: TransferPlan) -> SwitchCommand:
     """The escalation's transfer command (in its transaction)."""
     return _record(user=user, source=plan.source, action=SwitchAction.TRANSFER, key=f"escalation:{escalation.pk}",
-                   payload=plan.payload, unsent=plan.unsent, escalation=escalation, at=clock.now())
+                   payload=plan.payload, unsent=plan.unsent, order=order_key(plan.source, f"call:{escalation.call.call_id}"),
+                   escalation=escalation, at=clock.now())
