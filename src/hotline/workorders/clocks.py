@@ -209,7 +209,7 @@ def start_clock(*, order: WorkOrder, metric: str, at: dt.datetime) -> Clock | No
 
 
 def _new_clock(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_: int) -> Clock:
-    gap_minutes = getattr(rule, "escalation_gap_minutes", None)
+    gap_minutes = rule.escalation_gap_minutes
     return engine.build_clock(
         subject_type=WORK_ORDER, subject_id=order.pk, order_id=order.pk, metric=rule.metric, round_=round_, rule=rule,
         started_at=at, due_at=add_duration(at, rule.amount, rule.unit), warn_share=float(rule.warn_share),

@@ -521,16 +521,16 @@ def _write(p: _Prepared) -> WorkOrder:
 
 # --- duplicates (spec D3.4) -------------------------------------------------------
 
-def merge_window(bt: BusinessType) -> dt.timedelta:
-    """How far back open repair orders are compared with a new report."""
-    hours = getattr(bt, "merge_window_hours", None) or policy.get(policies.MERGE_WINDOW_HOURS)
-    return dt.timedelta(hours=float(hours))
+def merge_window() -> dt.timedelta:
+    """How far back open repair orders are compared with a new report (the
+    center's policy; business types carry no window of their own)."""
+    return dt.timedelta(hours=float(policy.get(policies.MERGE_WINDOW_HOURS)))
 
 
-def merge_point_level(bt: BusinessType) -> str:
+def merge_point_level() -> str:
     """The fault point two reports must share to merge: the transformer area
     (default) or, where the center configures it, the village."""
-    return getattr(bt, "merge_fault_point", "") or policy.get(policies.MERGE_FAULT_POINT)
+    return policy.get(policies.MERGE_FAULT_POINT)
 
 
 def _village_of(area: ServiceArea | None) -> int | None:
@@ -594,8 +594,8 @@ def suggest_duplicates(order: WorkOrder, *, window: dt.timedelta | None = None) 
     if not order.business_type.mergeable or not order.service_area_id:
         return []
     bt = order.business_type
-    window = window or merge_window(bt)
-    level = merge_point_level(bt)
+    window = window or merge_window()
+    level = merge_point_level()
     area = organisation_selectors.service_area(order.service_area_id)
     if area is None or area.level == "township":
         return []
@@ -897,7 +897,7 @@ def check_merge(*, order: WorkOrder, master: WorkOrder | None) -> None:
         raise OrderError("master", _("the master order is already archived"))
     if (master.created_at, master.pk or 0) > (order.created_at, order.pk or 0):
         raise OrderError("master", _("the first accepted report is the master: merge the later one into it"))
-    level = merge_point_level(order.business_type)
+    level = merge_point_level()
     a = organisation_selectors.service_area(order.service_area_id) if order.service_area_id else None
     b = organisation_selectors.service_area(master.service_area_id) if master.service_area_id else None
     if not same_fault_point(a, b, level=level):

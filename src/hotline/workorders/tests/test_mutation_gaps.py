@@ -209,3 +209,49 @@ def test_a_reopen_keeps_a_limit_still_running_and_restarts_the_callback_a_report
     assert clocks_of(order, "review") == [(0, ClockStatus.RUNNING)]  # the whole-life limit runs on
     assert clocks_of(order, "callback") == [(0, ClockStatus.MET), (1, ClockStatus.RUNNING)]
     assert clock(order, "callback").started_at == frozen()
+
+
+# --- D2f: the center's limits are the owner's --------------------------------------------
+
+@pytest.mark.rule("D2f", "D5b")
+def test_a_center_limit_started_after_a_handover_is_addressed_to_the_new_owners_unit(world, frozen):
+    order = repair(world)
+    services.hand_over(order=order.number, actor=world.agent, to_user=world.county_user, reason="县公司主任接手督办")
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(order, action, st)
+    callback = clock(order, "callback")  # the center's 24 h, owed by the owner (county), not the scope (center)
+    assert (callback.responsible_unit, order.scope_unit) == (world.county, world.center)
+    frozen.advance(hours=24)
+    sweep_until_idle()
+    notice = Notice.objects.get(order=order, kind=NoticeKind.SUPERVISION, metric="callback")
+    assert (notice.unit, notice.supervisor_unit) == (world.county, world.city)
+
+
+# --- D0a, D5c: what an administrator sets on a rule reaches the order's clocks -------------
+
+@pytest.mark.rule("D5c", "D0a")
+def test_a_rules_own_escalation_levels_bound_the_escalations_of_its_orders(world, frozen):
+    def one_escalation(rules, draft):
+        rules["accept"].escalation_levels = 1
+        catalog.save_rule(rule=rules["accept"], user=world.admin)
+    policy(world, "repair", one_escalation)
+    order = repair(world)
+    assert clock(order, "accept").escalation_levels == 1
+    frozen.advance(hours=2)  # the 3-minute limit, breached many times over
+    sweep_until_idle()
+    levels = Notice.objects.filter(order=order, metric="accept", kind=NoticeKind.SUPERVISION).values_list("level", flat=True)
+    assert sorted(levels) == [1, 2]  # the notice and one escalation, not the default two
+
+
+@pytest.mark.rule("D1j", "D1a", "D0a")
+def test_a_rule_for_a_priority_times_the_orders_of_that_priority_only(world, frozen):
+    def urgent_arrival(rules, draft):
+        catalog.save_rule(rule=TimeLimitRule(
+            version=draft, business_type=rules["accept"].business_type, priority="urgent", metric="arrival", amount=30,
+            unit="minutes", start_on="dispatch", stop_on="arrive,cancel,merge", responsible="unit"), user=world.admin)
+    policy(world, "repair", urgent_arrival)
+    urgent = repair(world, priority="urgent")  # urban: the area's 45 minutes give way to the priority's 30
+    normal = repair(world, priority="normal", customer_id=world.customers["li"].id)
+    assert clock(urgent, "arrival").due_at - urgent.dispatched_at == dt.timedelta(minutes=30)
+    assert clock(normal, "arrival").due_at - normal.dispatched_at == dt.timedelta(minutes=90)  # rural
