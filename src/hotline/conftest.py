@@ -23,6 +23,29 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped, on
+    PostgreSQL: any session still connected to it — a worker process or a
+    thread a test left behind — is named on stderr (so the leak can be
+    found) and ended, so that DROP DATABASE does not fail the whole run."""
+    yield
+    import sys
+
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid, application_name, state, backend_start, left(query, 300) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            for pid, app, state, started, query in cursor.fetchall():
+                print(f"\nleft connected to the test database at the end: pid {pid} ({app or 'no name'}, {state}, "
+                      f"since {started:%H:%M:%S}), last query: {query}", file=sys.stderr)
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
 @pytest.fixture
 def world(db):
     from hotline.testing import build_world
