@@ -38,11 +38,12 @@ any number of workers and threads. SQLite claims in IMMEDIATE transactions,
 one at a time, so the same condition holds there. The limits: a sender
 whose lease lapses mid-send may still be sending when the next claim has
 delivered the message and its successor (the lease covers every send of a
-batch timing out), and an administrator's retry of an old failed message
-puts it at the head of its key again, after younger ones that went. Cost:
-each claim probes the key index once per due keyed message, those held
-back included (5 µs each), so keys suit short sequences (an agent's
-switch commands), not a backlog of many thousands under one key.
+batch timing out); a message an administrator discards while it is being
+sent frees its key at once; and an administrator's retry of an old failed
+message puts it at the head of its key again, after younger ones that
+went. Cost: each claim probes the key index once per due keyed message,
+those held back included (5 µs each), so keys suit short sequences (an
+agent's switch commands), not a backlog of many thousands under one key.
 
 Rate limits: a token bucket per rate-limited channel in the database
 (``OutboxRate``), refilled for the time passed and debited in the claiming
