@@ -255,3 +255,52 @@ def test_a_rule_for_a_priority_times_the_orders_of_that_priority_only(world, fro
     normal = repair(world, priority="normal", customer_id=world.customers["li"].id)
     assert clock(urgent, "arrival").due_at - urgent.dispatched_at == dt.timedelta(minutes=30)
     assert clock(normal, "arrival").due_at - normal.dispatched_at == dt.timedelta(minutes=90)  # rural
+
+
+# --- D5b: who a limit started at intake is addressed to --------------------------------------
+
+@pytest.mark.rule("D5b", "D4a", "D3.2a")
+def test_limits_started_at_intake_follow_the_order_to_the_unit_it_is_dispatched_to(world, frozen):
+    order = repair(world)  # restoration runs from the call, the station's once dispatched
+    assert clock(order, "restoration").responsible_unit == world.stations[0]
+    held = complaint(world, dispatch=False)  # contact and reply run from the call too
+    assert {clock(held, m).responsible_unit for m in ("contact", "reply")} == {world.center}
+    act(held, "dispatch", world.agent)
+    assert {clock(held, m).responsible_unit for m in ("contact", "reply")} == {world.marketing}
+    at_once = complaint(world, customer_id=world.customers["wang"].id)
+    assert {clock(at_once, m).responsible_unit for m in ("contact", "reply")} == {world.marketing}
+    act(order, "receive", world.station_users[0])
+    act(order, "arrive", world.station_users[0])
+    frozen.advance(hours=3)  # urban restoration: 3 h
+    sweep_until_idle()
+    notice = Notice.objects.get(order=order, metric="restoration", kind=NoticeKind.SUPERVISION)
+    assert (notice.unit, notice.supervisor_unit) == (world.stations[0], world.county)
+
+
+# --- D5b, D2c: a stop that closes the order --------------------------------------------------
+
+@pytest.mark.rule("D5b", "D5e")
+def test_a_late_cancel_raises_what_each_of_its_running_limits_missed(world, frozen):
+    order = repair(world)
+    frozen.advance(minutes=50)  # no sweep ran: accept (3 min) and arrival (45 min) both passed unseen
+    act(order, "cancel", world.agent, reason="客户来电取消")
+    raised = set(Notice.objects.filter(order=order, kind=NoticeKind.SUPERVISION, level=1).values_list("metric", flat=True))
+    assert raised == {"accept", "arrival"}
+    assert set(order.events.filter(kind="supervision").values_list("payload__metric", flat=True)) >= {"accept", "arrival"}
+
+
+@pytest.mark.rule("D2c", "D0a")
+def test_cancelling_an_order_stops_a_limit_whose_rule_does_not_name_the_cancel(world, frozen):
+    def contact_not_stopped_by_cancel(rules, draft):
+        rules["contact"].stop_on = "contact,reply"
+        catalog.save_rule(rule=rules["contact"], user=world.admin)
+    policy(world, "complaint", contact_not_stopped_by_cancel)
+    order = complaint(world)
+    frozen.advance(hours=1)
+    act(order, "cancel", world.agent, reason="客户撤诉")
+    assert Clock.objects.filter(order=order, status=ClockStatus.RUNNING).count() == 0
+    contact = clock(order, "contact")
+    assert (contact.stopped_at, contact.stopped_by) == (frozen(), "cancel")
+    frozen.advance(hours=24)
+    sweep_until_idle()
+    assert not Notice.objects.filter(order=order).exists()
