@@ -64,8 +64,28 @@ class Scope:
     members: tuple[int, ...] | None = None
 
     def order_unit_ids(self) -> list[int] | None:
-        """Centers whose orders count (an order's ``scope_unit``)."""
-        return None if self.unit is None else subtree_unit_ids(self.unit.path)
+        """Centers whose orders count (an order's ``scope_unit``); read once
+        per scope (a report asks for them in every KPI of every day)."""
+        if self.unit is None:
+            return None
+        cached = self.__dict__.get("_unit_ids")
+        if cached is None:
+            cached = self.__dict__["_unit_ids"] = subtree_unit_ids(self.unit.path)
+        return cached
+
+    def order_q(self, prefix: str = "") -> Q:
+        """The scope's orders as a condition on ``prefix`` (``"order__"`` from
+        a row that points at an order): joins, where ``order__in=orders()``
+        would be a list subquery that SQLite crosses with the others."""
+        q = Q()
+        ids = self.order_unit_ids()
+        if ids is not None:
+            q &= Q(**{f"{prefix}scope_unit_id__in": ids})
+        if self.agent is not None:
+            q &= Q(**{f"{prefix}owner": self.agent})
+        if self.members is not None:
+            q &= Q(**{f"{prefix}owner_id__in": self.members})
+        return q
 
     def served_unit_ids(self) -> list[int] | None:
         """Units of the area the scope serves: customers' responsible units
@@ -79,15 +99,7 @@ class Scope:
         return subtree_unit_ids(served.path)
 
     def orders(self) -> QuerySet[WorkOrder]:
-        qs = WorkOrder.objects.all()
-        ids = self.order_unit_ids()
-        if ids is not None:
-            qs = qs.filter(scope_unit_id__in=ids)
-        if self.agent is not None:
-            qs = qs.filter(owner=self.agent)
-        if self.members is not None:
-            qs = qs.filter(owner_id__in=self.members)
-        return qs
+        return WorkOrder.objects.filter(self.order_q())
 
     def answered_calls(self, period: Period) -> QuerySet[Call]:
         """Answered calls offered in the period (C3v, C5a) of the scope:
@@ -138,14 +150,7 @@ def order_clocks(period: Period, scope: Scope, *, metric: str | None = None) -> 
           .filter(Q(status__in=[ClockStatus.MET, ClockStatus.BREACHED]) | Q(status=ClockStatus.RUNNING, due_at__lt=now)))
     if metric is not None:
         qs = qs.filter(metric=metric)
-    ids = scope.order_unit_ids()
-    if ids is not None:
-        qs = qs.filter(order__scope_unit_id__in=ids)
-    if scope.agent is not None:
-        qs = qs.filter(order__owner=scope.agent)
-    if scope.members is not None:
-        qs = qs.filter(order__owner_id__in=scope.members)
-    return qs
+    return qs.filter(scope.order_q("order__"))
 
 
 def _kept_orders(clocks: QuerySet[Clock], *, done_by: tuple[str, ...]) -> Ratio:
@@ -317,24 +322,19 @@ def work_order_correctness(period: Period, scope: Scope = Scope()) -> Ratio:
     period; correct = those whose latest decision passed and whose record is
     complete now. Orders never reviewed (inquiries answered on the call) are
     not checked. When QA exists its failures are to be added here."""
-    from django.db.models import Max
-
-    from hotline.workorders.records import completeness_problems
+    from hotline.workorders.records import completeness_of
 
     decisions = ("review", "rework")
-    latest = (WorkOrderEvent.objects.filter(order__in=scope.orders(), kind__in=decisions).values("order_id")
-              .annotate(seq=Max("seq")))
-    checked = correct = 0
-    candidates = {row["order_id"]: row["seq"] for row in latest}
-    if not candidates:
+    later = WorkOrderEvent.objects.filter(order_id=OuterRef("order_id"), kind__in=decisions, seq__gt=OuterRef("seq"))
+    # Each order's latest decision, when it falls in the period: set-based, a fixed number of queries.
+    last = (WorkOrderEvent.objects.filter(scope.order_q("order__"), kind__in=decisions).filter(_in(period, "at"))
+            .exclude(Exists(later)))
+    verdicts = dict(last.values_list("order_id", "kind"))
+    if not verdicts:
         return Ratio.of(0, 0)
-    last = WorkOrderEvent.objects.filter(order_id__in=list(candidates), kind__in=decisions).filter(_in(period, "at"))
-    in_period = {oid: kind for oid, seq, kind in last.values_list("order_id", "seq", "kind") if candidates[oid] == seq}
-    orders = WorkOrder.objects.filter(pk__in=list(in_period)).select_related("business_type")
-    for order in orders:
-        checked += 1
-        if in_period[order.pk] == "review" and not completeness_problems(order):
-            correct += 1
+    problems = completeness_of(list(verdicts))
+    correct = sum(1 for oid, kind in verdicts.items() if kind == "review" and not problems.get(oid, ["missing"]))
+    checked = len(verdicts)
     return Ratio.of(correct, checked)
 
 
@@ -384,8 +384,8 @@ def complaints_per_answered_call(period: Period, scope: Scope = Scope()) -> Rati
     calls are a unit's)."""
     answered = scope.answered_calls(period)
     complaint_links = OrderContact.objects.filter(
-        kind=OrderContact.Kind.ORIGIN, contact__in=answered.filter(contact__isnull=False).values("contact_id"),
-        order__business_type__code="complaint", order__in=scope.orders()).exclude(order__state=State.CANCELLED)
+        scope.order_q("order__"), kind=OrderContact.Kind.ORIGIN, contact__calls__in=answered,
+        order__business_type__code="complaint").exclude(order__state=State.CANCELLED)
     complaints = complaint_links.values("order_id").distinct().count()
     return Ratio.of(complaints, answered.count())
 
@@ -421,21 +421,129 @@ def omission_rate(period: Period, scope: Scope = Scope()) -> Ratio:
     (C3k, C3l, C3m), not here, and a cancelled order owes none. Limits:
     hotline cannot yet record a call that needs no order (a wrong number, a
     silent or harassing call, D10a): such calls count as unhandled."""
-    omitted = Clock.objects.filter(_omitted_step(), order=OuterRef("order_id"))
-    links = OrderContact.objects.filter(contact=OuterRef("contact_id"))
-    answered = scope.answered_calls(period).annotate(
-        has_order=Exists(links), omitted=Exists(links.filter(Exists(omitted))))
-    row = answered.aggregate(calls=Count("pk"), unhandled=Count("pk", filter=Q(has_order=False) | Q(omitted=True)))
+    row = scope.answered_calls(period).aggregate(calls=Count("pk"), **_omission_counts())
     requests, unhandled = row["calls"], row["unhandled"]
     if scope.queue is None:
-        from_calls = OrderContact.objects.filter(order=OuterRef("pk"), contact__calls__isnull=False)
-        omitted_here = Clock.objects.filter(_omitted_step(), order=OuterRef("pk"))
-        other = (scope.orders().filter(_in(period, "created_at")).exclude(state=State.CANCELLED)
-                 .exclude(Exists(from_calls)).annotate(omitted=Exists(omitted_here))
-                 .aggregate(n=Count("pk"), unhandled=Count("pk", filter=Q(omitted=True))))
+        other = _orders_from_no_call(period, scope.orders()).aggregate(
+            n=Count("pk"), unhandled=Count("pk", filter=Q(omitted=True)))
         requests += other["n"]
         unhandled += other["unhandled"]
     return Ratio.of(unhandled, requests)
+
+
+def _omission_counts() -> dict[str, Any]:
+    """C3y's aggregate over answered calls: ``unhandled``, those without an
+    order or whose order omitted a required step (``omission_rate``)."""
+    omitted = Clock.objects.filter(_omitted_step(), order=OuterRef("order_id"))
+    links = OrderContact.objects.filter(contact=OuterRef("contact_id"))
+    return {"unhandled": Count("pk", filter=~Exists(links) | Exists(links.filter(Exists(omitted))))}
+
+
+def _orders_from_no_call(period: Period, orders: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+    """C3y's other requests: ``orders`` accepted in the period from no call,
+    not cancelled, annotated ``omitted``."""
+    from_calls = OrderContact.objects.filter(order=OuterRef("pk"), contact__calls__isnull=False)
+    omitted_here = Clock.objects.filter(_omitted_step(), order=OuterRef("pk"))
+    return (orders.filter(_in(period, "created_at")).exclude(state=State.CANCELLED)
+            .exclude(Exists(from_calls)).annotate(omitted=Exists(omitted_here)))
+
+
+# --- per person, grouped -----------------------------------------------------------------
+
+@dataclass
+class PersonCounts:
+    """The counts behind the daily report's per-agent KPIs of one user
+    (the calls the user answered, the orders the user owns), read for every
+    user at once by ``person_counts``; a team's are its members' summed."""
+
+    answered: int = 0
+    handle_s: float = 0.0
+    ring_known: int = 0
+    ring_pass: int = 0
+    surveys: int = 0
+    satisfied: int = 0
+    orders_accepted: int = 0
+    callbacks_due: int = 0
+    callbacks_missed: int = 0
+    requests: int = 0
+    unhandled: int = 0
+
+    def add(self, other: PersonCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class PersonFigures:
+    """``person_counts``' answer: each user's counts, and the complaints
+    from calls as (answering agent, order owner, order) — the one figure a
+    team does not get by summing, since an order one member owns may come
+    from a call another member answered."""
+
+    counts: dict[int, PersonCounts]
+    complaints: list[tuple[int, int, int]]
+
+    def of(self, users: tuple[int, ...] | list[int]) -> tuple[PersonCounts, int]:
+        """The summed counts of ``users`` and their complaints from calls."""
+        out = PersonCounts()
+        for pk in users:
+            if pk in self.counts:
+                out.add(self.counts[pk])
+        members = set(users)
+        complaints = {order for agent, owner, order in self.complaints if agent in members and owner in members}
+        return out, len(complaints)
+
+
+def person_counts(period: Period, unit: Unit, users: list[int], *, ring_limit_s: float) -> PersonFigures:
+    """The per-user counts of ``users`` in the center ``unit`` for the
+    period, as the per-agent ``Scope`` counts them (``Scope(unit, agent=u)``)
+    — the call figures of ``calls.kpis.figures``, C3k, C3s and C3y — in a
+    fixed number of grouped queries however many users and orders (the
+    daily report's agent and team rows)."""
+    from django.db.models import F, FloatField, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    out: dict[int, PersonCounts] = defaultdict(PersonCounts)
+    ids = list(users)
+    answered = calls_of(period).filter(ANSWERED, agent_id__in=ids)
+    zero = Value(0.0, output_field=FloatField())
+    for row in answered.order_by().values("agent_id").annotate(
+            n=Count("pk"),
+            handle=Sum(Coalesce(F("talk_s"), zero) + Coalesce(F("hold_s"), zero) + Coalesce(F("wrapup_s"), zero),
+                       output_field=FloatField()),
+            ring_known=Count("pk", filter=Q(ring_s__isnull=False)),
+            ring_pass=Count("pk", filter=Q(ring_s__lte=ring_limit_s)),
+            surveys=Count("pk", filter=Q(survey_answer__isnull=False)),
+            satisfied=Count("pk", filter=Q(survey_answer__in=(1, 2))),
+            **_omission_counts()):
+        c = out[row["agent_id"]]
+        c.answered, c.handle_s = row["n"], row["handle"] or 0.0
+        c.ring_known, c.ring_pass, c.surveys, c.satisfied = (row["ring_known"], row["ring_pass"], row["surveys"],
+                                                             row["satisfied"])
+        c.requests += row["n"]
+        c.unhandled += row["unhandled"]
+    orders = Scope(unit=unit).orders().filter(owner_id__in=ids)
+    for owner, n in (orders.filter(_in(period, "created_at")).order_by().values("owner_id")
+                     .annotate(n=Count("pk")).values_list("owner_id", "n")):
+        out[owner].orders_accepted = n
+    kept = Q(status=ClockStatus.MET, stopped_by__in=("callback",))
+    for row in (order_clocks(period, Scope(unit=unit), metric="callback").filter(order__owner_id__in=ids)
+                .order_by().values("order__owner_id")
+                .annotate(due=Count("order_id", distinct=True),
+                          missed=Count("order_id", distinct=True, filter=~kept))):
+        c = out[row["order__owner_id"]]
+        c.callbacks_due, c.callbacks_missed = row["due"], row["missed"]
+    for owner, n, unhandled in _orders_from_no_call(period, orders).order_by().values("owner_id").annotate(
+            n=Count("pk"), unhandled=Count("pk", filter=Q(omitted=True))).values_list("owner_id", "n", "unhandled"):
+        out[owner].requests += n
+        out[owner].unhandled += unhandled
+    complaints = list(
+        OrderContact.objects.filter(Scope(unit=unit).order_q("order__"), order__owner_id__in=ids,
+                                    kind=OrderContact.Kind.ORIGIN, order__business_type__code="complaint",
+                                    contact__calls__in=answered)
+        .exclude(order__state=State.CANCELLED)
+        .values_list("contact__calls__agent_id", "order__owner_id", "order_id").distinct())
+    return PersonFigures(dict(out), complaints)
 
 
 # --- outages -----------------------------------------------------------------------------
