@@ -107,7 +107,7 @@ def on_event(*, order: WorkOrder, kind: str, at: dt.datetime, new_order: bool = 
     for clk in clocks:
         if clk.metric not in latest or clk.round > latest[clk.metric].round:
             latest[clk.metric] = clk
-    restarted_since = getattr(order, "reopened_at", None)
+    restarted_since = order.reopened_at
     new = []
     for metric, rule in _rules(order).items():
         if not _starts(order, rule, kind):

@@ -304,3 +304,24 @@ def test_cancelling_an_order_stops_a_limit_whose_rule_does_not_name_the_cancel(w
     frozen.advance(hours=24)
     sweep_until_idle()
     assert not Notice.objects.filter(order=order).exists()
+
+
+@pytest.mark.rule("D0a", "D3.4c")
+def test_a_repeating_limit_starts_again_on_its_event_while_another_limit_of_that_event_runs_on(world, frozen):
+    def review_each_reply(rules, draft):
+        catalog.save_rule(rule=TimeLimitRule(
+            version=draft, business_type=rules["accept"].business_type, metric="review", amount=2, unit="hours",
+            start_on="reply", stop_on="review,rework,cancel", responsible="center", repeat=True), user=world.admin)
+    policy(world, "repair", review_each_reply)
+    order = repair(world)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(order, action, st)
+    act(order, "rework", world.agent, reason="处理记录不全")
+    frozen.advance(minutes=30)
+    for action in ("arrive", "resolve", "reply"):
+        act(order, action, st)
+    # The callback owed since the first reply runs on (kept, D2g); the review starts again.
+    assert clocks_of(order, "callback") == [(0, ClockStatus.RUNNING)]
+    assert clocks_of(order, "review") == [(0, ClockStatus.MET), (1, ClockStatus.RUNNING)]
+    assert clock(order, "review").started_at == frozen()
