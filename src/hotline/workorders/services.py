@@ -876,9 +876,6 @@ def _merge(step: _Step) -> None:
     order.master = master
     step.update_fields.append("master")
     step.event_payload["master"] = master.number
-    decision = step.payload.get("decision")
-    if isinstance(decision, dict):
-        step.event_payload.update(decision)
 
 
 _handles(_merge, "merge")

@@ -1,0 +1,174 @@
+"""Rules of the work-order service (workorders/services.py) that mutation
+testing (scripts/mutation) showed no test checked: who may raise reminders
+and escalations and what a refusal says, what an unmerge records and which
+limits run again after it, what a reopen runs again, the merge action's refusals and records,
+and the accept limit a return must keep."""
+
+import pytest
+
+from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
+from hotline.workorders import services
+from hotline.workorders.errors import NotAllowed, OrderError, TransitionError
+from hotline.workorders.models import State
+from hotline.workorders.tests.test_rules_repair import act, clock, repair
+
+pytestmark = pytest.mark.django_db
+
+
+def clocks_of(order, metric):
+    return list(Clock.objects.filter(order=order, metric=metric).order_by("round").values_list("round", "status"))
+
+
+def refusal(exc_type, fn, **kw):
+    with pytest.raises(exc_type) as err:
+        fn(**kw)
+    return err.value
+
+
+# --- D5d, D5c: reminders and escalations ------------------------------------------------------
+
+@pytest.mark.rule("D5d", "N1g")
+def test_a_reminder_is_raised_by_center_staff_or_an_administrator_with_a_text(world, frozen):
+    order = repair(world)
+    err = refusal(OrderError, services.remind, order=order.number, actor=world.agent, text="  ")
+    assert (err.field, err.message) == ("text", "请写明催办内容")
+    err = refusal(NotAllowed, services.remind, order=order.number, actor=world.station_users[0], text="请尽快")
+    assert str(err) == "只有座席员和值长可以催办"
+    assert not Notice.objects.filter(order=order).exists()
+    notice = services.remind(order=order.number, actor=world.admin, text="管理员催办")
+    assert (notice.kind, notice.created_by, notice.message) == (NoticeKind.MANUAL, world.admin, "管理员催办")
+
+
+@pytest.mark.rule("D5c", "D5d", "N1g")
+def test_only_a_shift_leader_escalates_an_open_order_with_a_text(world, frozen):
+    order = repair(world)
+    err = refusal(OrderError, services.escalate, order=order.number, actor=world.leader, text="")
+    assert (err.field, err.message) == ("text", "请写明需上级督办的事项")
+    err = refusal(NotAllowed, services.escalate, order=order.number, actor=world.agent, text="请督促")
+    assert str(err) == "只有值长可以执行此操作"
+    assert not Notice.objects.filter(order=order).exists()
+    notice = services.escalate(order=order.number, actor=world.director, text="请县公司督促")
+    assert (notice.created_by, notice.level, notice.unit) == (world.director, 1, world.county)
+    act(order, "cancel", world.agent, reason="客户来电取消")
+    err = refusal(TransitionError, services.escalate, order=order.number, actor=world.leader, text="请督促")
+    assert str(err) == "已归档、已合并或已取消的工单无需催办"
+    err = refusal(TransitionError, services.remind, order=order.number, actor=world.leader, text="请督促")
+    assert str(err) == "已归档、已合并或已取消的工单无需催办"
+
+
+# --- D3.4d, D2d: unmerge -----------------------------------------------------------------------
+
+@pytest.mark.rule("D3.4d", "D2d", "D2g")
+def test_an_unmerged_order_records_both_sides_and_runs_its_unit_limits_again_when_dispatched(world, frozen):
+    master = repair(world)
+    frozen.advance(minutes=1)
+    order = repair(world, customer_id=None, caller_phone="13600009999", service_area_id=world.areas["t0"].id)
+    assert clocks_of(order, "accept") == [(0, ClockStatus.RUNNING)]
+    act(order, "merge", world.agent, master=master.number)
+    assert not Clock.objects.filter(order=order, status=ClockStatus.RUNNING).exists()
+    frozen.advance(minutes=10)
+    act(order, "unmerge", world.leader, reason="不是同一故障点")
+    event = order.events.get(kind="unmerge")
+    assert event.payload == {"master": master.number, "reason": "不是同一故障点"}
+    back = master.events.get(kind="sub_unmerged")
+    assert (back.actor, back.at, back.payload) == (world.leader, frozen(), {"sub": order.number, "reason": "不是同一故障点"})
+    order.refresh_from_db()
+    assert (order.state, order.reopened_at, order.closed_at) == (State.ACCEPTED, frozen(), None)
+    frozen.advance(minutes=1)
+    act(order, "dispatch", world.agent)
+    # Dispatched again: the unit's limits run again from now (the merge had stopped them).
+    for metric in ("accept", "arrival"):
+        assert [r for r, _ in clocks_of(order, metric)] == [0, 1]
+        assert (clock(order, metric).status, clock(order, metric).started_at) == (ClockStatus.RUNNING, frozen())
+
+
+# --- D6g: what a reopen runs again -------------------------------------------------------------
+
+@pytest.mark.rule("D6g", "D2g", "D3.3a")
+def test_a_reopened_repair_runs_its_arrival_and_restoration_again_not_its_dispatch_or_accept(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(order, action, st)
+    act(order, "review", world.agent)
+    act(order, "callback", world.agent, outcome="dissatisfied", note="客户说仍然停电")
+    frozen.advance(hours=1)
+    act(order, "reopen", world.leader, reason="回访不满意，重新抢修")
+    running = set(Clock.objects.filter(order=order, status=ClockStatus.RUNNING).values_list("metric", "round"))
+    # The unit holds the order again (received): a return or a merge could
+    # still stop the dispatch and accept limits, but neither is due again.
+    assert running == {("arrival", 1), ("restoration", 1)}
+    assert clocks_of(order, "accept") == [(0, ClockStatus.MET)] and clocks_of(order, "dispatch") == [(0, ClockStatus.MET)]
+
+
+# --- D3.4b, D3.4d: the merge action on an order already recorded ----------------------------------
+
+def t0_repair(world, phone, **kw):
+    return repair(world, customer_id=None, caller_phone=phone, service_area_id=world.areas["t0"].id, **kw)
+
+
+@pytest.mark.rule("D3.4b", "D3.4d", "N1g")
+def test_the_merge_action_takes_only_the_first_accepted_open_repair_of_the_same_fault_point(world, frozen):
+    from hotline.workorders.tests.test_rules_repair import complaint
+
+    master = repair(world)
+    cancelled = repair(world, customer_id=world.customers["zhang"].id, dispatch=False)
+    act(cancelled, "cancel", world.agent, reason="误报")
+    elsewhere = repair(world, customer_id=world.customers["li"].id, dispatch=False)  # another village
+    other_type = complaint(world, customer_id=world.customers["zhang"].id)
+    frozen.advance(minutes=1)
+    sub = t0_repair(world, "13600001111", merge_into=master.number)
+    order = t0_repair(world, "13600001112", dispatch=False)
+    frozen.advance(minutes=1)
+    later = t0_repair(world, "13600001113", dispatch=False)
+    refused = [
+        ("", "工单不存在"),
+        ("GZ000000000", "工单不存在"),
+        (order.number, "只能并入主工单，不能并入自身或子工单"),
+        (sub.number, "只能并入主工单，不能并入自身或子工单"),
+        (other_type.number, "只有故障报修可以合并，且只能并入故障报修"),
+        (cancelled.number, "主工单已归档"),
+        (later.number, "最先受理的报修为主单：请把后来的报修合并到它"),
+        (elsewhere.number, f"{elsewhere.number} 不是同一故障点"),
+    ]
+    for number, message in refused:
+        with pytest.raises(OrderError) as err:
+            act(order, "merge", world.agent, master=number)
+        assert (number, err.value.field, err.value.message) == (number, "master", message)
+    order.refresh_from_db()
+    assert (order.state, order.master) == (State.ACCEPTED, None)
+
+
+@pytest.mark.rule("D3.4b", "D3.4e", "D2d")
+def test_a_merge_and_a_remerge_are_recorded_on_every_order_they_touch(world, frozen):
+    oldest = repair(world)
+    frozen.advance(minutes=1)
+    middle = t0_repair(world, "13600002221", dispatch=False)
+    sub = t0_repair(world, "13600002222", merge_into=middle.number)
+    frozen.advance(minutes=2)
+    act(middle, "merge", world.leader, master=oldest.number)
+    merge = middle.events.get(kind="merge")
+    assert (merge.actor, merge.at, merge.payload) == (world.leader, frozen(), {"master": oldest.number})
+    merged_in = oldest.events.get(kind="merged_in")
+    assert (merged_in.actor, merged_in.at, merged_in.payload) == (world.leader, frozen(), {"sub": middle.number})
+    remerge = sub.events.get(kind="remerge")
+    assert (remerge.actor, remerge.at, remerge.payload) == (
+        world.leader, frozen(), {"master": oldest.number, "previous_master": middle.number})
+    # An intake that merges at once records the master's side once, with the sub's number.
+    late = t0_repair(world, "13600002223", merge_into=oldest.number)
+    assert list(oldest.events.filter(kind="merged_in").values_list("payload__sub", flat=True)) == [middle.number, late.number]
+    assert middle.events.filter(kind="merged_in").values_list("payload__sub", flat=True).get() == sub.number
+
+
+# --- D3.5a: the accept limit a return must keep ---------------------------------------------------
+
+@pytest.mark.rule("D3.5a")
+def test_the_accept_limit_of_a_return_runs_from_the_dispatch_not_from_the_receipt(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    frozen.advance(minutes=2)
+    act(order, "receive", st)  # the latest event, but the limit runs from the dispatch
+    frozen.advance(minutes=1, seconds=1)
+    with pytest.raises(TransitionError) as err:
+        act(order, "return", st, reason="outside_area")
+    assert str(err.value) == "接单时限已过（09:03:00），不能再退单"
