@@ -861,7 +861,7 @@ def _return(step: _Step) -> None:
     step.update_fields.append("return_count")
     # D4f: returns are counted per department: the event names it.
     step.event_payload.update({"unit_id": order.assigned_unit_id,
-                               "unit": order.assigned_unit.name if order.assigned_unit_id else ""})
+                               "unit": order.assigned_unit.name})  # a return is the holding unit's
 
 
 _handles(_return, "return")

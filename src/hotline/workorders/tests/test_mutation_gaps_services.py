@@ -172,3 +172,55 @@ def test_the_accept_limit_of_a_return_runs_from_the_dispatch_not_from_the_receip
     with pytest.raises(TransitionError) as err:
         act(order, "return", st, reason="outside_area")
     assert str(err.value) == "接单时限已过（09:03:00），不能再退单"
+
+
+@pytest.mark.rule("D3.5a", "D4f", "N1g")
+def test_a_repair_returned_at_the_very_end_of_its_accept_limit_names_its_unit_and_a_wrong_reason_is_refused(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    with pytest.raises(OrderError) as err:
+        act(order, "return", st, reason="人手不够")
+    assert (err.value.field, err.value.message) == ("reason", "故障报修只能以“非本单位管辖范围”或“关键信息缺失”退单")
+    frozen.advance(minutes=3)  # exactly the limit: still within it
+    act(order, "return", st, reason="missing_information")
+    event = order.events.get(kind="return")
+    assert event.payload == {"reason": "missing_information", "unit_id": world.stations[0].id, "unit": world.stations[0].name}
+
+
+# --- D6e, D6f: a callback's outcome and the customer's words --------------------------------------
+
+@pytest.mark.rule("D6e", "D6f", "N1g")
+def test_a_callback_needs_one_of_the_outcomes_and_the_customers_words(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(order, action, st)
+    act(order, "review", world.agent)
+    for payload, field, message in [
+        ({"note": "客户说满意"}, "outcome", "请选择回访结果：满意、基本满意、不满意、联系不上、不予评价"),
+        ({"outcome": "happy", "note": "客户说满意"}, "outcome", "请选择回访结果：满意、基本满意、不满意、联系不上、不予评价"),
+        ({"outcome": "satisfied", "note": "  "}, "note", "请记录客户原话"),
+    ]:
+        with pytest.raises(OrderError) as err:
+            act(order, "callback", world.agent, **payload)
+        assert (err.value.field, err.value.message) == (field, message)
+    act(order, "callback", world.agent, outcome="basically_satisfied", note="客户说：基本满意")
+    assert order.events.get(kind="callback").payload == {"note": "客户说：基本满意", "outcome": "basically_satisfied"}
+
+
+# --- D3.4c: what a master passes on goes to its own sub-orders only ---------------------------------
+
+@pytest.mark.rule("D3.4c")
+def test_a_masters_restoration_reply_and_close_reach_its_own_sub_orders_only(world, frozen):
+    master = repair(world)
+    other_master = repair(world, customer_id=world.customers["li"].id)
+    frozen.advance(minutes=1)
+    sub = t0_repair(world, "13600003331", merge_into=master.number)
+    other_sub = repair(world, customer_id=None, caller_phone="13600003332", service_area_id=other_master.service_area_id,
+                       merge_into=other_master.number)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(master, action, st)
+    assert {e.kind for e in sub.events.all()} >= {"restoration", "master_reply"}
+    assert not other_sub.events.filter(kind__in=("restoration", "master_reply")).exists()
+    assert clocks_of(sub, "callback") == [(0, ClockStatus.RUNNING)] and clocks_of(other_sub, "callback") == []
