@@ -224,3 +224,25 @@ def test_a_masters_restoration_reply_and_close_reach_its_own_sub_orders_only(wor
     assert {e.kind for e in sub.events.all()} >= {"restoration", "master_reply"}
     assert not other_sub.events.filter(kind__in=("restoration", "master_reply")).exists()
     assert clocks_of(sub, "callback") == [(0, ClockStatus.RUNNING)] and clocks_of(other_sub, "callback") == []
+
+
+@pytest.mark.rule("D3.4c")
+def test_the_restoration_text_tells_the_time_of_the_resolve_and_a_cancel_sends_none(world, frozen, settings):
+    from hotline.core.models import OutboxMessage
+
+    settings.HOTLINE_OUTBOX_ENV = {"HOTLINE_RESTORATION_CHANNEL": "file"}
+    cancelled = repair(world)
+    t0_repair(world, "13900004441", merge_into=cancelled.number)
+    act(cancelled, "cancel", world.agent, reason="误报")
+    assert not OutboxMessage.objects.filter(source__endswith=":restoration").exists()
+    area = world.customers["li"].service_area_id  # another fault point, another station
+    master = repair(world, customer_id=None, caller_phone="13900004443", service_area_id=area)
+    sub = repair(world, customer_id=None, caller_phone="13900004442", service_area_id=area, merge_into=master.number)
+    st = world.station_users[1]
+    act(master, "receive", st)
+    act(master, "arrive", st)
+    frozen.advance(hours=1, minutes=30)
+    act(master, "resolve", st)
+    texts = {m.payload["order"]: m.payload["text"] for m in OutboxMessage.objects.filter(source__endswith=":restoration")}
+    assert set(texts) == {master.number, sub.number}
+    assert all("11-17 10:30" in text for text in texts.values())
