@@ -246,3 +246,22 @@ def test_the_restoration_text_tells_the_time_of_the_resolve_and_a_cancel_sends_n
     texts = {m.payload["order"]: m.payload["text"] for m in OutboxMessage.objects.filter(source__endswith=":restoration")}
     assert set(texts) == {master.number, sub.number}
     assert all("11-17 10:30" in text for text in texts.values())
+
+
+@pytest.mark.rule("D3.4c", "D2d")
+def test_a_sub_order_is_told_what_the_master_found_on_its_reply_and_only_the_close_itself_on_its_close(world, frozen):
+    master = repair(world)
+    frozen.advance(minutes=1)
+    sub = t0_repair(world, "13600004441", merge_into=master.number)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(master, action, st)
+    master.refresh_from_db()
+    reply = sub.events.get(kind="master_reply")
+    assert reply.payload["master"] == master.number and reply.payload["record"]
+    act(master, "review", world.agent)
+    act(master, "callback", world.agent, outcome="satisfied", note="客户说：满意")
+    act(master, "close", world.agent)
+    assert sub.events.get(kind="master_close").payload == {"master": master.number}
+    sub.refresh_from_db()
+    assert sub.handling_record == master.handling_record
