@@ -13,6 +13,7 @@ from hotline.calls.models import (
     AgentState,
     AgentStateEvent,
     Call,
+    CallDisposition,
     CallEvent,
     CallRing,
     Escalation,
@@ -217,3 +218,21 @@ class SwitchCommandAdmin(ReadOnlyAdmin):
     @admin.display(description=_("state"))
     def message_state(self, obj):
         return obj.message.get_state_display() if obj.message_id else "—"
+
+
+@admin.register(CallDisposition)
+class CallDispositionAdmin(ReadOnlyAdmin):
+    """Answered calls marked at wrap-up as needing no order, or linked to an
+    existing one (C3y): the call's history, append-only."""
+
+    list_display = ("at", "agent", "call", "reason_text", "order", "note")
+    list_filter = ("reason",)
+    search_fields = ("agent__username", "agent__display_name", "call__caller_number", "order__number")
+    date_hierarchy = "at"
+    list_select_related = ("agent", "call", "order")
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_text(self, obj):
+        from hotline.calls.dispositions import reason_label
+
+        return reason_label(obj.reason)

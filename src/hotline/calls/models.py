@@ -595,3 +595,32 @@ class SwitchCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()}"
+
+
+class CallDisposition(models.Model):
+    """An answered call the agent said at wrap-up needs no new order (C3y):
+    a wrong number, a silent call, a caller who hung up at once, harassment,
+    a test call, … (``reason``, from the configured list
+    ``calls.no_order_reasons``), or a call about an order already recorded
+    (``order``: the call's contact is linked to it as a chase-up contact).
+    Part of the call's history, append-only: a mistake is put right by
+    recording the order after all (an order linked to the call wins)."""
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="dispositions", verbose_name=_("call"))
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="dispositions", verbose_name=_("contact"))
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False,
+                              verbose_name=_("agent"))
+    reason = models.CharField(_("reason"), max_length=60)
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", db_index=False, verbose_name=_("existing work order"))
+    note = models.CharField(_("note"), max_length=300, blank=True, default="")
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("call without an order")
+        verbose_name_plural = _("calls without an order")
+
+    def __str__(self) -> str:
+        return f"{self.call} {self.reason}"

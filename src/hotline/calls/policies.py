@@ -12,6 +12,7 @@ RING_LIMIT_RINGS = "calls.ring_limit_rings"
 RING_CYCLE_SECONDS = "calls.ring_cycle_seconds"
 RING_PASS_BY = "calls.ring_pass_by"
 NOT_READY_REASONS = "calls.not_ready_reasons"
+NO_ORDER_REASONS = "calls.no_order_reasons"
 STALE_WAITING_HOURS = "calls.stale_waiting_hours"
 STALE_TALKING_HOURS = "calls.stale_talking_hours"
 
@@ -36,6 +37,13 @@ def declare() -> None:
     policy.declare(NOT_READY_REASONS, "break,meal,meeting,training,coaching,briefing,paperwork,system",
                    _("Not-ready reasons an agent chooses from on the desk, comma-separated: break, meal, meeting, "
                      "training, coaching, briefing, paperwork, system, or a reason of your own in plain words"),
+                   kind=str, group=group)
+
+    # Why an answered call needs no order (calls.dispositions.NO_ORDER_LABELS names the known codes, C3y).
+    policy.declare(NO_ORDER_REASONS, "wrong_number,silent,hung_up,harassment,test_call,no_request,existing_order",
+                   _("Reasons an agent marks an answered call as needing no work order, comma-separated: "
+                     "wrong_number, silent, hung_up, harassment, test_call, no_request, existing_order (the call "
+                     "is linked to an order already recorded), or a reason of your own in plain words (C3y)"),
                    kind=str, group=group)
 
     # A call whose end never arrived (the switch lost the event, an adapter

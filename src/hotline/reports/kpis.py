@@ -418,11 +418,19 @@ def omission_rate(period: Period, scope: Scope = Scope()) -> Ratio:
     callback (their clocks); one "ended without happening" when its clock
     was stopped by something else than the step (the order closed without
     its callback) — a step merely late is counted by the timeliness KPIs
-    (C3k, C3l, C3m), not here, and a cancelled order owes none. Limits:
-    hotline cannot yet record a call that needs no order (a wrong number, a
-    silent or harassing call, D10a): such calls count as unhandled."""
-    row = scope.answered_calls(period).aggregate(calls=Count("pk"), **_omission_counts())
-    requests, unhandled = row["calls"], row["unhandled"]
+    (C3k, C3l, C3m), not here, and a cancelled order owes none.
+
+    Calls that need no order: an answered call the agent marked at wrap-up
+    as needing none (a ``CallDisposition``: a wrong number, a silent or
+    harassing call, a caller who hung up at once, a test call, no request,
+    D10a) and that no order is linked to is not a service request: it is
+    left out of both counts. A call marked as being about an order already
+    recorded is linked to that order (a chase-up contact), so it is a
+    request handled by that order — unhandled only if that order omitted a
+    required step. A call neither ordered nor marked stays an omission; a
+    call marked and then given an order counts as ordered."""
+    row = scope.answered_calls(period).aggregate(**_omission_counts())
+    requests, unhandled = row["requests"], row["unhandled"]
     if scope.queue is None:
         other = _orders_from_no_call(period, scope.orders()).aggregate(
             n=Count("pk"), unhandled=Count("pk", filter=Q(omitted=True)))
@@ -432,11 +440,17 @@ def omission_rate(period: Period, scope: Scope = Scope()) -> Ratio:
 
 
 def _omission_counts() -> dict[str, Any]:
-    """C3y's aggregate over answered calls: ``unhandled``, those without an
-    order or whose order omitted a required step (``omission_rate``)."""
+    """C3y's aggregates over answered calls (``omission_rate``):
+    ``requests``, those not marked as needing no order (or marked and given
+    an order after all), and ``unhandled``, those of them without an order or
+    whose order omitted a required step."""
+    from hotline.calls.models import CallDisposition
+
     omitted = Clock.objects.filter(_omitted_step(), order=OuterRef("order_id"))
     links = OrderContact.objects.filter(contact=OuterRef("contact_id"))
-    return {"unhandled": Count("pk", filter=~Exists(links) | Exists(links.filter(Exists(omitted))))}
+    no_order_needed = ~Exists(links) & Exists(CallDisposition.objects.filter(call=OuterRef("pk")))
+    unhandled = ~Exists(links) | Exists(links.filter(Exists(omitted)))
+    return {"requests": Count("pk", filter=~no_order_needed), "unhandled": Count("pk", filter=~no_order_needed & unhandled)}
 
 
 def _orders_from_no_call(period: Period, orders: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
@@ -520,7 +534,7 @@ def person_counts(period: Period, unit: Unit, users: list[int], *, ring_limit_s:
         c.answered, c.handle_s = row["n"], row["handle"] or 0.0
         c.ring_known, c.ring_pass, c.surveys, c.satisfied = (row["ring_known"], row["ring_pass"], row["surveys"],
                                                              row["satisfied"])
-        c.requests += row["n"]
+        c.requests += row["requests"]
         c.unhandled += row["unhandled"]
     orders = Scope(unit=unit).orders().filter(owner_id__in=ids)
     for owner, n in (orders.filter(_in(period, "created_at")).order_by().values("owner_id")

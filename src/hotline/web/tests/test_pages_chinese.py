@@ -249,6 +249,8 @@ def samples(site) -> list[Sample]:
                posts=[{}, {"action": "not_ready", "reason": "nap"}], htmx=True),
         Sample("calls:desk-transfer", "/calls/desk/transfer/", ok=set(), other={r: 405 for r in ROLES}, by="agent",
                posts=[{}, {"call": "x"}], htmx=True),
+        Sample("calls:desk-wrapup", "/calls/desk/wrapup/", ok=CENTER, by="agent",
+               posts=[{}, {"call": "x"}, {"call": "1", "reason": "nap"}], htmx=True),
     ]
     # More than one sample of some patterns: the search with results and
     # with a refused criterion, the board filtered, each order page, a queued run.
