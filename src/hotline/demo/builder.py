@@ -61,7 +61,7 @@ DEFAULT_SEED = 95598
 PASSWORD = "hotline-demo"
 URL = "http://127.0.0.1:8000/"
 
-ROLE_LABELS = {Role.AGENT: "座席员", Role.SHIFT_LEADER: "值长", Role.DIRECTOR: "中心主任", Role.EXPERT: "坐席专家",
+ROLE_LABELS = {Role.AGENT: "座席员", Role.SHIFT_LEADER: "值长", Role.DIRECTOR: "中心主任", Role.EXPERT: "座席专家",
                Role.UNIT_STAFF: "单位人员", Role.INSPECTOR: "质检员", Role.ADMIN: "管理员"}
 
 # Arrival limits by area class (catalog defaults), used to make some arrivals late on purpose.

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 
+from hotline.core import clock
+
 
 class UnitKind(models.TextChoices):
     PROVINCE = "province", _("Province company")
@@ -133,7 +135,7 @@ class Customer(models.Model):
     address = models.CharField(_("address"), max_length=300)
     service_area = models.ForeignKey(ServiceArea, on_delete=models.PROTECT, null=True, blank=True, related_name="customers", verbose_name=_("service area"))
     special_mark = models.CharField(_("special mark"), max_length=20, choices=SpecialMark.choices, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["account_number"]
@@ -171,7 +173,7 @@ class MarkedNumber(models.Model):
     mark = models.CharField(_("mark"), max_length=20, choices=SpecialMark.choices)
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
     reviewed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("reviewed by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("marked number")
@@ -185,7 +187,7 @@ class ApiToken(models.Model):
     name = models.CharField(_("name"), max_length=60)
     key_hash = models.CharField(max_length=64, unique=True, verbose_name=_("key hash"))
     prefix = models.CharField(max_length=8, verbose_name=_("prefix"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("created at"))
     last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
     revoked = models.BooleanField(default=False, verbose_name=_("revoked"))
 

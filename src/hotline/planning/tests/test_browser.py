@@ -137,7 +137,7 @@ def test_planner_first_hour_solves_a_week_and_runs_a_storm_what_if(page, live_se
         if not job.result["complete"]:  # the budget ended first: it says what it established
             expect(page.locator("#whatif-partial")).to_contain_text("时间预算内")
         expect(page.locator("#whatif-result svg.chart")).to_have_count(2)
-        expect(page.locator(".answer-text")).to_contain_text("名坐席")
+        expect(page.locator(".answer-text")).to_contain_text("名座席")
         page.screenshot(path=f"{SHOTS}/walk-planner-whatif.png", full_page=True)
     finally:
         worker.stopping.set()

@@ -141,7 +141,7 @@ def test_the_report_is_a_page_and_downloads_as_xlsx_and_pdf(world, day, client):
     sheet = book["中心指标"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
     assert rows["接通率"][1] == "66.67%" and rows["接通率"][3] == "低于目标"
-    assert "坐席" in book.sheetnames and "超时工单（2）" in book.sheetnames
+    assert "座席" in book.sheetnames and "超时工单（2）" in book.sheetnames
     pdf = client.get(f"/reports/daily/pdf/?center={world.center.pk}&day=2026-11-18")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf["Content-Type"] == "application/pdf"
     assert b"/STSong-Light" in pdf.content  # the Chinese text set in the built-in CID font
