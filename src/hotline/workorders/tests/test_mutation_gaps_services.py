@@ -265,3 +265,51 @@ def test_a_sub_order_is_told_what_the_master_found_on_its_reply_and_only_the_clo
     assert sub.events.get(kind="master_close").payload == {"master": master.number}
     sub.refresh_from_db()
     assert sub.handling_record == master.handling_record
+
+
+@pytest.mark.rule("D3.4c", "D2d", "D6a")
+def test_merged_callers_are_told_of_the_restoration_by_its_actor_and_owed_a_callback_from_the_reply(world, frozen):
+    master = repair(world)
+    frozen.advance(minutes=1)
+    sub = t0_repair(world, "13600005551", merge_into=master.number)
+    st = world.station_users[0]
+    act(master, "receive", st)
+    act(master, "arrive", st)
+    frozen.advance(minutes=40)
+    act(master, "resolve", st)
+    restoration = sub.events.get(kind="restoration")
+    assert (restoration.actor, restoration.at) == (st, frozen())
+    assert clocks_of(sub, "callback") == []  # owed from the reply, not the restoration
+    frozen.advance(minutes=10)
+    act(master, "reply", st)
+    assert (clock(sub, "callback").started_at, sub.events.get(kind="master_reply").at) == (frozen(), frozen())
+
+
+@pytest.mark.rule("D3.4d", "D2c", "D2d")
+def test_a_master_cancelled_after_a_rework_cancels_every_sub_order_and_stops_the_callbacks_they_were_owed(world, frozen):
+    master = repair(world)
+    frozen.advance(minutes=1)
+    subs = [t0_repair(world, f"1360000666{i}", merge_into=master.number) for i in range(2)]
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(master, action, st)
+    act(master, "rework", world.agent, reason="处理记录不全")
+    frozen.advance(hours=1)
+    act(master, "cancel", world.leader, reason="客户户内故障，非供电责任")
+    for sub in subs:
+        sub.refresh_from_db()
+        event = sub.events.get(kind="master_cancel")
+        assert (sub.state, event.actor, event.at, event.from_state, event.to_state) == (
+            State.CANCELLED, world.leader, frozen(), State.MERGED, State.CANCELLED)
+        callback = clock(sub, "callback")
+        assert (callback.stopped_at, callback.stopped_by) == (frozen(), "cancel")
+
+
+@pytest.mark.rule("D3.4c", "D3.4d")
+def test_a_merged_order_offers_its_callback_and_unmerge_and_an_open_one_neither(world, frozen):
+    master = repair(world)
+    sub = t0_repair(world, "13600007771", merge_into=master.number)
+    assert {t.action for t in services.allowed_actions(order=sub, user=world.agent)} == {"callback", "unmerge"}
+    assert {t.action for t in services.allowed_actions(order=sub, user=world.station_users[0])} == set()
+    offered = {t.action for t in services.allowed_actions(order=master, user=world.agent)}
+    assert "unmerge" not in offered and "callback" not in offered and "merge" in offered
