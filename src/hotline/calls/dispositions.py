@@ -83,7 +83,7 @@ def mark(*, user, call: Call, reason: str, order_number: str = "", note: str = "
     ``existing_order`` the order ``order_number`` it was about, whose record
     then lists the call (a chase-up contact of the order)."""
     from hotline.workorders import access
-    from hotline.workorders.models import OrderContact
+    from hotline.workorders import services as orders
 
     if call.status != "ended" or call.agent_id is None:
         raise DispositionError("call", _("only an answered call that has ended is marked"))
@@ -107,8 +107,7 @@ def mark(*, user, call: Call, reason: str, order_number: str = "", note: str = "
     now = clock.now()
     with transaction.atomic():
         if order is not None and call.contact_id:
-            OrderContact.objects.get_or_create(order=order, contact_id=call.contact_id,
-                                               defaults={"kind": OrderContact.Kind.CHASE, "linked_at": now})
+            orders.link_call(order=order, contact_id=call.contact_id, actor=user, at=now)
         return CallDisposition.objects.create(call=call, contact_id=call.contact_id, agent=user, reason=reason,
                                               order=order, note=note, at=now)
 

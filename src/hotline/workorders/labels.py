@@ -27,6 +27,7 @@ EVENTS = {
     "reminder": _("Manual reminder"),
     "remerge": _("Moved to a new master order"),
     "merged_in": _("Duplicate merged in"),
+    "call_linked": _("Call about this order"),
     "sub_unmerged": _("Sub-order unmerged"),
     NoticeKind.WARNING: NoticeKind.WARNING.label,
     NoticeKind.SUPERVISION: NoticeKind.SUPERVISION.label,

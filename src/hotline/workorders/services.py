@@ -359,6 +359,21 @@ def _link_contact(order: WorkOrder, contact, *, kind: str, at: dt.datetime) -> N
     OrderContact.objects.create(order=order, contact=contact, kind=kind, linked_at=at)
 
 
+@transaction.atomic
+def link_call(*, order: WorkOrder, contact_id: int, actor: User, at: dt.datetime | None = None) -> bool:
+    """A call about an order already recorded (the agent says so when
+    wrapping the call up): its contact joins the order's contacts as a
+    chase-up contact, and the link is an event of the order's history, so
+    the order's page says the customer called again. False if it was
+    linked already."""
+    at = at or clock.now()
+    _link, created = OrderContact.objects.get_or_create(
+        order=order, contact_id=contact_id, defaults={"kind": OrderContact.Kind.CHASE, "linked_at": at})
+    if created:
+        record_event(order=order, kind="call_linked", actor=actor, at=at, payload={"contact_id": contact_id})
+    return created
+
+
 def _idempotency_hash(intake: Intake) -> str:
     return hashlib.sha256(json.dumps(intake.__dict__, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -1218,7 +1233,7 @@ def remind(*, order: WorkOrder | str, actor: User, text: str):
         raise NotAllowed(_("only agents and shift leaders raise reminders"))
     with transaction.atomic():
         target = _lock(order)
-        denied = _permitted(actor, target, Transition("remind", frozenset(), None, "center"))
+        denied = access.can_act(actor, target, "center")
         if denied:
             raise NotAllowed(_(denied))
         if target.state in TERMINAL:

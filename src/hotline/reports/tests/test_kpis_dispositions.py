@@ -69,6 +69,9 @@ def test_a_call_about_an_existing_order_is_linked_to_it_and_handled_by_it(world,
                              order_number=order.number)
     assert mark.order == order
     assert OrderContact.objects.get(order=order, contact=c("c10").contact).kind == OrderContact.Kind.CHASE
+    # the order's history says the customer called about it again
+    linked = order.events.get(kind="call_linked")
+    assert (linked.actor, linked.payload) == (world.agent, {"contact_id": c("c10").contact_id})
     # a request, handled by its order
     assert kpis.omission_rate(TUESDAY, center) == Ratio(3, 10, 0.3)
 
