@@ -313,3 +313,28 @@ def test_a_merged_order_offers_its_callback_and_unmerge_and_an_open_one_neither(
     assert {t.action for t in services.allowed_actions(order=sub, user=world.station_users[0])} == set()
     offered = {t.action for t in services.allowed_actions(order=master, user=world.agent)}
     assert "unmerge" not in offered and "callback" not in offered and "merge" in offered
+
+
+@pytest.mark.rule("D5d", "N4b", "N1g")
+def test_a_reminder_of_another_centers_order_is_refused_saying_why(world, frozen):
+    from hotline.testing import build_world
+
+    other = build_world(prefix="o")
+    foreign = repair(other, actor=other.agent, customer_id=other.customers["zhang"].id)
+    err = refusal(NotAllowed, services.remind, order=foreign.number, actor=world.agent, text="请尽快")
+    assert str(err) == "该工单属于其他客服中心"
+    assert not Notice.objects.filter(order=foreign).exists()
+
+
+@pytest.mark.rule("D3.4d", "D0a")
+def test_where_the_center_merges_by_village_the_merge_action_takes_another_transformer_area_of_it(world, frozen, settings):
+    from hotline.workorders.tests.test_rules_repair import neighbour_area
+
+    settings.HOTLINE = {**settings.HOTLINE, "MERGE_FAULT_POINT": "village"}
+    master = repair(world)
+    frozen.advance(minutes=1)
+    other = repair(world, customer_id=None, caller_phone="13600008881", service_area_id=neighbour_area(world).id,
+                   dispatch=False)
+    act(other, "merge", world.agent, master=master.number)
+    other.refresh_from_db()
+    assert (other.state, other.master) == (State.MERGED, master)
