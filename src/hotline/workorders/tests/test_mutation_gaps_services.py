@@ -338,3 +338,21 @@ def test_where_the_center_merges_by_village_the_merge_action_takes_another_trans
     act(other, "merge", world.agent, master=master.number)
     other.refresh_from_db()
     assert (other.state, other.master) == (State.MERGED, master)
+
+
+# --- D2a: an action the order's life-cycle does not offer ---------------------------------------
+
+@pytest.mark.rule("D2a", "N1g")
+def test_an_action_outside_the_life_cycle_or_the_state_is_refused_saying_which(world, frozen):
+    from hotline.catalog.lifecycle import ACTION_LABELS
+    from hotline.workorders.tests.test_rules_repair import complaint
+
+    order = complaint(world)
+    with pytest.raises(OrderError) as err:
+        act(order, "arrive", world.marketing_user)
+    assert (err.value.field, err.value.message) == ("action", f"投诉工单没有“{ACTION_LABELS['arrive']}”操作")
+    master = repair(world)
+    sub = t0_repair(world, "13600009991", merge_into=master.number)
+    with pytest.raises(TransitionError) as err:  # a merged order has its callback and unmerge only
+        act(sub, "dispatch", world.agent)
+    assert str(err.value) == f"工单当前状态为“已合并”，不能执行“{ACTION_LABELS['dispatch']}”"
