@@ -907,7 +907,7 @@ def check_merge(*, order: WorkOrder, master: WorkOrder | None) -> None:
         raise OrderError("master", _("only repair reports merge, into a repair report"))
     if master.state in TERMINAL:
         raise OrderError("master", _("the master order is already archived"))
-    if (master.created_at, master.pk or 0) > (order.created_at, order.pk or 0):
+    if (master.created_at, master.pk) > (order.created_at, order.pk):
         raise OrderError("master", _("the first accepted report is the master: merge the later one into it"))
     level = merge_point_level()
     a = organisation_selectors.service_area(order.service_area_id) if order.service_area_id else None
