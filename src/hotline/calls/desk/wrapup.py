@@ -7,7 +7,7 @@ its own and, on the desk, a panel loaded into it (htmx). Writes in
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -43,8 +43,8 @@ def wrapup(request: HttpRequest) -> HttpResponse:
     except ValueError:
         return _answer(request, error=gettext("Which call? Mark it from its row."))
     call = Call.objects.filter(pk=call_pk).first()
-    if call is None:
-        raise Http404
+    if call is None:  # a stale row, or a number typed by hand: say so, in the panel
+        return _answer(request, error=gettext("No such call to wrap up; reload the list."))
     try:
         dispositions.mark(user=request.user, call=call, reason=request.POST.get("reason", "")[:60],
                           order_number=request.POST.get("order", "")[:30], note=request.POST.get("note", "")[:400])
