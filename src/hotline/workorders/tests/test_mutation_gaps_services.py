@@ -356,3 +356,35 @@ def test_an_action_outside_the_life_cycle_or_the_state_is_refused_saying_which(w
     with pytest.raises(TransitionError) as err:  # a merged order has its callback and unmerge only
         act(sub, "dispatch", world.agent)
     assert str(err.value) == f"工单当前状态为“已合并”，不能执行“{ACTION_LABELS['dispatch']}”"
+
+
+@pytest.mark.rule("D3.4b")
+def test_of_two_reports_accepted_in_the_same_instant_the_first_recorded_is_the_master(world, frozen):
+    first = t0_repair(world, "13600001211", dispatch=False)
+    second = t0_repair(world, "13600001212", dispatch=False)
+    assert first.created_at == second.created_at
+    with pytest.raises(OrderError) as err:
+        act(first, "merge", world.agent, master=second.number)
+    assert err.value.message == "最先受理的报修为主单：请把后来的报修合并到它"
+    act(second, "merge", world.agent, master=first.number)
+
+
+# --- D2d: other apps see every transition ------------------------------------------------------
+
+@pytest.mark.rule("D2d")
+def test_every_transition_is_published_with_its_order_action_actor_and_time(world, frozen):
+    from hotline.core import dispatch
+
+    seen = []
+
+    def moved(**kw):
+        seen.append((kw["order"].number, kw["order"].state, kw["action"], kw["actor"], kw["at"]))
+
+    order = repair(world)
+    frozen.advance(minutes=1)
+    dispatch.subscribe("workorders.transition", moved)
+    try:
+        act(order, "receive", world.station_users[0])
+    finally:
+        dispatch.unsubscribe("workorders.transition", moved)
+    assert seen == [(order.number, State.RECEIVED, "receive", world.station_users[0], frozen())]
