@@ -1156,8 +1156,10 @@ def chase_up(*, order: WorkOrder | str, actor: User, note: str, contact_id: int 
         raise NotAllowed(_("only center staff raise chase-ups"))
     with transaction.atomic():
         target = _lock(order)
-        if not target.scope_path.startswith(actor.unit.path if actor.unit_id else "/") and not actor.is_superuser:
-            raise NotAllowed(_("this order belongs to another center"))
+        # The access policy decides the scope (an account of no unit chases nothing).
+        denied = access.can_act(actor, target, "center")
+        if denied:
+            raise NotAllowed(_(denied))
         if target.state in TERMINAL:
             raise TransitionError(_("a closed, merged or cancelled order cannot be chased"))
         if target.business_type.code == "chase_up":

@@ -388,3 +388,52 @@ def test_every_transition_is_published_with_its_order_action_actor_and_time(worl
     finally:
         dispatch.unsubscribe("workorders.transition", moved)
     assert seen == [(order.number, State.RECEIVED, "receive", world.station_users[0], frozen())]
+
+
+# --- D1h: chase-ups --------------------------------------------------------------------------------
+
+@pytest.mark.rule("D1h", "N4b", "N1g")
+def test_a_chase_up_is_refused_saying_why_and_leaves_nothing_behind(world, frozen):
+    from hotline.organisation import services as org
+    from hotline.testing import PASSWORD, build_world
+    from hotline.workorders.models import WorkOrder
+    from hotline.workorders.tests.test_rules_repair import complaint
+
+    order = complaint(world)
+    foreign = repair(build_world(prefix="o"), customer_id=None, caller_phone="13700001234")
+    no_unit = org.create_user(username="t-nounit", password=PASSWORD, role="agent", unit=None)
+    cancelled = repair(world, customer_id=world.customers["wang"].id)
+    act(cancelled, "cancel", world.agent, reason="客户来电取消")
+    chase = services.chase_up(order=order.number, actor=world.agent, note="投诉进度如何")
+    frozen.advance(minutes=3)
+    refused = [
+        (OrderError, dict(order=order.number, actor=world.agent, note="  "), "请写明客户催办的事项"),
+        (NotAllowed, dict(order=order.number, actor=world.marketing_user, note="催一下"), "只有客服中心人员可以催办"),
+        (NotAllowed, dict(order=foreign.number, actor=world.agent, note="催一下"), "该工单属于其他客服中心"),
+        (NotAllowed, dict(order=foreign.number, actor=no_unit, note="催一下"), "您的账号未归属任何单位"),
+        (TransitionError, dict(order=cancelled.number, actor=world.agent, note="催一下"), "已归档、已合并或已撤销的工单不能催办"),
+        (TransitionError, dict(order=chase.number, actor=world.agent, note="催一下"), "请催办原工单，而不是催办单"),
+        (TransitionError, dict(order=order.number, actor=world.agent2, note="再催"), "同一客户两次催办须间隔5分钟，请120秒后再试"),
+    ]
+    for exc_type, kw, message in refused:
+        err = refusal(exc_type, services.chase_up, **kw)
+        assert (kw["order"], getattr(err, "message", None) or str(err)) == (kw["order"], message)
+    assert WorkOrder.objects.filter(business_type__code="chase_up").count() == 1
+
+
+@pytest.mark.rule("D1h", "D2d")
+def test_a_chase_up_carries_the_chased_orders_caller_and_place_and_goes_to_its_unit(world, frozen):
+    order = repair(world, caller_name="张伟", caller_phone="13812345678")
+    frozen.advance(minutes=10)
+    chase = services.chase_up(order=order.number, actor=world.agent2, note="还没来人")
+    chase.refresh_from_db()
+    assert (chase.business_type.code, chase.state, chase.chased_order, chase.owner) == (
+        "chase_up", State.DISPATCHED, order, world.agent2)
+    assert (chase.customer, chase.caller_name, chase.caller_phone, chase.address, chase.service_area, chase.area_class,
+            chase.channel) == (order.customer, "张伟", "13812345678", order.address, order.service_area, order.area_class,
+                               order.channel)
+    assert (chase.scope_unit, chase.scope_path, chase.assigned_unit) == (order.scope_unit, order.scope_path, world.stations[0])
+    assert chase.lifecycle_version_id is not None and chase.description == "还没来人"
+    assert chase.events.get(kind="create").payload == {"type": "chase_up", "chases": order.number}
+    assert order.events.get(kind="chased").payload == {"chase_up": chase.number, "note": "还没来人"}
+    assert clock(chase, "dispatch").status == ClockStatus.MET  # dispatched at once, within its 10 minutes
