@@ -407,13 +407,13 @@ def test_a_chase_up_is_refused_saying_why_and_leaves_nothing_behind(world, froze
     chase = services.chase_up(order=order.number, actor=world.agent, note="投诉进度如何")
     frozen.advance(minutes=3)
     refused = [
-        (OrderError, dict(order=order.number, actor=world.agent, note="  "), "请写明客户催办的事项"),
-        (NotAllowed, dict(order=order.number, actor=world.marketing_user, note="催一下"), "只有客服中心人员可以催办"),
-        (NotAllowed, dict(order=foreign.number, actor=world.agent, note="催一下"), "该工单属于其他客服中心"),
-        (NotAllowed, dict(order=foreign.number, actor=no_unit, note="催一下"), "您的账号未归属任何单位"),
-        (TransitionError, dict(order=cancelled.number, actor=world.agent, note="催一下"), "已归档、已合并或已撤销的工单不能催办"),
-        (TransitionError, dict(order=chase.number, actor=world.agent, note="催一下"), "请催办原工单，而不是催办单"),
-        (TransitionError, dict(order=order.number, actor=world.agent2, note="再催"), "同一客户两次催办须间隔5分钟，请120秒后再试"),
+        (OrderError, {"order": order.number, "actor": world.agent, "note": "  "}, "请写明客户催办的事项"),
+        (NotAllowed, {"order": order.number, "actor": world.marketing_user, "note": "催一下"}, "只有客服中心人员可以催办"),
+        (NotAllowed, {"order": foreign.number, "actor": world.agent, "note": "催一下"}, "该工单属于其他客服中心"),
+        (NotAllowed, {"order": foreign.number, "actor": no_unit, "note": "催一下"}, "您的账号未归属任何单位"),
+        (TransitionError, {"order": cancelled.number, "actor": world.agent, "note": "催一下"}, "已归档、已合并或已撤销的工单不能催办"),
+        (TransitionError, {"order": chase.number, "actor": world.agent, "note": "催一下"}, "请催办原工单，而不是催办单"),
+        (TransitionError, {"order": order.number, "actor": world.agent2, "note": "再催"}, "同一客户两次催办须间隔5分钟，请120秒后再试"),
     ]
     for exc_type, kw, message in refused:
         err = refusal(exc_type, services.chase_up, **kw)
