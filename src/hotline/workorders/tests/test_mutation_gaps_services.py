@@ -434,6 +434,9 @@ def test_a_chase_up_carries_the_chased_orders_caller_and_place_and_goes_to_its_u
                                order.channel)
     assert (chase.scope_unit, chase.scope_path, chase.assigned_unit) == (order.scope_unit, order.scope_path, world.stations[0])
     assert chase.lifecycle_version_id is not None and chase.description == "还没来人"
-    assert chase.events.get(kind="create").payload == {"type": "chase_up", "chases": order.number}
-    assert order.events.get(kind="chased").payload == {"chase_up": chase.number, "note": "还没来人"}
+    assert chase.number.startswith("CB261117")  # the chase-up type's own numbers, of the day it was raised
+    created, chased = chase.events.get(kind="create"), order.events.get(kind="chased")
+    assert (created.actor, created.at, created.to_state, created.payload) == (
+        world.agent2, frozen(), State.ACCEPTED, {"type": "chase_up", "chases": order.number})
+    assert (chased.actor, chased.at, chased.payload) == (world.agent2, frozen(), {"chase_up": chase.number, "note": "还没来人"})
     assert clock(chase, "dispatch").status == ClockStatus.MET  # dispatched at once, within its 10 minutes
