@@ -440,3 +440,26 @@ def test_a_chase_up_carries_the_chased_orders_caller_and_place_and_goes_to_its_u
         world.agent2, frozen(), State.ACCEPTED, {"type": "chase_up", "chases": order.number})
     assert (chased.actor, chased.at, chased.payload) == (world.agent2, frozen(), {"chase_up": chase.number, "note": "还没来人"})
     assert clock(chase, "dispatch").status == ClockStatus.MET  # dispatched at once, within its 10 minutes
+
+
+@pytest.mark.rule("D1h", "D11a")
+def test_the_chasing_call_is_recorded_once_on_both_orders_with_the_callers_number_and_the_agent(world, frozen):
+    from hotline.workorders.models import OrderContact
+
+    order = repair(world, customer_id=None, caller_phone="13812345678", service_area_id=world.areas["t0"].id,
+                   channel="web")
+    chase = services.chase_up(order=order.number, actor=world.agent2, note="还没来人")
+    links = OrderContact.objects.filter(order__in=[order, chase], kind__in=["origin", "chase"]).exclude(order=order, kind="origin")
+    assert {(link.order_id, link.kind) for link in links} == {(chase.pk, "origin"), (order.pk, "chase")}
+    contact = links.first().contact
+    assert {link.contact_id for link in links} == {contact.pk}
+    assert (contact.caller_number, contact.agent, contact.channel, contact.started_at) == (
+        "13812345678", world.agent2, "web", frozen())
+
+
+@pytest.mark.rule("D1h")
+def test_an_anonymous_callers_chase_up_waits_for_no_other_customer(world, frozen):
+    known = repair(world)
+    anonymous = repair(world, customer_id=None, caller_phone="", anonymous=True, service_area_id=world.areas["t0"].id)
+    services.chase_up(order=known.number, actor=world.agent, note="还没来人")
+    services.chase_up(order=anonymous.number, actor=world.agent2, note="匿名来电催办")
