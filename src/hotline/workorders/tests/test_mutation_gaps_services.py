@@ -418,6 +418,7 @@ def test_a_chase_up_is_refused_saying_why_and_leaves_nothing_behind(world, froze
     for exc_type, kw, message in refused:
         err = refusal(exc_type, services.chase_up, **kw)
         assert (kw["order"], getattr(err, "message", None) or str(err)) == (kw["order"], message)
+        assert getattr(err, "field", "note") == "note"  # the one field error: the note
     assert WorkOrder.objects.filter(business_type__code="chase_up").count() == 1
 
 
@@ -451,6 +452,7 @@ def test_the_chasing_call_is_recorded_once_on_both_orders_with_the_callers_numbe
     chase = services.chase_up(order=order.number, actor=world.agent2, note="还没来人")
     links = OrderContact.objects.filter(order__in=[order, chase], kind__in=["origin", "chase"]).exclude(order=order, kind="origin")
     assert {(link.order_id, link.kind) for link in links} == {(chase.pk, "origin"), (order.pk, "chase")}
+    assert chase.channel == "web"
     contact = links.first().contact
     assert {link.contact_id for link in links} == {contact.pk}
     assert (contact.caller_number, contact.agent, contact.channel, contact.started_at) == (
