@@ -126,3 +126,11 @@ def contact_parties(*, contact) -> tuple[set[int], set[int]]:
     queues = {queue for _agent, queue in rows if queue} | ({contact.queue} if contact.queue else set())
     centers = {center for center in map(center_of_queue, queues) if center is not None}
     return agents, centers
+
+
+def agent_named(name: str):
+    """The agent a command line names, by user name or agent number
+    (``hotline calls kpi --agent``, ``hotline reports kpi --agent``)."""
+    from hotline.organisation.models import User
+
+    return User.objects.filter(username=name).first() or User.objects.filter(agent_number=name).first()

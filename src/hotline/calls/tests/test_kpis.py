@@ -214,3 +214,28 @@ def test_aht_of_a_source_with_hold_but_no_after_call_work_says_talk_and_hold(wor
     result = kpis.aht(DAY, source=ami)
     assert result.basis == kpis.AHT_TALK_HOLD
     assert result.seconds == pytest.approx((100 + 10 + 60) / 2)
+
+
+@pytest.mark.rule("C3a")
+def test_the_kpi_commands_find_an_agent_by_user_name_or_agent_number(world, http_source):
+    """``--agent`` of ``hotline calls kpi`` and ``hotline reports kpi``
+    (calls.selectors.agent_named): the user name or the agent number."""
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+
+    services.set_agent_identity(source=http_source, agent_ref="1001", user=world.agent)
+    services.ingest(http_source, call("c1", 0, answer=5, talk=100) + call("c2", 600, abandon=10))
+    world.agent.agent_number = "7001"
+    world.agent.save(update_fields=["agent_number"])
+    for name in (world.agent.username, "7001"):
+        for command in ("calls", "reports"):
+            out = StringIO()
+            call_command(command, "kpi", "--from", "2000-01-01", "--to", "2100-01-01", "--agent", name, "--json",
+                         stdout=out)
+            assert json.loads(out.getvalue())["answered"] == 1, (command, name)
+    for command in ("calls", "reports"):
+        with pytest.raises(CommandError, match="no agent"):
+            call_command(command, "kpi", "--from", "2000-01-01", "--to", "2100-01-01", "--agent", "nobody", "--json")

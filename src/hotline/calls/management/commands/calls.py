@@ -156,7 +156,7 @@ class Command(BaseCommand):
         source.save(update_fields=changed)
 
     def _kpi(self, options) -> None:
-        from hotline.organisation.models import User
+        from hotline.calls.selectors import agent_named
 
         try:
             period = kpis.Period.parse(options["start"], options["end"])
@@ -164,8 +164,7 @@ class Command(BaseCommand):
             raise CommandError(f"--from/--to: {exc}") from None
         agent = None
         if options.get("agent"):
-            agent = (User.objects.filter(username=options["agent"]).first()
-                     or User.objects.filter(agent_number=options["agent"]).first())
+            agent = agent_named(options["agent"])
             if agent is None:
                 raise CommandError(f"no agent {options['agent']!r}")
         source = source_named(options["source"], kind="", create=False) if options.get("source") else None

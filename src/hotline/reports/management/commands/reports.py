@@ -43,7 +43,8 @@ class Command(BaseCommand):
             self._score(options)
 
     def _kpi(self, options) -> None:
-        from hotline.organisation.models import Unit, User
+        from hotline.calls.selectors import agent_named
+        from hotline.organisation.models import Unit
         from hotline.reports import kpis
 
         try:
@@ -57,8 +58,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no unit {options['unit']!r}")
         agent = None
         if options.get("agent"):
-            agent = (User.objects.filter(username=options["agent"]).first()
-                     or User.objects.filter(agent_number=options["agent"]).first())
+            agent = agent_named(options["agent"])
             if agent is None:
                 raise CommandError(f"no agent {options['agent']!r}")
         data = kpis.report(period, kpis.Scope(unit=unit, queue=options.get("queue") or None, agent=agent))
