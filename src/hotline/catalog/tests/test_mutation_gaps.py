@@ -1,14 +1,18 @@
 """Life-cycle rules that mutation testing (scripts/mutation) showed no test
 checked: the §2 life-cycle each kind of default type gets, what a parsed
 life-cycle answers, its defaults, and every refusal of a bad life-cycle with
-its message in both languages."""
+its message in both languages; and what the catalogue's reads
+(catalog/selectors.py) answer and how long they keep it."""
 
 from __future__ import annotations
+
+import time
+from types import SimpleNamespace
 
 import pytest
 from django.utils import translation
 
-from hotline.catalog import defaults
+from hotline.catalog import defaults, selectors, services
 from hotline.catalog.lifecycle import (
     SYSTEM_EVENTS,
     LifecycleError,
@@ -16,7 +20,8 @@ from hotline.catalog.lifecycle import (
     parse_lifecycle,
     standard_lifecycle,
 )
-from hotline.catalog.models import BusinessType
+from hotline.catalog.models import BusinessType, HandlingField, SubClass, TimeLimitRule
+from hotline.core import cache
 
 C, U, L = "center", "unit", "leader"
 
@@ -218,3 +223,133 @@ def test_what_a_valid_life_cycle_may_hold():
     assert lc.find("close", "callback").target == "closed"
     # Every actor and every action of the engine is allowed.
     parse_lifecycle(transitions(*[{"action": "contact", "from": ["accepted"], "to": None, "by": by} for by in (C, U, L)]))
+
+
+# --- the catalogue's reads (catalog/selectors.py) and what they keep ------------------------
+#
+# Every configuration save bumps the cache's generation and empties it
+# (hotline.core.cache), so these tests make their rows first and read
+# afterwards: two reads with no save between must still get each its own
+# answer. An edit that bypasses the signals (a queryset update, raw SQL) is
+# seen once the entry's TTL_SECONDS are over, except in what never changes.
+
+def new_type(code: str, *, active: bool = True, lifecycle: dict | None = None) -> BusinessType:
+    return BusinessType.objects.create(code=code, name=code, number_prefix="T", active=active,
+                                       lifecycle=lifecycle or standard_lifecycle(on_site=False, callback="never"))
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """Moves the configuration cache's clock (it reads time.monotonic) on."""
+    shift = [0.0]
+    monkeypatch.setattr(cache, "time", SimpleNamespace(monotonic=lambda: time.monotonic() + shift[0]))
+
+    def advance(seconds: float) -> None:
+        shift[0] += seconds
+    return advance
+
+
+@pytest.mark.django_db
+@pytest.mark.rule("D1j", "D0a")
+def test_a_business_type_and_its_sub_classes_are_found_by_code_only_while_active():
+    alpha, beta, old = new_type("alpha"), new_type("beta"), new_type("old", active=False)
+    top = SubClass.objects.create(business_type=alpha, code="top", name="顶")
+    a_x = SubClass.objects.create(business_type=alpha, code="x", name="甲", parent=top)
+    b_x = SubClass.objects.create(business_type=beta, code="x", name="乙")  # the same code under another type
+    SubClass.objects.create(business_type=beta, code="gone", name="停用", active=False)
+    SubClass.objects.create(business_type=old, code="gone", name="停用", active=False)
+
+    assert selectors.business_type("alpha") == alpha
+    assert selectors.business_type("beta") == beta
+    assert selectors.business_type("old") is None  # an inactive type takes no new orders
+    assert selectors.business_type("nothing") is None
+    assert selectors.sub_class(alpha.pk, "x") == a_x
+    assert selectors.sub_class(beta.pk, "x") == b_x
+    assert selectors.sub_class(alpha.pk, "top") == top
+    assert selectors.sub_class(beta.pk, "top") is None  # another type's sub-class
+    assert selectors.sub_class(beta.pk, "gone") is None  # an inactive one
+    assert selectors.has_sub_classes(alpha.pk) is True
+    assert selectors.has_sub_classes(beta.pk) is True
+    assert selectors.has_sub_classes(old.pk) is False  # only inactive ones
+
+
+@pytest.mark.django_db
+@pytest.mark.rule("D1j")
+def test_a_sub_class_comes_with_its_parent(django_assert_num_queries):
+    alpha = new_type("alpha")
+    top = SubClass.objects.create(business_type=alpha, code="top", name="顶")
+    SubClass.objects.create(business_type=alpha, code="x", name="甲", parent=top)
+    found = selectors.sub_class(alpha.pk, "x")
+    with django_assert_num_queries(0):  # the lineage every new order's limits walk
+        assert found.parent == top and found.lineage_ids() == [found.pk, top.pk]
+
+
+@pytest.mark.django_db
+@pytest.mark.rule("D0a", "D3.3b")
+def test_a_types_handling_record_items_come_by_action_then_sort_order_and_only_the_active_ones():
+    alpha, beta = new_type("alpha"), new_type("beta")
+
+    def item(bt, code, action, sort_order, active=True):
+        return HandlingField.objects.create(business_type=bt, code=code, label=code, action=action,
+                                            sort_order=sort_order, active=active)
+    late = item(alpha, "late", "reply", 2)
+    early = item(alpha, "early", "reply", 1)
+    cause = item(alpha, "cause", "resolve", 0)
+    tie = item(alpha, "tie", "resolve", 0)  # the same sort order: in the order made
+    item(alpha, "dropped", "reply", 0, active=False)
+    other = item(beta, "other", "reply", 0)
+
+    assert selectors.handling_fields(alpha.pk) == [early, late, cause, tie]  # "reply" before "resolve"
+    assert selectors.handling_fields(alpha.pk, "reply") == [early, late]
+    assert selectors.handling_fields(alpha.pk, "resolve") == [cause, tie]
+    assert selectors.handling_fields(beta.pk) == [other]
+    assert selectors.handling_fields(beta.pk, "resolve") == []
+
+
+@pytest.mark.django_db
+@pytest.mark.rule("D2a", "D0b")
+def test_each_type_gets_its_own_life_cycle_and_a_changed_one_a_new_parse_and_version():
+    office = standard_lifecycle(on_site=False, callback="never")
+    site = standard_lifecycle(on_site=True, callback="always")
+    alpha, beta = new_type("alpha", lifecycle=office), new_type("beta", lifecycle=site)
+    assert "arrive" not in selectors.lifecycle(alpha).actions()
+    assert "arrive" in selectors.lifecycle(beta).actions()
+    a1, b1 = selectors.current_lifecycle_version(alpha), selectors.current_lifecycle_version(beta)
+    assert (a1.business_type, a1.number, a1.definition) == (alpha, 1, office)
+    assert (b1.business_type, b1.number, b1.definition) == (beta, 1, site)
+
+    # The life-cycle changed some way the signals do not see (a shell, a
+    # script): the type as read now has a new parse and a new version.
+    BusinessType.objects.filter(pk=alpha.pk).update(lifecycle=site)
+    alpha = BusinessType.objects.get(pk=alpha.pk)
+    assert "arrive" in selectors.lifecycle(alpha).actions()
+    a2 = selectors.current_lifecycle_version(alpha)
+    assert (a2.number, a2.definition) == (2, site)
+    # Recorded versions are read each as it was, one after the other.
+    assert "arrive" not in selectors.lifecycle_of_version(a1.pk).actions()
+    assert "arrive" in selectors.lifecycle_of_version(a2.pk).actions()
+    assert "callback" in selectors.lifecycle_of_version(b1.pk).actions()
+
+
+@pytest.mark.django_db
+@pytest.mark.rule("D0a", "D0b", "D1a", "D1b")
+def test_a_drafts_rules_are_read_again_after_a_while_and_a_published_versions_kept(later):
+    published = services.current_policy_version()
+    draft = services.draft_new_version(note="gap")
+    repair, complaint = BusinessType.objects.get(code="repair"), BusinessType.objects.get(code="complaint")
+
+    def dispatch(version, bt=repair) -> int:
+        return selectors.rules_for(version=version, business_type=bt, sub_class=None, priority="",
+                                   area_class="")["dispatch"].amount
+
+    # Each (version, type) its own rules (repair: 5 min, complaint: 20 min: D1a, D1b).
+    assert (dispatch(published), dispatch(draft), dispatch(published, complaint), dispatch(draft.pk, complaint)) == (5, 5, 20, 20)
+    # An edit that bypasses the signals and save()'s refusal to touch a published version...
+    TimeLimitRule.objects.filter(business_type=repair, metric="dispatch").update(amount=7)
+    assert (dispatch(published), dispatch(draft)) == (5, 5)  # ...is not seen at once,
+    later(cache.TTL_SECONDS + 1)
+    # ...then in the draft, which may still change; a published version is
+    # frozen (D0b), so its rules, read once, are kept for good.
+    assert (dispatch(published), dispatch(draft)) == (5, 7)
+    later(10 * cache.TTL_SECONDS)
+    assert (dispatch(published), dispatch(draft.pk)) == (5, 7)
