@@ -49,19 +49,25 @@ DEFAULT_WARN_SHARE = 0.8
 # --- subject types -------------------------------------------------------------
 
 Claimer = Callable[[list[int], int], list[int]]
+Locker = Callable[[int], None]
 _claimers: dict[str, Claimer] = {}
+_lockers: dict[str, Locker] = {}
 
 
-def register_subject(subject_type: str, *, claim: Claimer | None = None) -> None:
+def register_subject(subject_type: str, *, claim: Claimer | None = None, lock: Locker | None = None) -> None:
     """``claim(ids, limit)``: lock up to ``limit`` of the subjects ``ids``
     with SKIP LOCKED and return the ids locked. A subject type whose
     transitions lock the subject row before its clocks (work orders) must
     register one, so that the sweep takes locks in the same order and the
-    two never deadlock. Without one the sweep locks the clocks themselves."""
-    if claim is not None:
-        _claimers[subject_type] = claim
-    else:
-        _claimers.pop(subject_type, None)
+    two never deadlock. Without one the sweep locks the clocks themselves.
+    ``lock(id)``: wait for the lock on one subject; an answer to a notice
+    takes it before the notice's row, as the subject's transitions do (they
+    update its notices' holder copy), for the same reason."""
+    for registry, hook in ((_claimers, claim), (_lockers, lock)):
+        if hook is not None:
+            registry[subject_type] = hook
+        else:
+            registry.pop(subject_type, None)
 
 
 # --- starting and stopping ----------------------------------------------------------
@@ -69,12 +75,14 @@ def register_subject(subject_type: str, *, claim: Claimer | None = None) -> None
 def build_clock(*, subject_type: str, subject_id: int, metric: str, started_at: dt.datetime, due_at: dt.datetime,
                 round_: int = 0, warn_share: float = DEFAULT_WARN_SHARE, escalation_seconds: int | None = None,
                 escalation_levels: int = 2, responsible_unit_id: int | None = None, rule=None,
-                order_id: int | None = None) -> Clock:
+                order_id: int | None = None, scope_unit_id: int | None = None,
+                holder_unit_id: int | None = None) -> Clock:
     """An unsaved clock. The warning falls at ``warn_share`` of the span;
     each later breach one ``escalation_seconds`` after the previous notice
     (default: the limit's own span, at least a minute). A clock already past
     its due time when it starts (a limit counted back from a planned time)
-    warns and notices at once."""
+    warns and notices at once. ``scope_unit_id``, ``holder_unit_id``: the
+    subject's center and holder (Clock.scope_unit), copied onto its notices."""
     span = due_at - started_at
     warn_at = started_at + span * float(warn_share) if span.total_seconds() > 0 else due_at
     gap = int(escalation_seconds) if escalation_seconds else max(60, int(span.total_seconds()))
@@ -82,7 +90,17 @@ def build_clock(*, subject_type: str, subject_id: int, metric: str, started_at: 
         subject_type=subject_type, subject_id=subject_id, order_id=order_id, metric=metric, round=round_, rule=rule,
         responsible_unit_id=responsible_unit_id, started_at=started_at, warn_at=warn_at, due_at=due_at,
         escalation_seconds=gap, escalation_levels=escalation_levels, next_check_at=warn_at,
+        scope_unit_id=scope_unit_id, holder_unit_id=holder_unit_id,
     )
+
+
+def move_subject(*, subject_type: str, subject_id: int, holder_unit_id: int | None) -> None:
+    """The subject is held by another unit now: its clocks and notices
+    carry the new holder (Clock.scope_unit). In the subject's transaction,
+    which holds the subject's lock (see ``register_subject``)."""
+    where = _subject_filter(subject_type, subject_id)
+    Clock.objects.filter(where).exclude(holder_unit_id=holder_unit_id).update(holder_unit_id=holder_unit_id)
+    Notice.objects.filter(where).exclude(holder_unit_id=holder_unit_id).update(holder_unit_id=holder_unit_id)
 
 
 def _subject_filter(subject_type: str, subject_id: int) -> Q:
@@ -93,7 +111,8 @@ def _subject_filter(subject_type: str, subject_id: int) -> Q:
 
 def start(*, subject_type: str, subject_id: int, metric: str, at: dt.datetime, due_at: dt.datetime,
           responsible_unit_id: int | None = None, warn_share: float = DEFAULT_WARN_SHARE,
-          escalation_seconds: int | None = None, escalation_levels: int = 2) -> Clock:
+          escalation_seconds: int | None = None, escalation_levels: int = 2, scope_unit_id: int | None = None,
+          holder_unit_id: int | None = None) -> Clock:
     """Start a clock of ``metric`` on a subject, in the subject's
     transaction. A clock of that metric still running is kept and returned
     (a repeated start is not a second limit); after a stop, a new round."""
@@ -106,7 +125,7 @@ def start(*, subject_type: str, subject_id: int, metric: str, at: dt.datetime, d
     clk = build_clock(subject_type=subject_type, subject_id=subject_id, metric=metric, started_at=at, due_at=due_at,
                       round_=existing[0].round + 1 if existing else 0, warn_share=warn_share,
                       escalation_seconds=escalation_seconds, escalation_levels=escalation_levels,
-                      responsible_unit_id=responsible_unit_id)
+                      responsible_unit_id=responsible_unit_id, scope_unit_id=scope_unit_id, holder_unit_id=holder_unit_id)
     clk.save(force_insert=True)
     return clk
 
@@ -181,7 +200,8 @@ class SweepResult:
 
 
 def _subject_of(clk: Clock) -> dict:
-    return {"subject_type": clk.subject_type, "subject_id": clk.subject_id, "order_id": clk.order_id}
+    return {"subject_type": clk.subject_type, "subject_id": clk.subject_id, "order_id": clk.order_id,
+            "scope_unit_id": clk.scope_unit_id, "holder_unit_id": clk.holder_unit_id}
 
 
 def _escalation_time(clk: Clock, k: int) -> dt.datetime:
@@ -240,7 +260,7 @@ def _ancestors(unit: Unit, cache: dict[int, Unit]) -> list[Unit]:
 # What planning a clock's notices reads (``_plan``): loading only these
 # spares the sweep parsing the other timestamps of thousands of clocks.
 _SWEEP_FIELDS = ("subject_type", "subject_id", "order_id", "metric", "responsible_unit_id", "warn_at", "due_at",
-                 "escalation_seconds", "escalation_levels", "stage")
+                 "escalation_seconds", "escalation_levels", "stage", "scope_unit_id", "holder_unit_id")
 
 
 def sweep_once(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResult:
@@ -420,6 +440,9 @@ def answer_notice(*, notice: Notice, user, text: str) -> Notice:
     if not text:
         raise NoticeError("answer", _("an answer text is required"))
     with transaction.atomic():
+        locker = _lockers.get(notice.subject_type)
+        if locker is not None:
+            locker(notice.subject_id)
         notice = Notice.objects.select_for_update().get(pk=notice.pk)
         if notice.answered_at is not None:
             raise NoticeError("answer", _("this notice has already been answered"))

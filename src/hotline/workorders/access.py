@@ -77,6 +77,21 @@ def order_scope(user: User, *, through: str = "") -> Q | None:
     return Q(**{f"{through}scope_unit_id__in": units}) | assigned
 
 
+def clock_scope(user: User) -> Q | None:
+    """``order_scope`` over the copies of an order's scope that its clocks
+    and notices carry (``scope_unit``, ``holder_unit``: the same center and
+    the same holding unit, kept in the order's transactions), so that the
+    boards count without reading the orders; None means everything."""
+    prefix = user_scope_path(user)
+    if prefix is None:
+        return None
+    units = subtree_unit_ids(prefix)
+    held = Q(holder_unit_id__in=units)
+    if user.role == Role.UNIT_STAFF:
+        return held
+    return Q(scope_unit_id__in=units) | held
+
+
 def visible_orders(user: User) -> QuerySet[WorkOrder]:
     """The orders a user may see (N4a, N4b)."""
     condition = order_scope(user)

@@ -12,7 +12,7 @@ class WorkOrdersConfig(AppConfig):
         from hotline.timelimits import history
         from hotline.timelimits import services as engine
         from hotline.timelimits.models import WORK_ORDER
-        from hotline.workorders.clocks import claim_orders
+        from hotline.workorders.clocks import claim_orders, lock_order
         from hotline.workorders.receivers import follow_moved_units
         from hotline.workorders.services import append_engine_events
 
@@ -20,7 +20,7 @@ class WorkOrdersConfig(AppConfig):
         # notices into the orders' history and locks an order before its
         # clocks, as transitions do.
         history.register(WORK_ORDER, append_engine_events)
-        engine.register_subject(WORK_ORDER, claim=claim_orders)
+        engine.register_subject(WORK_ORDER, claim=claim_orders, lock=lock_order)
         from hotline.workorders import policies
 
         policies.declare()  # the numbers an administrator may change (D0a)

@@ -214,7 +214,21 @@ def _new_clock(order: WorkOrder, rule: TimeLimitRule, *, at: dt.datetime, round_
         subject_type=WORK_ORDER, subject_id=order.pk, order_id=order.pk, metric=rule.metric, round_=round_, rule=rule,
         started_at=at, due_at=add_duration(at, rule.amount, rule.unit), warn_share=float(rule.warn_share),
         escalation_seconds=int(gap_minutes) * 60 if gap_minutes else None, escalation_levels=rule.escalation_levels,
-        responsible_unit_id=_responsible_unit_id(order, rule))
+        responsible_unit_id=_responsible_unit_id(order, rule), scope_unit_id=order.scope_unit_id,
+        holder_unit_id=order.assigned_unit_id)
+
+
+def follow_holder(order: WorkOrder) -> None:
+    """The order went to another unit (a dispatch): its clocks and notices
+    carry the new holder, for the boards' scope (N4a). In the order's
+    transaction, which holds the order."""
+    engine.move_subject(subject_type=WORK_ORDER, subject_id=order.pk, holder_unit_id=order.assigned_unit_id)
+
+
+def lock_order(order_id: int) -> None:
+    """Wait for the lock on one order (the engine takes it before a notice's,
+    as transitions do: see timelimits.services.register_subject)."""
+    list(WorkOrder.objects.select_for_update(no_key=True).filter(pk=order_id).values_list("id", flat=True))
 
 
 def raise_manual_notice(*, order: WorkOrder, by, text: str, at: dt.datetime, escalate: bool = False) -> Notice:
@@ -232,6 +246,7 @@ def raise_manual_notice(*, order: WorkOrder, by, text: str, at: dt.datetime, esc
         unit, level = supervisor, 1
         supervisor = Unit.objects.filter(pk=unit.parent_id).first() if unit.parent_id else None
     notice = Notice(clock=clk, subject_type=WORK_ORDER, subject_id=order.pk, order=order, kind=NoticeKind.MANUAL, level=level, metric=clk.metric if clk else "",
+                    scope_unit_id=order.scope_unit_id, holder_unit_id=order.assigned_unit_id,
                     unit=unit, supervisor_unit=supervisor, due_at=at, created_at=at, created_by=by, message=text[:300])
     engine.raise_notices([notice])
     return notice

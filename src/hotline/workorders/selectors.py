@@ -130,12 +130,12 @@ def shift_leader_board(user: User, q: BoardQuery | None = None, *, per_page: int
 
     q = q or BoardQuery()
     per_page = limit or per_page
-    scope = access.order_scope(user, through="order__")
+    # The scope from the copies the clocks and notices carry: no join to the
+    # orders (a million of them) for the counts. Running clocks are on open
+    # orders and on merged ones awaiting their caller's callback (D3.4c).
+    scope = access.clock_scope(user)
     now = clock.now()
-    # Running clocks are on open orders: saying so lets the scope be read from
-    # the (unit, state) indexes instead of a scan of every order.
-    clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now, order__isnull=False,
-                                  order__state__in=OPEN_STATES)
+    clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now, order__isnull=False)
     notices = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True, order__isnull=False)
     if scope is not None:
         clocks = clocks.filter(scope)
@@ -195,8 +195,9 @@ def shift_leader_board(user: User, q: BoardQuery | None = None, *, per_page: int
 
 
 def orders_near_or_past_limit(*, scope_unit_ids: list[int]) -> dict[str, int]:
-    """Open orders taken by these units (their center scope) with a running
-    clock near its limit (warned) or past it: ``overdue`` the orders with a
+    """Orders taken by these units (their center scope) with a running
+    clock near its limit (warned) or past it (open orders, and merged ones
+    awaiting their caller's callback): ``overdue`` the orders with a
     clock past its due time, ``near`` the others with a warned clock. One
     aggregate over the running clocks (as the board's counts), for the
     calls wallboard."""
@@ -206,7 +207,7 @@ def orders_near_or_past_limit(*, scope_unit_ids: list[int]) -> dict[str, int]:
 
     now = clock.now()
     row = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now, order__isnull=False,
-                               order__state__in=OPEN_STATES, order__scope_unit_id__in=scope_unit_ids).aggregate(
+                               scope_unit_id__in=scope_unit_ids).aggregate(
         orders=Count("order_id", distinct=True), overdue=Count("order_id", distinct=True, filter=Q(due_at__lt=now)))
     return {"overdue": row["overdue"], "near": row["orders"] - row["overdue"]}
 

@@ -520,6 +520,8 @@ def _write(p: _Prepared) -> WorkOrder:
         if bt.code != "inquiry":
             _apply(order=order, action="dispatch", actor=actor, payload=payload, now=now, clocks=clocks)
     WorkOrderEvent.objects.bulk_create(order.__dict__.pop("_held_events"))
+    for c in clocks:  # started before the dispatch: they carry the holder it chose
+        c.holder_unit_id = order.assigned_unit_id
     order_clocks.save_new_clocks(clocks)
     # The per-day counter row is locked from here to COMMIT only: creates of
     # one type do not queue behind each other, and numbers stay gapless.
@@ -826,6 +828,8 @@ def _dispatch(step: _Step) -> None:
     order.assigned_unit = unit
     order.assigned_path = unit.path
     step.update_fields += ["assigned_unit", "assigned_path"]
+    if not step.deferred and step.event_payload.get("previous_unit_id") != unit.pk:
+        order_clocks.follow_holder(order)  # the boards read the holder from clocks and notices
     if order.dispatched_at is None:
         order.dispatched_at = step.now
         step.update_fields.append("dispatched_at")
