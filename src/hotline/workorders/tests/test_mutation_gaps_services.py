@@ -465,3 +465,212 @@ def test_an_anonymous_callers_chase_up_waits_for_no_other_customer(world, frozen
     anonymous = repair(world, customer_id=None, caller_phone="", anonymous=True, service_area_id=world.areas["t0"].id)
     services.chase_up(order=known.number, actor=world.agent, note="还没来人")
     services.chase_up(order=anonymous.number, actor=world.agent2, note="匿名来电催办")
+
+
+# --- D3.2b, D4a: routing at intake ---------------------------------------------------------------
+
+def no_area_repair(w, **kw):
+    return repair(w, customer_id=None, caller_phone="13700005555", address="查无此地", **kw)
+
+
+@pytest.mark.rule("D3.2b", "N1g")
+def test_an_address_no_area_serves_goes_to_its_own_countys_dispatch_desk_and_without_an_active_one_is_refused(world, frozen):
+    from hotline.testing import build_world
+    from hotline.workorders.models import WorkOrder
+
+    other = build_world(prefix="u")
+    assert no_area_repair(world).assigned_unit == world.desk
+    assert no_area_repair(other, actor=other.agent).assigned_unit == other.desk
+    other.desk.active = False
+    other.desk.save(update_fields=["active"])
+    before = WorkOrder.objects.count()
+    err = refusal(OrderError, no_area_repair, w=other, actor=other.agent)
+    assert (err.field, err.message) == ("assigned_unit", "该地址没有对应的供电单位，且未配置县调度台")
+    assert WorkOrder.objects.count() == before
+
+
+def complaint_of(w, **kw):
+    data = {"business_type": "complaint", "sub_class": "service", "description": "营业厅态度差", "customer_id": w.customers["li"].id}
+    data.update(kw)
+    return services.create_order(actor=w.agent, intake=services.Intake(**data))
+
+
+@pytest.mark.rule("D4a", "D1j")
+def test_a_complaint_goes_to_the_nearest_active_department_of_its_function_in_its_own_county(world, frozen):
+    from hotline.organisation import services as org
+    from hotline.testing import build_world
+
+    other = build_world(prefix="u")
+    assert complaint_of(world).assigned_unit == world.marketing
+    assert complaint_of(other).assigned_unit == other.marketing
+    # A unit that is no department takes nothing by function, even under the center.
+    org.create_unit(name="营销班", code="t-mkt-crew", kind="crew", parent=world.center, function="marketing")
+    assert complaint_of(world).assigned_unit == world.marketing
+    # An inactive department neither: the next one up serves.
+    other.marketing.active = False
+    other.marketing.save(update_fields=["active"])
+    city_marketing = org.create_unit(name="市营销部", code="u-city-mkt", kind="department", parent=other.city,
+                                     function="marketing")
+    assert complaint_of(other).assigned_unit == city_marketing
+
+
+@pytest.mark.rule("D1j", "D4a")
+def test_a_type_without_sub_classes_goes_to_the_department_of_the_types_function(world, frozen):
+    from hotline.catalog import services as catalog_services
+    from hotline.catalog.lifecycle import standard_lifecycle
+    from hotline.catalog.models import BusinessType
+
+    bt = BusinessType(code="meter_check", name="表计核查", number_prefix="BJ", routing="function", routing_function="metering",
+                      callback="never", lifecycle=standard_lifecycle(on_site=False, callback="never"))
+    catalog_services.save_business_type(business_type=bt, user=world.admin)
+    order = services.create_order(actor=world.agent, intake=services.Intake(
+        business_type="meter_check", description="电表走字快", customer_id=world.customers["zhang"].id))
+    assert (order.sub_class, order.assigned_unit) == (None, world.metering)
+
+
+# --- D3.1a: what intake records ------------------------------------------------------------------
+
+@pytest.mark.rule("D3.1a")
+def test_intake_records_the_callers_extension_and_an_anonymous_call(world, frozen):
+    order = repair(world, customer_id=None, caller_phone="0571-87654321-123", service_area_id=world.areas["t0"].id)
+    order.refresh_from_db()
+    assert (order.caller_phone, order.caller_phone_ext, order.anonymous) == ("057187654321", "123", False)
+    anonymous = repair(world, customer_id=None, anonymous=True, service_area_id=world.areas["t0"].id)
+    anonymous.refresh_from_db()
+    assert (anonymous.anonymous, anonymous.caller_phone, anonymous.caller_phone_ext) == (True, "", "")
+
+
+@pytest.mark.rule("D3.1a", "N4b")
+def test_checking_an_intake_reads_the_customer_as_the_agent_may_see_it(world, frozen):
+    from hotline.testing import build_world
+
+    other = build_world(prefix="u")
+    intake = services.Intake(business_type="repair", sub_class="lv", description="停电", fault_scope="company",
+                             customer_id=world.customers["zhang"].id)
+    assert services.check_intake(actor=world.agent, intake=intake) is None
+    err = refusal(OrderError, services.check_intake, actor=other.agent, intake=intake)
+    assert (err.field, err.message) == ("customer_id", "客户不存在")
+
+
+# --- D3.1a, D1j, N1g: every intake refusal ----------------------------------------------------------
+
+def intake_errors(world, **kw):
+    data = {"business_type": "repair", "sub_class": "lv", "description": "停电", "fault_scope": "company",
+                "customer_id": world.customers["zhang"].id}
+    data.update(kw)
+    try:
+        services.check_intake(actor=world.agent, intake=services.Intake(**data))
+    except OrderError as err:
+        return [(e.field, e.message) for e in err.errors]
+    return []
+
+
+@pytest.mark.rule("D3.1a", "D1j", "N1g")
+def test_each_intake_refusal_names_its_field_and_says_why_in_chinese(world, frozen):
+    cases = [
+        ({"business_type": ""}, ("business_type", "请选择业务类型")),
+        ({"business_type": "nosuch"}, ("business_type", "业务类型“nosuch”不存在")),
+        ({"business_type": "chase_up", "sub_class": "", "fault_scope": ""}, ("business_type", "催办单须从被催办的工单发起")),
+        ({"sub_class": "zz"}, ("sub_class", "“zz”不是故障报修的业务子类，请重新选择")),
+        ({"sub_class": ""}, ("sub_class", "请选择业务子类")),
+        ({"business_type": "opinion", "sub_class": "metering", "fault_scope": "", "priority": "urgent"},
+         ("priority", "该业务类型不设紧急程度")),
+        ({"priority": "soon"}, ("priority", "请从以下选项中选择：urgent, normal")),
+        ({"description": " \n "}, ("description", "请描述来电诉求")),
+        ({"description": "停" * 4001}, ("description", "不能超过4000个字符")),
+        ({"customer_id": -1}, ("customer_id", "客户不存在")),
+        ({"caller_phone": "12345abc"}, ("caller_phone", "电话号码只能包含数字（以及 - + 空格或括号）：12345abc")),
+        ({"service_area_id": -1}, ("service_area_id", "供电区域不存在")),
+        ({"fault_scope": "bogus"}, ("fault_scope", "请从以下选项中选择：company, customer_internal, planned_outage, arrears")),
+        ({"fault_scope": ""}, ("fault_scope", "请选择故障报修的故障范围")),
+        ({"business_type": "opinion", "sub_class": "metering"}, ("fault_scope", "只有故障报修才有故障范围")),
+        ({"customer_id": None}, ("caller_phone", "请填写来电号码或选择客户")),
+    ]
+    for kw, expected in cases:
+        assert intake_errors(world, **kw) == [expected], kw
+    # Within the limits, and with a known phone, area or priority, nothing is wrong.
+    assert intake_errors(world, description="停" * 4000, priority="urgent", caller_phone="13812345678",
+                         service_area_id=world.areas["t0"].id) == []
+    assert intake_errors(world, customer_id=None, anonymous=True) == []
+    # Every problem at once, the first one the error's own.
+    assert intake_errors(world, sub_class="zz", priority="soon", description="", customer_id=-1, fault_scope="") == [
+        ("sub_class", "“zz”不是故障报修的业务子类，请重新选择"), ("priority", "请从以下选项中选择：urgent, normal"),
+        ("description", "请描述来电诉求"), ("customer_id", "客户不存在"), ("fault_scope", "请选择故障报修的故障范围")]
+
+
+@pytest.mark.rule("D3.2b", "D3.1c", "D3.1d", "N1g")
+def test_the_desk_fallback_is_asked_only_of_an_order_the_address_would_route(world, frozen):
+    from hotline.catalog import services as catalog_services
+    from hotline.catalog.lifecycle import standard_lifecycle
+    from hotline.catalog.models import BusinessType, SubClass
+
+    asked = [("desk_fallback", "地址未匹配到供电区域：请更正地址、选择供电区域，或确认派往县调度台")]
+    no_area = {"customer_id": None, "caller_phone": "13700005555", "address": "查无此地", "desk_fallback": False}
+    assert intake_errors(world, **no_area) == asked
+    assert intake_errors(world, **{**no_area, "desk_fallback": True}) == []
+    assert intake_errors(world, **{**no_area, "desk_fallback": None}) == []
+    assert intake_errors(world, **no_area, service_area_id=world.areas["t0"].id) == []
+    assert intake_errors(world, **{**no_area, "address": "城关镇南街社区12号"}) == []  # the address finds an area
+    assert intake_errors(world, **no_area, dispatch=False) == []
+    assert intake_errors(world, **no_area, assigned_unit_id=world.stations[1].id) == []
+    assert intake_errors(world, **no_area, merge_into="GZ26111700001") == []
+    assert intake_errors(world, **no_area, sub_class="customer_internal", fault_scope="customer_internal") == []
+    assert intake_errors(world, **no_area, sub_class="customer_internal", fault_scope="customer_internal",
+                         paid_service=True) == asked
+    assert intake_errors(world, **no_area, fault_scope="planned_outage") == []
+    assert intake_errors(world, **no_area, business_type="complaint", sub_class="service", fault_scope="") == []
+    # A sub-class of its own department goes there, wherever the caller is.
+    repair_type = BusinessType.objects.get(code="repair")
+    catalog_services.save_sub_class(sub_class=SubClass(business_type=repair_type, code="meter_box", name="表箱故障",
+                                                       routing_function="metering"), user=world.admin)
+    assert intake_errors(world, **no_area, sub_class="meter_box") == []
+    # Any other type routed by address is asked too.
+    bt = BusinessType(code="line_check", name="线路巡查", number_prefix="XC", routing="area", callback="never",
+                      lifecycle=standard_lifecycle(on_site=True, callback="never"))
+    catalog_services.save_business_type(business_type=bt, user=world.admin)
+    assert intake_errors(world, **no_area, business_type="line_check", sub_class="", fault_scope="") == asked
+
+
+# --- D3.1a, D4d, D1n: what the order row keeps -----------------------------------------------------
+
+@pytest.mark.rule("D3.1a")
+def test_intake_cuts_name_and_address_to_their_fields_and_leaves_unknown_ones_empty(world, frozen):
+    order = repair(world, customer_id=None, caller_phone="13700005555", caller_name="  " + "张" * 120 + " ",
+                   address="南" * 320, service_area_id=world.areas["t0"].id)
+    order.refresh_from_db()
+    assert (order.caller_name, order.address) == ("张" * 100, "南" * 300)
+    nowhere = repair(world, customer_id=None, caller_phone="13700005555", desk_fallback=None)
+    nowhere.refresh_from_db()
+    assert (nowhere.address, nowhere.service_area, nowhere.area_class, nowhere.assigned_unit) == ("", None, "", world.desk)
+
+
+@pytest.mark.rule("D1n", "D3.1d")
+def test_only_a_repair_keeps_a_fault_scope_and_a_reclassified_order_no_priority(world, frozen):
+    from hotline.workorders.tests.test_rules_repair import complaint
+
+    inquiry = repair(world, fault_scope="planned_outage", priority="urgent")
+    opinion = complaint(world, priority="major", anonymous=True)
+    kept = complaint(world, priority="major")
+    for order in (inquiry, opinion, kept):
+        order.refresh_from_db()
+    assert (inquiry.business_type.code, inquiry.fault_scope, inquiry.priority) == ("inquiry", "", "")
+    assert (opinion.business_type.code, opinion.fault_scope, opinion.priority) == ("opinion", "", "")
+    assert (kept.business_type.code, kept.fault_scope, kept.priority) == ("complaint", "", "major")
+    assert inquiry.events.get(kind="create").payload["fault_scope"] == "planned_outage"  # the agent's choice, in the history
+
+
+@pytest.mark.rule("D4d")
+def test_a_reports_identity_is_kept_apart_whole_and_cut_to_its_fields(world, frozen):
+    from hotline.workorders.models import ReporterIdentity
+
+    def report(**kw):
+        order = services.create_order(actor=world.agent, intake=services.Intake(
+            business_type="report", sub_class="theft", description="有人窃电", **kw))
+        order.refresh_from_db()
+        return order, ReporterIdentity.objects.get(order=order)
+
+    order, who = report(caller_name="王" * 120, caller_phone="0571-87654321-123")
+    assert (order.caller_name, order.caller_phone, order.caller_phone_ext) == ("", "", "")
+    assert (who.name, who.phone, who.id_number) == ("王" * 100, "057187654321", "")
+    order, who = report(caller_phone="13700005555", reporter={"name": "匿名", "phone": "1" * 30, "id_number": "3" * 40})
+    assert (who.name, who.phone, who.id_number) == ("匿名", "1" * 20, "3" * 30)
