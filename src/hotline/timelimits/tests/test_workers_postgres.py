@@ -160,3 +160,55 @@ def test_transitions_and_sweeps_running_together_never_deadlock(transactional_db
     assert not errors, errors
     rows = list(Notice.objects.exclude(kind=NoticeKind.MANUAL).values_list("clock_id", "kind", "level"))
     assert len(rows) == len(set(rows))
+
+
+@pytest.mark.postgres
+@pytest.mark.rule("D5c")
+def test_answers_to_notices_and_re_dispatches_running_together_never_deadlock(transactional_db):
+    """A re-dispatch writes the new holder on the order's notices while it
+    holds the order; a unit answering one of those notices writes the order's
+    history. Both take the order's lock first (the answer through the lock
+    work orders register with the engine), so neither waits on the other in
+    a cycle: without that, PostgreSQL broke such cycles by failing one side."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock interplay is PostgreSQL's")
+    import threading
+
+    from django.db import connections
+
+    from hotline.testing import build_world
+    from hotline.timelimits.services import answer_notice, sweep_until_idle
+
+    world = build_world("an")
+    real_now = clock.now()
+    with clock.frozen(real_now - dt.timedelta(minutes=30)):
+        orders = [services.create_order(actor=world.agent, intake=services.Intake(
+            business_type="repair", sub_class="lv", description=f"停电 {i}", customer_id=world.customers["zhang"].id,
+            fault_scope="company")) for i in range(20)]
+    sweep_until_idle()  # accept limits long past: supervision notices, levels 1 to 3
+    notices = list(Notice.objects.filter(kind=NoticeKind.SUPERVISION, order__in=orders, level=1).order_by("id"))
+    assert len(notices) == len(orders)
+    errors: list[BaseException] = []
+    answered = []
+
+    def answerer():
+        try:
+            for notice in notices:
+                answered.append(answer_notice(notice=notice, user=world.admin, text="已督促处理").pk)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=answerer)
+    thread.start()
+    try:
+        for round_ in range(2):
+            for order in orders:
+                unit = world.stations[1] if round_ == 0 else world.stations[0]
+                services.reassign(order=order.number, actor=world.admin, unit_id=unit.pk, reason="改派")
+    finally:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(answered) == len(notices)
+    assert set(Notice.objects.filter(order__in=orders).values_list("holder_unit_id", flat=True)) == {world.stations[0].pk}
