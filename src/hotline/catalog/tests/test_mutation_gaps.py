@@ -312,11 +312,13 @@ def test_each_type_gets_its_own_life_cycle_and_a_changed_one_a_new_parse_and_ver
     office = standard_lifecycle(on_site=False, callback="never")
     site = standard_lifecycle(on_site=True, callback="always")
     alpha, beta = new_type("alpha", lifecycle=office), new_type("beta", lifecycle=site)
-    assert "arrive" not in selectors.lifecycle(alpha).actions()
-    assert "arrive" in selectors.lifecycle(beta).actions()
-    a1, b1 = selectors.current_lifecycle_version(alpha), selectors.current_lifecycle_version(beta)
+    a1, b1 = selectors.current_lifecycle_version(alpha), selectors.current_lifecycle_version(beta)  # recorded here
     assert (a1.business_type, a1.number, a1.definition) == (alpha, 1, office)
     assert (b1.business_type, b1.number, b1.definition) == (beta, 1, site)
+    # Read again with no save between: from the cache, each its own.
+    assert (selectors.current_lifecycle_version(alpha), selectors.current_lifecycle_version(beta)) == (a1, b1)
+    assert "arrive" not in selectors.lifecycle(alpha).actions()
+    assert "arrive" in selectors.lifecycle(beta).actions()
 
     # The life-cycle changed some way the signals do not see (a shell, a
     # script): the type as read now has a new parse and a new version.
