@@ -674,3 +674,46 @@ def test_a_reports_identity_is_kept_apart_whole_and_cut_to_its_fields(world, fro
     assert (who.name, who.phone, who.id_number) == ("王" * 100, "057187654321", "")
     order, who = report(caller_phone="13700005555", reporter={"name": "匿名", "phone": "1" * 30, "id_number": "3" * 40})
     assert (who.name, who.phone, who.id_number) == ("匿名", "1" * 20, "3" * 30)
+
+
+# --- D2d, D1k, D1n, D3.1d, D3.4e: the create event ---------------------------------------------------
+
+def created(order):
+    event = order.events.get(kind="create")
+    payload = dict(event.payload)
+    check = payload.pop("intake_check", None)
+    return event, payload, check
+
+
+@pytest.mark.rule("D2d", "D1k", "D1n", "D3.1d", "D3.4e")
+def test_the_create_event_says_what_was_recorded_why_and_what_the_agent_decided(world, frozen):
+    from hotline.workorders.tests.test_rules_repair import complaint
+
+    linkage = complaint(world, channel="linkage", partner="12345", partner_reference="R-1")
+    event, payload, check = created(linkage)
+    assert (event.actor, event.at, event.from_state, event.to_state, event.seq) == (world.agent, frozen(), "", "accepted", 1)
+    assert (payload, check) == ({"type": "complaint", "channel": "linkage", "partner": "12345", "partner_reference": "R-1"}, None)
+    _, payload, check = created(complaint(world, anonymous=True))
+    assert (payload, check) == ({"type": "opinion", "channel": "phone", "recorded_as": "opinion", "requested_type": "complaint",
+                                 "reason": "匿名、不需回复或虚拟号码的投诉按意见记录，不按投诉派发"}, None)
+    _, payload, check = created(repair(world, fault_scope="planned_outage"))
+    assert payload == {"type": "inquiry", "channel": "phone", "recorded_as": "inquiry", "requested_type": "repair",
+                       "reason": "计划停电、已发布的停电或欠费停电：按咨询处理，已告知原因和恢复送电时间",
+                       "fault_scope": "planned_outage", "intake_decision": "none"}
+    assert (check["proposal"], check["reasons"]) == ("", [])
+    first = repair(world)
+    _, payload, check = created(first)
+    assert payload == {"type": "repair", "channel": "phone", "fault_scope": "company", "intake_decision": "none"}
+    assert check is not None
+    second = repair(world, customer_id=None, caller_phone="13700001111", service_area_id=world.areas["t0"].id)
+    _, payload, _check = created(second)
+    assert ([s["number"] for s in payload["duplicate_suggestions"]], payload["duplicate_decision"]) == ([first.number], "separate")
+    merged = repair(world, customer_id=None, caller_phone="13700001112", service_area_id=world.areas["t0"].id,
+                    merge_into=first.number)
+    _, payload, _check = created(merged)
+    merged.refresh_from_db()
+    assert ([s["number"] for s in payload["duplicate_suggestions"]], payload["duplicate_decision"]) == (
+        [first.number, second.number], "merge")
+    assert (merged.state, merged.master, merged.assigned_unit) == (State.MERGED, first, None)
+    back = first.events.get(kind="merged_in")
+    assert (back.actor, back.at, back.payload) == (world.agent, frozen(), {"sub": merged.number})
