@@ -284,3 +284,59 @@ def test_work_order_clocks_by_hand_are_refused_with_where_to_go_instead(world):
         engine.start(subject_type="work_order", subject_id=1, metric="accept", at=now, due_at=now)
     with pytest.raises(ValueError, match=r"^work-order clocks stop on the order's events: use workorders\.clocks$"):
         engine.stop(subject_type="work_order", subject_id=1, at=now, kind="receive")
+
+
+@pytest.mark.rule("N4a", "D5b")
+def test_a_subjects_clocks_and_notices_carry_its_center_and_holder_and_follow_it_to_another_unit(world, frozen, written):
+    from hotline.timelimits.models import Notice
+
+    now = clock.now()
+    due = now + dt.timedelta(minutes=10)
+    center, (first, second) = world.center, world.stations[:2]
+    unheld = engine.start(subject_type=SUBJECT, subject_id=7, metric="receipt", at=now, due_at=due,
+                          responsible_unit_id=first.id, scope_unit_id=center.id)  # not held by a unit yet
+    held = engine.start(subject_type=SUBJECT, subject_id=7, metric="answer", at=now, due_at=due,
+                        responsible_unit_id=first.id, scope_unit_id=center.id, holder_unit_id=second.id)
+    engine.start(subject_type=SUBJECT, subject_id=8, metric="receipt", at=now, due_at=due,
+                 responsible_unit_id=first.id, holder_unit_id=second.id)
+    engine.start(subject_type=OTHER, subject_id=7, metric="receipt", at=now, due_at=due, responsible_unit_id=first.id)
+    assert [(c.scope_unit_id, c.holder_unit_id) for c in Clock.objects.filter(pk__in=[unheld.pk, held.pk])
+            .order_by("metric")] == [(center.id, second.id), (center.id, None)]
+    frozen.advance(minutes=10)
+    engine.sweep_until_idle()
+    notices = Notice.objects.filter(subject_type=SUBJECT, subject_id=7)
+    assert {(n.metric, n.scope_unit_id, n.holder_unit_id) for n in notices} == {
+        ("receipt", center.id, None), ("answer", center.id, second.id)}
+
+    def holders(subject_type=SUBJECT, subject_id=7):
+        return (set(Clock.objects.filter(subject_type=subject_type, subject_id=subject_id).values_list("holder_unit_id", flat=True)),
+                set(Notice.objects.filter(subject_type=subject_type, subject_id=subject_id).values_list("holder_unit_id", flat=True)))
+
+    engine.move_subject(subject_type=SUBJECT, subject_id=7, holder_unit_id=first.id)
+    assert holders() == ({first.id}, {first.id})  # the unheld clock and its notices too
+    assert holders(subject_id=8) == ({second.id}, {second.id})  # another subject's stay
+    assert holders(OTHER) == ({None}, {None})
+    engine.move_subject(subject_type=SUBJECT, subject_id=7, holder_unit_id=second.id)
+    assert holders() == ({second.id}, {second.id})
+
+
+@pytest.mark.rule("D5e")
+def test_an_answer_takes_the_subjects_lock_first_when_its_type_registered_one(world, frozen, written):
+    from hotline.timelimits.models import Notice
+
+    start(world, 7)
+    start(world, 7, subject_type=OTHER)
+    frozen.advance(minutes=10)
+    engine.sweep_until_idle()
+    locked = []
+    engine.register_subject(SUBJECT, lock=locked.append)
+    try:
+        mine = Notice.objects.get(subject_type=SUBJECT, subject_id=7, kind=NoticeKind.SUPERVISION)
+        engine.answer_notice(notice=mine, user=world.station_users[0], text="已处理")
+        assert locked == [7]
+    finally:
+        engine.register_subject(SUBJECT)
+    # A type without a lock of its own: the notice's row lock alone.
+    theirs = Notice.objects.get(subject_type=OTHER, subject_id=7, kind=NoticeKind.SUPERVISION)
+    assert engine.answer_notice(notice=theirs, user=world.station_users[0], text="已处理").answer == "已处理"
+    assert locked == [7]
