@@ -499,8 +499,7 @@ def _write(p: _Prepared) -> WorkOrder:
         payload["fault_scope"] = intake.fault_scope
         payload["intake_check"] = found.payload()
         payload["intake_decision"] = intake_check.decision(found, intake.fault_scope)
-    if bt.code == "repair":
-        payload["fault_scope"] = intake.fault_scope
+    if bt.code == "repair":  # asked as a repair too: its fault scope is in the payload above
         if intake.fault_scope == FaultScope.CUSTOMER_INTERNAL:
             payload["paid_service_stated"] = True
         suggestions = suggest_duplicates(order)
