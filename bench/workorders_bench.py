@@ -30,7 +30,6 @@ import os
 import platform
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -287,7 +286,7 @@ def phase_http(args, env, tokens: list[str], customer_ids: list[int], port: int)
 
 
 def phase_queries(args, port: int, tokens: dict) -> dict:
-    from django.db import connection, reset_queries
+    from django.db import connection
 
     import wo_data
     from hotline.workorders import selectors
@@ -354,29 +353,31 @@ def phase_queries(args, port: int, tokens: dict) -> dict:
 
     from hotline.timelimits.models import Clock, ClockStatus, Notice, NoticeKind
 
-    # The same querysets as selectors.shift_leader_board (scope by unit ids, only the shown fields).
-    from hotline.organisation.selectors import subtree_unit_ids
+    # The same querysets as selectors.shift_leader_board: the scope from the
+    # copies clocks and notices carry (access.clock_scope), no join to orders.
+    from django.db.models import Count
 
-    units = subtree_unit_ids(world.leader.unit.path)
+    from hotline.workorders import access
+
+    scope = access.clock_scope(world.leader) or Q()
     now = timezone.now()
-    board_clocks = (Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now)
-                    .filter(Q(order__scope_unit_id__in=units) | Q(order__assigned_unit_id__in=units))
-                    .select_related("order", "order__business_type", "responsible_unit")
-                    .only("id", "metric", "status", "stage", "started_at", "warn_at", "due_at", "responsible_unit__name",
-                          "order__number", "order__state", "order__business_type__name", "order__business_type__code")
-                    .order_by("due_at")[:200])
-    board_notices = (Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True)
-                     .filter(Q(order__scope_unit_id__in=units) | Q(order__assigned_unit_id__in=units))
-                     .select_related("order", "unit", "supervisor_unit")
+    clocks = Clock.objects.filter(status=ClockStatus.RUNNING, warn_at__lte=now, order__isnull=False).filter(scope)
+    notices = Notice.objects.filter(kind=NoticeKind.SUPERVISION, answered_at__isnull=True, order__isnull=False).filter(scope)
+    board_clocks = clocks.order_by("due_at", "id").values_list("id", flat=True)[:51]
+    board_clock_counts = clocks.order_by().values("status").annotate(
+        overdue=Count("id", filter=Q(due_at__lt=now)), near=Count("id", filter=Q(due_at__gte=now)))
+    board_notices = (notices.select_related("order", "unit", "supervisor_unit")
                      .only("id", "kind", "level", "metric", "due_at", "created_at", "answered_at", "order__number",
                            "order__state", "unit__name", "supervisor_unit__name")
-                     .order_by("-level", "due_at")[:200])
+                     .order_by("-level", "due_at", "id")[:51])
+    board_notice_counts = notices.order_by().values_list("unit_id", "unit__name", "level").annotate(n=Count("id"))
     agent = world.agents[0]
     # As the API lists: four joins, the rest prefetched.
     listing = selectors.visible_orders(agent).select_related(
         "business_type", "sub_class", "service_area", "assigned_unit").order_by("-created_at", "-id")
     queries = {
-        "board_clocks": board_clocks, "board_notices": board_notices,
+        "board_clocks": board_clocks, "board_clock_counts": board_clock_counts,
+        "board_notices": board_notices, "board_notice_counts": board_notice_counts,
         "unit_inbox": _inbox_head(station_user),
         "api_list_center_page": listing[:50],
         "api_list_station_page": selectors.visible_orders(station_user).select_related(
