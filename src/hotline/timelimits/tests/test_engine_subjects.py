@@ -340,3 +340,31 @@ def test_an_answer_takes_the_subjects_lock_first_when_its_type_registered_one(wo
     theirs = Notice.objects.get(subject_type=OTHER, subject_id=7, kind=NoticeKind.SUPERVISION)
     assert engine.answer_notice(notice=theirs, user=world.station_users[0], text="已处理").answer == "已处理"
     assert locked == [7]
+
+
+@pytest.mark.rule("D5f")
+def test_a_clock_stopped_as_it_starts_took_no_time_and_one_stopped_by_a_cancel_is_not_counted(world, frozen, written):
+    at_once = start(world, 7)
+    engine.stop(subject_type=SUBJECT, subject_id=7, at=at_once.started_at, kind="received")
+    at_once.refresh_from_db()
+    assert (at_once.status, at_once.elapsed_seconds, at_once.overdue_seconds) == (ClockStatus.MET, 0, 0)
+    cancelled = start(world, 8)
+    frozen.advance(minutes=20)  # past the limit, yet a cancel is no breach
+    engine.stop(subject_type=SUBJECT, subject_id=8, at=clock.now(), kind="cancel")
+    cancelled.refresh_from_db()
+    assert (cancelled.status, cancelled.elapsed_seconds, cancelled.overdue_seconds) == (ClockStatus.CANCELLED, 1200, 600)
+
+
+@pytest.mark.rule("D5a", "D5b")
+def test_a_clock_started_past_its_due_time_warns_and_is_noticed_as_of_its_due_time(world, frozen, written):
+    from hotline.timelimits.models import Notice
+
+    now = clock.now()
+    due = now - dt.timedelta(minutes=10)  # a limit counted back from a planned time, already over
+    clk = engine.start(subject_type=SUBJECT, subject_id=7, metric="receipt", at=now, due_at=due,
+                       responsible_unit_id=world.stations[0].id)
+    assert (clk.warn_at, clk.next_check_at) == (due, due)
+    engine.sweep_until_idle()
+    assert sorted(Notice.objects.filter(subject_type=SUBJECT, subject_id=7, level__lte=1)
+                  .values_list("kind", "level", "due_at")) == [
+        (NoticeKind.SUPERVISION, 1, due), (NoticeKind.WARNING, 0, due)]
