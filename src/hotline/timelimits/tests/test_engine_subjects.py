@@ -368,3 +368,26 @@ def test_a_clock_started_past_its_due_time_warns_and_is_noticed_as_of_its_due_ti
     assert sorted(Notice.objects.filter(subject_type=SUBJECT, subject_id=7, level__lte=1)
                   .values_list("kind", "level", "due_at")) == [
         (NoticeKind.SUPERVISION, 1, due), (NoticeKind.WARNING, 0, due)]
+
+
+@pytest.mark.rule("D5a", "D5c")
+def test_a_short_clock_warns_at_its_share_and_escalates_no_sooner_than_a_minute_after_its_breach(world, frozen, written):
+    from hotline.timelimits.models import Notice
+
+    now = clock.now()
+    second = engine.start(subject_type=SUBJECT, subject_id=8, metric="receipt", at=now,
+                          due_at=now + dt.timedelta(seconds=1), responsible_unit_id=world.stations[0].id)
+    assert second.warn_at == now + dt.timedelta(milliseconds=800)  # 80 % of even a one-second span
+    short = engine.start(subject_type=SUBJECT, subject_id=7, metric="receipt", at=now,
+                         due_at=now + dt.timedelta(seconds=30), responsible_unit_id=world.stations[0].id)
+    assert short.escalation_seconds == 60
+
+    def levels():
+        return sorted(Notice.objects.filter(subject_type=SUBJECT, subject_id=7, kind=NoticeKind.SUPERVISION)
+                      .values_list("level", flat=True))
+    frozen.advance(seconds=30 + 59)
+    engine.sweep_until_idle()
+    assert levels() == [1]
+    frozen.advance(seconds=1)  # a minute after the breach, not the 30 s span
+    engine.sweep_until_idle()
+    assert levels() == [1, 2]
