@@ -657,6 +657,9 @@ def test_only_a_repair_keeps_a_fault_scope_and_a_reclassified_order_no_priority(
     assert (opinion.business_type.code, opinion.fault_scope, opinion.priority) == ("opinion", "", "")
     assert (kept.business_type.code, kept.fault_scope, kept.priority) == ("complaint", "", "major")
     assert inquiry.events.get(kind="create").payload["fault_scope"] == "planned_outage"  # the agent's choice, in the history
+    # Answered on the call: closed at once, at the intake's time.
+    answered = inquiry.events.get(kind="answer")
+    assert (inquiry.state, inquiry.closed_at, answered.at, answered.to_state) == (State.CLOSED, frozen(), frozen(), State.CLOSED)
 
 
 @pytest.mark.rule("D4d")
@@ -717,3 +720,21 @@ def test_the_create_event_says_what_was_recorded_why_and_what_the_agent_decided(
     assert (merged.state, merged.master, merged.assigned_unit) == (State.MERGED, first, None)
     back = first.events.get(kind="merged_in")
     assert (back.actor, back.at, back.payload) == (world.agent, frozen(), {"sub": merged.number})
+
+
+def test_a_new_order_is_published_numbered_with_its_actor_and_time(world, frozen):
+    from hotline.core import dispatch
+
+    seen = []
+
+    def created(**kw):
+        order = kw["order"]
+        seen.append((order.number, order.events.count(), kw["actor"], kw["at"]))
+
+    dispatch.subscribe("workorders.created", created)
+    try:
+        order = repair(world)
+    finally:
+        dispatch.unsubscribe("workorders.created", created)
+    assert seen == [(order.number, 2, world.agent, frozen())]  # created and dispatched
+    assert order.number.startswith("GZ261117")
