@@ -738,3 +738,37 @@ def test_a_new_order_is_published_numbered_with_its_actor_and_time(world, frozen
         dispatch.unsubscribe("workorders.created", created)
     assert seen == [(order.number, 2, world.agent, frozen())]  # created and dispatched
     assert order.number.startswith("GZ261117")
+
+
+# --- N1g: who records an order, and replays ---------------------------------------------------------
+
+@pytest.mark.rule("D2f", "N1g")
+def test_only_center_staff_or_a_superuser_record_an_order_and_a_key_is_one_request_of_one_user(world, frozen):
+    from hotline.workorders.models import IdempotencyKey, WorkOrder
+
+    intake = services.Intake(business_type="repair", sub_class="lv", description="停电", fault_scope="company",
+                             customer_id=world.customers["zhang"].id)
+    err = refusal(NotAllowed, services.create_order, actor=world.station_users[0], intake=intake)
+    assert str(err) == "只有客服中心人员可以受理工单"
+    boss = world.station_users[1]
+    boss.is_superuser, boss.unit = True, world.center
+    boss.save()
+    assert services.create_order(actor=boss, intake=intake).owner == boss
+    err = refusal(OrderError, services.create_order, actor=world.agent, intake=intake, idempotency_key="k" * 101)
+    assert (err.field, err.message) == ("Idempotency-Key", "不能超过100个字符")
+    first = services.create_order(actor=world.agent, intake=intake, idempotency_key="k" * 100)
+    again = services.create_order(actor=world.agent, intake=intake, idempotency_key="k" * 100)
+    assert again.pk == first.pk
+    key = IdempotencyKey.objects.get(user=world.agent)
+    assert (key.key, key.order, key.created_at, len(key.request_hash)) == ("k" * 100, first, first.created_at, 64)
+    other = services.Intake(**{**intake.__dict__, "description": "又停电"})
+    err = refusal(OrderError, services.create_order, actor=world.agent, intake=other, idempotency_key="k" * 100)
+    assert (err.field, err.message) == ("Idempotency-Key", "该幂等键（Idempotency-Key）已用于内容不同的请求")
+    # The same key of another agent is another request; a bad body with a used key is still refused for what it is.
+    assert services.create_order(actor=world.agent2, intake=intake, idempotency_key="k" * 100).pk != first.pk
+    bad = services.Intake(**{**intake.__dict__, "description": ""})
+    err = refusal(OrderError, services.create_order, actor=world.agent, intake=bad, idempotency_key="k" * 100)
+    assert err.field == "description"
+    err = refusal(OrderError, services.create_order, actor=world.agent, intake=bad, idempotency_key="other")
+    assert err.field == "description"
+    assert WorkOrder.objects.count() == 3
