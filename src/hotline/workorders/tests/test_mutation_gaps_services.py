@@ -772,3 +772,20 @@ def test_only_center_staff_or_a_superuser_record_an_order_and_a_key_is_one_reque
     err = refusal(OrderError, services.create_order, actor=world.agent, intake=bad, idempotency_key="other")
     assert err.field == "description"
     assert WorkOrder.objects.count() == 3
+
+
+@pytest.mark.rule("D3.1d", "D7k")
+def test_the_intake_check_looks_at_the_area_the_agent_chose_not_only_the_customers(world, frozen):
+    from hotline.organisation import services as org
+    from hotline.organisation.models import Role
+    from hotline.testing import PASSWORD
+    from hotline.workorders.tests.test_intake_check import publish
+
+    desk = org.create_user(username="t-desk", password=PASSWORD, role=Role.UNIT_STAFF, unit=world.desk)
+    outage = publish(desk, [world.areas["v1"]])
+    # 张伟's own area has no outage; the caller says the fault is at 桃园村, where one is published.
+    order = repair(world, service_area_id=world.areas["v1"].id)
+    check = order.events.get(kind="create").payload["intake_check"]
+    assert (check["outages"], check["proposal"]) == ([outage.number], "inquiry")
+    walk_in = repair(world, customer_id=None, caller_phone="13700005555", service_area_id=world.areas["v1"].id)
+    assert walk_in.events.get(kind="create").payload["intake_check"]["outages"] == [outage.number]
