@@ -570,6 +570,7 @@ def test_each_intake_refusal_names_its_field_and_says_why_in_chinese(world, froz
     cases = [
         ({"business_type": ""}, ("business_type", "请选择业务类型")),
         ({"business_type": "nosuch"}, ("business_type", "业务类型“nosuch”不存在")),
+        ({"business_type": "nosuch", "priority": "urgent"}, ("business_type", "业务类型“nosuch”不存在")),
         ({"business_type": "chase_up", "sub_class": "", "fault_scope": ""}, ("business_type", "催办单须从被催办的工单发起")),
         ({"sub_class": "zz"}, ("sub_class", "“zz”不是故障报修的业务子类，请重新选择")),
         ({"sub_class": ""}, ("sub_class", "请选择业务子类")),
@@ -675,8 +676,8 @@ def test_a_reports_identity_is_kept_apart_whole_and_cut_to_its_fields(world, fro
     order, who = report(caller_name="王" * 120, caller_phone="0571-87654321-123")
     assert (order.caller_name, order.caller_phone, order.caller_phone_ext) == ("", "", "")
     assert (who.name, who.phone, who.id_number) == ("王" * 100, "057187654321", "")
-    order, who = report(caller_phone="13700005555", reporter={"name": "匿名", "phone": "1" * 30, "id_number": "3" * 40})
-    assert (who.name, who.phone, who.id_number) == ("匿名", "1" * 20, "3" * 30)
+    order, who = report(caller_phone="13700005555", reporter={"name": "匿" * 120, "phone": "1" * 30, "id_number": "3" * 40})
+    assert (who.name, who.phone, who.id_number) == ("匿" * 100, "1" * 20, "3" * 30)
 
 
 # --- D2d, D1k, D1n, D3.1d, D3.4e: the create event ---------------------------------------------------
