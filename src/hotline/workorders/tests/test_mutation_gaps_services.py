@@ -790,3 +790,51 @@ def test_the_intake_check_looks_at_the_area_the_agent_chose_not_only_the_custome
     assert (check["outages"], check["proposal"]) == ([outage.number], "inquiry")
     walk_in = repair(world, customer_id=None, caller_phone="13700005555", service_area_id=world.areas["v1"].id)
     assert walk_in.events.get(kind="create").payload["intake_check"]["outages"] == [outage.number]
+
+
+# --- D3.4d, D3.1a: a merge asked at intake, the contact the order came from ------------------------
+
+@pytest.mark.rule("D3.4d", "N1g", "N4b")
+def test_a_merge_asked_at_intake_is_refused_on_its_field_saying_why_and_records_nothing(world, frozen):
+    from hotline.testing import build_world
+    from hotline.workorders.models import WorkOrder
+    from hotline.workorders.tests.test_rules_repair import complaint, create
+
+    master = repair(world)
+    foreign = repair(other := build_world(prefix="m"), customer_id=None, caller_phone="13600007770",
+                     service_area_id=other.areas["t0"].id)
+    grievance = complaint(world)
+    before = WorkOrder.objects.count()
+
+    def refused(**kw):
+        with pytest.raises(OrderError) as err:
+            t0_repair(world, "13600007771", **kw)
+        return err.value.field, err.value.message
+
+    assert refused(merge_into="GD-NOSUCH") == ("merge_into", "工单不存在")
+    assert refused(merge_into=foreign.number) == ("merge_into", "工单不存在")  # another center's: not seen
+    assert refused(merge_into=grievance.number) == ("merge_into", "只有故障报修可以合并，且只能并入故障报修")
+    with pytest.raises(OrderError) as err:
+        create(world, business_type="complaint", sub_class="service", description="服务态度差",
+               customer_id=world.customers["zhang"].id, merge_into=master.number)
+    assert (err.value.field, err.value.message) == ("merge_into", "只有故障报修可以合并，且只能并入故障报修")
+    act(master, "cancel", world.agent, reason="客户来电取消")
+    assert refused(merge_into=master.number) == ("merge_into", "主工单已归档")
+    assert WorkOrder.objects.count() == before
+    # The same report into an open repair of the same point is taken.
+    open_master = t0_repair(world, "13600007772")
+    sub = t0_repair(world, "13600007773", merge_into=open_master.number)
+    sub.refresh_from_db()
+    assert (sub.master, sub.state) == (open_master, State.MERGED)
+
+
+@pytest.mark.rule("D3.1a")
+def test_the_contact_an_order_comes_from_carries_the_callers_number(world, frozen):
+    from hotline.workorders.models import OrderContact
+
+    order = t0_repair(world, "0571-87654321-123")
+    link = OrderContact.objects.select_related("contact").get(order=order)
+    assert (link.kind, link.contact.caller_number, link.contact.started_at) == (
+        OrderContact.Kind.ORIGIN, "057187654321", frozen())
+    anonymous = repair(world, customer_id=None, anonymous=True, service_area_id=world.areas["t0"].id)
+    assert OrderContact.objects.get(order=anonymous).contact.caller_number == ""
