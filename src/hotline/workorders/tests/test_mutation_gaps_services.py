@@ -838,3 +838,138 @@ def test_the_contact_an_order_comes_from_carries_the_callers_number(world, froze
         OrderContact.Kind.ORIGIN, "057187654321", frozen())
     anonymous = repair(world, customer_id=None, anonymous=True, service_area_id=world.areas["t0"].id)
     assert OrderContact.objects.get(order=anonymous).contact.caller_number == ""
+
+
+# --- D2g, D3.5: a shift leader's reassign ---------------------------------------------------------
+
+@pytest.mark.rule("D2g", "N1g")
+def test_a_reassign_needs_a_reason_a_unit_and_a_shift_leader_and_is_refused_saying_why(world, frozen):
+    order = repair(world)
+    st0, st1 = world.stations[0], world.stations[1]
+    cases = [
+        (dict(unit_id=st1.pk, reason=" \n"), OrderError, ("reason", "请写明改派原因")),
+        (dict(unit_id=None, reason="地址在东山乡"), OrderError, ("unit_id", "请选择单位")),
+        (dict(unit_id=st0.pk, reason="地址在东山乡"), OrderError, ("unit_id", "工单已在该单位")),
+    ]
+    for kw, exc, expected in cases:
+        err = refusal(exc, services.reassign, order=order.number, actor=world.leader, **kw)
+        assert (err.field, err.message) == expected, kw
+    err = refusal(NotAllowed, services.reassign, order=order.number, actor=world.agent, unit_id=st1.pk, reason="改派")
+    assert str(err) == "只有值长可以执行此操作"
+    order.refresh_from_db()
+    assert (order.assigned_unit, order.events.filter(kind="redispatch").exists()) == (st0, False)
+    for action in ("receive", "arrive", "resolve"):
+        act(order, action, world.station_users[0])
+    err = refusal(TransitionError, services.reassign, order=order.number, actor=world.leader, unit_id=st1.pk, reason="改派")
+    order.refresh_from_db()
+    assert str(err) == f"工单当前状态为“{order.get_state_display()}”，不能执行“重新派单”"
+    assert order.assigned_unit == st0
+
+
+@pytest.mark.rule("D2g", "D2d")
+def test_a_reassigned_order_is_recorded_moved_and_published_its_unit_clocks_following_it(world, frozen):
+    from hotline.core import dispatch
+
+    order = repair(world)
+    act(order, "receive", world.station_users[0])
+    frozen.advance(minutes=3)
+    seen = []
+
+    def moved(**kw):
+        seen.append((kw["order"].number, kw["order"].state, kw["action"], kw["actor"], kw["at"]))
+
+    dispatch.subscribe("workorders.transition", moved)
+    try:
+        services.reassign(order=order.number, actor=world.leader, unit_id=world.stations[1].pk, reason="地" * 600)
+    finally:
+        dispatch.unsubscribe("workorders.transition", moved)
+    order.refresh_from_db()
+    assert (order.state, order.assigned_unit, order.assigned_path, order.updated_at) == (
+        State.DISPATCHED, world.stations[1], world.stations[1].path, frozen())
+    event = order.events.get(kind="redispatch")
+    assert (event.actor, event.at, event.from_state, event.to_state) == (world.leader, frozen(), State.RECEIVED, State.DISPATCHED)
+    assert event.payload["reason"] == "地" * 500 and event.payload["previous_unit_id"] == world.stations[0].pk
+    assert seen == [(order.number, State.DISPATCHED, "redispatch", world.leader, frozen())]
+    # The unit's running limits go with it, started when they were (D2g: clocks kept).
+    running = Clock.objects.filter(order=order, status=ClockStatus.RUNNING)
+    st1 = world.stations[1].pk
+    assert sorted((c.metric, c.responsible_unit_id, c.holder_unit_id, c.started_at) for c in running) == [
+        ("arrival", st1, st1, order.dispatched_at), ("restoration", st1, st1, order.dispatched_at)]
+    # A returned order goes through its re-dispatch, the reason kept.
+    returned = repair(world, customer_id=world.customers["li"].id)
+    services.transition(order=returned, action="return", actor=world.station_users[1], payload={"reason": "outside_area"})
+    services.reassign(order=returned.number, actor=world.leader, unit_id=world.stations[2].pk, reason="西岭乡的")
+    returned.refresh_from_db()
+    assert (returned.state, returned.assigned_unit) == (State.DISPATCHED, world.stations[2])
+    assert returned.events.filter(kind="redispatch").latest("seq").payload["reason"] == "西岭乡的"
+
+
+# --- D3.1b: first-contact ownership passes by a recorded handover only --------------------------------
+
+@pytest.mark.rule("D3.1b", "N1g", "N4b")
+def test_a_handover_is_refused_saying_why_and_taken_from_the_owner_a_leader_of_the_center_or_a_superuser(world, frozen):
+    from hotline.testing import build_world
+
+    other = build_world(prefix="h")
+    order = repair(world)
+    before = (order.owner, order.updated_at)
+
+    def refused(exc, actor, to_user, reason="交班"):
+        err = refusal(exc, services.hand_over, order=order.number, actor=actor, to_user=to_user, reason=reason)
+        return (err.field, err.message) if isinstance(err, OrderError) else str(err)
+
+    assert refused(OrderError, world.agent, world.agent2, reason=" ") == ("reason", "请填写转交原因")
+    for to_user in (world.station_users[0], world.admin):
+        assert refused(OrderError, world.agent, to_user) == ("to_user", "只能转交给已启用的座席员或值长")
+    world.agent2.is_active = False
+    world.agent2.save()
+    assert refused(OrderError, world.agent, world.agent2) == ("to_user", "只能转交给已启用的座席员或值长")
+    world.agent2.is_active = True
+    world.agent2.save()
+    assert refused(OrderError, world.agent, other.agent2) == ("to_user", "新的首问责任人须属于该工单所在的客服中心")
+    for actor in (world.agent2, other.leader, other.director):
+        assert refused(NotAllowed, actor, world.agent2) == "只有首问责任人或值长可以转交工单"
+    order.refresh_from_db()
+    assert (order.owner, order.updated_at) == before and not order.events.filter(kind="handover").exists()
+
+    frozen.advance(minutes=5)
+    services.hand_over(order=order.number, actor=world.agent, to_user=world.agent2, reason="交" * 600)
+    order.refresh_from_db()
+    assert (order.owner, order.updated_at) == (world.agent2, frozen())
+    event = order.events.get(kind="handover")
+    assert (event.actor, event.at) == (world.agent, frozen())
+    assert event.payload == {"from": str(world.agent), "to": str(world.agent2), "to_id": world.agent2.pk, "reason": "交" * 500}
+    # A shift leader or director of the center (or above it), or a superuser, hands over an order not theirs.
+    for actor, to_user in ((world.leader, world.agent), (world.county_user, world.leader), (world.director, world.agent2)):
+        services.hand_over(order=order.number, actor=actor, to_user=to_user, reason="座席下班")
+        order.refresh_from_db()
+        assert order.owner == to_user
+    boss = other.station_users[0]
+    boss.is_superuser = True
+    boss.save()
+    assert services.hand_over(order=order.number, actor=boss, to_user=world.county_user, reason="县公司接手").owner == world.county_user
+    act(order, "cancel", world.agent, reason="客户来电取消")
+    assert refused(TransitionError, world.leader, world.agent) == "已结束的工单不能转交"
+
+
+@pytest.mark.rule("D2f")
+def test_a_replay_is_known_by_its_own_users_key_and_body_whatever_the_order_of_its_fields(world, frozen):
+    import datetime as dt
+
+    def intake(**contact):
+        return services.Intake(business_type="repair", sub_class="lv", description="停电", fault_scope="company",
+                               customer_id=world.customers["zhang"].id, contact=contact)
+
+    started = frozen() - dt.timedelta(minutes=2)
+    first = services.create_order(actor=world.agent, intake=intake(source="switch", source_id="c-1", started_at=started),
+                                  idempotency_key="key-1")
+    second = services.create_order(actor=world.agent, intake=intake(source="switch", source_id="c-2"), idempotency_key="key-2")
+    theirs = services.create_order(actor=world.agent2, intake=intake(source="switch", source_id="c-3"), idempotency_key="key-2")
+    assert len({first.pk, second.pk, theirs.pk}) == 3
+    # The same body with its fields in another order (a client's JSON) is the same request.
+    again = intake(started_at=started, source_id="c-1", source="switch")
+    assert services.create_order(actor=world.agent, intake=again, idempotency_key="key-1").pk == first.pk
+    assert services.create_order(actor=world.agent, intake=intake(source_id="c-2", source="switch"),
+                                 idempotency_key="key-2").pk == second.pk
+    assert services.create_order(actor=world.agent2, intake=intake(source="switch", source_id="c-3"),
+                                 idempotency_key="key-2").pk == theirs.pk
