@@ -973,3 +973,38 @@ def test_a_replay_is_known_by_its_own_users_key_and_body_whatever_the_order_of_i
                                  idempotency_key="key-2").pk == second.pk
     assert services.create_order(actor=world.agent2, intake=intake(source="switch", source_id="c-3"),
                                  idempotency_key="key-2").pk == theirs.pk
+
+
+# --- D3.4a, D3.4e: what the intake form proposes before the order exists ------------------------------
+
+@pytest.mark.rule("D3.4a", "D3.4e", "N4b")
+def test_the_intake_forms_proposals_are_those_the_saved_order_records_from_the_same_report(world, frozen):
+    from hotline.testing import build_world
+
+    master = repair(world, description="整栋楼停电，邻居家也没电，跳闸了")
+    frozen.advance(minutes=2)
+    report = dict(sub_class="lv", fault_scope="company", description="我家整栋楼停电，邻居家也没电")
+
+    def preview(**kw):
+        return services.preview_duplicates(actor=world.agent, business_type="repair", **{"service_area_id": None, **kw})
+
+    # The area typed wins over the customer's; without one, the customer's (as the agent may see them).
+    by_area = preview(service_area_id=world.areas["t0"].id, customer_id=world.customers["li"].id, **report)
+    by_customer = preview(customer_id=world.customers["zhang"].id, **report)
+    assert [p["number"] for p in by_area] == [master.number] and by_customer == by_area
+    assert set(by_area[0]["reasons"]) >= {"same_fault_class", "same_cause", "similar_phenomenon"}
+    saved = repair(world, customer_id=None, caller_phone="13600008881", service_area_id=world.areas["t0"].id, **report)
+    assert saved.events.get(kind="create").payload["duplicate_suggestions"] == by_area
+    # Another fault class, cause or phenomenon is scored as such, as the saved order would be.
+    def masters_score(**kw):
+        return next(p["score"] for p in preview(service_area_id=world.areas["t0"].id, **kw) if p["number"] == master.number)
+
+    assert masters_score(**report) == by_area[0]["score"]
+    for change in ({"sub_class": "hv"}, {"fault_scope": "planned_outage"}, {"description": "路灯不亮"}):
+        assert masters_score(**{**report, **change}) < by_area[0]["score"], change
+    # Nothing to propose: not a repair, no such type, no place known, a customer the agent may not see.
+    other = build_world(prefix="p")
+    assert services.preview_duplicates(actor=world.agent, business_type="complaint", service_area_id=world.areas["t0"].id) == []
+    assert services.preview_duplicates(actor=world.agent, business_type="nosuch", service_area_id=world.areas["t0"].id) == []
+    assert preview(**report) == []
+    assert preview(customer_id=other.customers["zhang"].id, **report) == []
