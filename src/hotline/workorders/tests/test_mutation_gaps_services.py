@@ -351,6 +351,9 @@ def test_an_action_outside_the_life_cycle_or_the_state_is_refused_saying_which(w
     with pytest.raises(OrderError) as err:
         act(order, "arrive", world.marketing_user)
     assert (err.value.field, err.value.message) == ("action", f"投诉工单没有“{ACTION_LABELS['arrive']}”操作")
+    with pytest.raises(OrderError) as err:  # one no catalogue knows is named as asked
+        act(order, "survey", world.marketing_user)
+    assert (err.value.field, err.value.message) == ("action", "投诉工单没有“survey”操作")
     master = repair(world)
     sub = t0_repair(world, "13600009991", merge_into=master.number)
     with pytest.raises(TransitionError) as err:  # a merged order has its callback and unmerge only
@@ -1008,3 +1011,36 @@ def test_the_intake_forms_proposals_are_those_the_saved_order_records_from_the_s
     assert services.preview_duplicates(actor=world.agent, business_type="nosuch", service_area_id=world.areas["t0"].id) == []
     assert preview(**report) == []
     assert preview(customer_id=other.customers["zhang"].id, **report) == []
+
+
+# --- D3.4c: the restoration text to every merged caller --------------------------------------------
+
+@pytest.mark.rule("D3.4c")
+def test_the_restoration_is_texted_once_to_each_callers_mobile_else_the_customers(world, frozen, settings):
+    from hotline.core.models import OutboxMessage
+
+    settings.HOTLINE_OUTBOX_ENV = {}
+    assert services.restoration_channel() == "sms_http"
+    settings.HOTLINE_OUTBOX_ENV = {"HOTLINE_RESTORATION_CHANNEL": "  "}
+    assert services.restoration_channel() == "sms_http"
+    settings.HOTLINE_OUTBOX_ENV = {"HOTLINE_RESTORATION_CHANNEL": " file "}
+    assert services.restoration_channel() == "file"
+    zhang = world.customers["zhang"].id  # mobile 13812345678, at t0
+    master = t0_repair(world, "0571-88880000")  # a landline only: no text, the others still get theirs
+    frozen.advance(minutes=1)
+    own_mobile = repair(world, customer_id=zhang, caller_phone="13600001001", merge_into=master.number)
+    same_mobile = t0_repair(world, "13600001001", merge_into=master.number)
+    landline = repair(world, customer_id=zhang, caller_phone="0571-88881111", merge_into=master.number)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve"):
+        act(master, action, st)
+    messages = OutboxMessage.objects.filter(source__endswith=":restoration")
+    assert sorted((m.recipient, m.payload["order"]) for m in messages) == [
+        ("13600001001", own_mobile.number), ("13812345678", landline.number)]
+    sent = {m.recipient: m for m in messages}
+    assert same_mobile.events.filter(kind="restoration").exists()  # told on its order, texted once per mobile
+    m = sent["13812345678"]
+    assert (m.channel, m.source, m.dedup_key) == (
+        "file", f"order:{landline.number}:restoration", f"order:{landline.number}:restoration:13812345678")
+    assert m.payload == {"order": landline.number, "event": "restoration",
+                         "text": f"【供电服务】您反映的故障（工单 {landline.number}）已于 11-17 09:01 修复并恢复送电，感谢您的耐心等待。"}
