@@ -390,10 +390,11 @@ def test_a_late_estimate_breaches_and_is_supervised(world, frozen):
 def test_an_estimate_needs_a_time_ahead(world, frozen):
     order, st = on_site(world, frozen)
     act(order, "locate", st)
-    for payload in ({}, {"estimated_at": "soon"}, {"estimated_at": (frozen() - dt.timedelta(minutes=10)).isoformat()}):
+    for payload, message in (({}, "请填写预计恢复时间"), ({"estimated_at": "soon"}, "请填写日期和时间，例如 2026-06-01 14:30"),
+                             ({"estimated_at": (frozen() - dt.timedelta(minutes=10)).isoformat()}, "预计恢复时间应晚于当前时间")):
         with pytest.raises(OrderError) as err:
             act(order, "estimate", st, **payload)
-        assert err.value.field == "estimated_at"
+        assert (err.value.field, err.value.message) == ("estimated_at", message)
     assert clock(order, "estimate").status == ClockStatus.RUNNING
 
 
