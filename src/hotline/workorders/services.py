@@ -725,12 +725,14 @@ class _Step:
     actor: User
     payload: dict
     now: dt.datetime
-    transition: Transition
-    reason: str
-    note: str
     event_payload: dict
     update_fields: list[str]
     deferred: bool
+    # The life-cycle's transition, its reason and note (none for a reassign,
+    # which moves an order outside the life-cycle through _dispatch only).
+    transition: Transition | None = None
+    reason: str = ""
+    note: str = ""
 
 
 _HANDLERS: dict[str, Any] = {}
@@ -1278,9 +1280,7 @@ def reassign(*, order: WorkOrder | str, actor: User, unit_id: int | None, reason
             if unit_id == target.assigned_unit_id:
                 raise OrderError("unit_id", _("the order is with that unit already"))
             step = _Step(order=target, action="redispatch", actor=actor, payload={"unit_id": unit_id}, now=now,
-                         transition=Transition("redispatch", frozenset(), State.DISPATCHED, "leader"), reason=reason,
-                         note="", event_payload={"reason": reason[:500]}, update_fields=["state", "updated_at"],
-                         deferred=False)
+                         event_payload={"reason": reason[:500]}, update_fields=["state", "updated_at"], deferred=False)
             _dispatch(step)
             from_state, target.state, target.updated_at = target.state, State.DISPATCHED, now
             target.save(update_fields=step.update_fields)

@@ -708,6 +708,15 @@ def test_the_create_event_says_what_was_recorded_why_and_what_the_agent_decided(
                        "reason": "计划停电、已发布的停电或欠费停电：按咨询处理，已告知原因和恢复送电时间",
                        "fault_scope": "planned_outage", "intake_decision": "none"}
     assert (check["proposal"], check["reasons"]) == ("", [])
+    _, payload, _check = created(repair(world, fault_scope="customer_internal"))
+    assert (payload["recorded_as"], payload["reason"]) == ("inquiry", "客户内部故障：已指导客户处理，客户未要求有偿服务")
+    from hotline.organisation.models import SpecialMark
+
+    marked = world.customers["wang"]
+    marked.special_mark = SpecialMark.MALICIOUS
+    marked.save(update_fields=["special_mark"])
+    _, payload, _check = created(complaint(world, customer_id=marked.id))
+    assert (payload["recorded_as"], payload["reason"]) == ("opinion", "来电客户有特殊客户标记：投诉按意见记录")
     first = repair(world)
     _, payload, check = created(first)
     assert payload == {"type": "repair", "channel": "phone", "fault_scope": "company", "intake_decision": "none"}
@@ -942,6 +951,8 @@ def test_a_handover_is_refused_saying_why_and_taken_from_the_owner_a_leader_of_t
     event = order.events.get(kind="handover")
     assert (event.actor, event.at) == (world.agent, frozen())
     assert event.payload == {"from": str(world.agent), "to": str(world.agent2), "to_id": world.agent2.pk, "reason": "交" * 500}
+    assert (event.from_state, event.to_state) == ("", "")  # no move in the life-cycle
+    assert refused(OrderError, world.agent2, world.agent, reason=None) == ("reason", "请填写转交原因")
     # A shift leader or director of the center (or above it), or a superuser, hands over an order not theirs.
     for actor, to_user in ((world.leader, world.agent), (world.county_user, world.leader), (world.director, world.agent2)):
         services.hand_over(order=order.number, actor=actor, to_user=to_user, reason="座席下班")
@@ -1044,3 +1055,37 @@ def test_the_restoration_is_texted_once_to_each_callers_mobile_else_the_customer
         "file", f"order:{landline.number}:restoration", f"order:{landline.number}:restoration:13812345678")
     assert m.payload == {"order": landline.number, "event": "restoration",
                          "text": f"【供电服务】您反映的故障（工单 {landline.number}）已于 11-17 09:01 修复并恢复送电，感谢您的耐心等待。"}
+
+
+# --- D3.6a, D3.6b: the times the crew reports, a clock's minute of slack ---------------------------
+
+@pytest.mark.rule("D3.6a", "D3.6b", "N1g")
+def test_a_reported_time_may_be_a_minute_off_the_servers_clock_and_no_more(world, frozen):
+    import datetime as dt
+
+    minute, second = dt.timedelta(minutes=1), dt.timedelta(seconds=1)
+    order = repair(world)
+    st = world.station_users[0]
+    act(order, "receive", st)
+    frozen.advance(minutes=20)
+    with pytest.raises(OrderError) as err:  # a field time later than now, beyond the slack
+        act(order, "arrive", st, at=(frozen() + minute + second).isoformat())
+    assert (err.value.field, err.value.message) == ("at", "该时间晚于当前时间")
+    act(order, "arrive", st, at=(frozen() + minute).isoformat())  # a crew phone a minute fast
+    frozen.advance(minutes=5)
+    act(order, "locate", st)
+    with pytest.raises(OrderError) as err:
+        act(order, "estimate", st, estimated_at=(frozen() - minute - second).isoformat())
+    assert (err.value.field, err.value.message) == ("estimated_at", "预计恢复时间应晚于当前时间")
+    for at in (frozen() - minute, frozen() + 30 * second):  # within the minute, before or after now
+        act(order, "estimate", st, estimated_at=at.isoformat())
+        order.refresh_from_db()
+        assert order.estimated_restoration_at == at
+
+
+@pytest.mark.rule("D5d", "D5e")
+def test_a_reminders_event_names_who_raised_it_and_their_unit(world, frozen):
+    order = repair(world)
+    services.remind(order=order.number, actor=world.leader, text="请尽快接单")
+    event = order.events.exclude(kind__in=("create", "dispatch")).get()
+    assert (event.actor, event.actor_unit_id, event.at) == (world.leader, world.center.id, frozen())
