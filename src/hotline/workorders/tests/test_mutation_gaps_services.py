@@ -460,6 +460,15 @@ def test_the_chasing_call_is_recorded_once_on_both_orders_with_the_callers_numbe
     assert {link.contact_id for link in links} == {contact.pk}
     assert (contact.caller_number, contact.agent, contact.channel, contact.started_at) == (
         "13812345678", world.agent2, "web", frozen())
+    # An order that came by the API or from a partner is chased by a phone call to the center.
+    for channel in ("api", "linkage"):
+        extra = {"partner": "12345", "partner_reference": "R-9"} if channel == "linkage" else {}
+        came = repair(world, customer_id=None, caller_phone="13812345000", service_area_id=world.areas["t0"].id,
+                      channel=channel, **extra)
+        chase = services.chase_up(order=came.number, actor=world.agent, note="还没来人")
+        call = OrderContact.objects.get(order=chase, kind="origin").contact
+        assert (call.channel, call.source, call.caller_number) == ("phone", "intake", "13812345000"), channel
+        frozen.advance(minutes=6)  # the next chase-up of the same caller
 
 
 @pytest.mark.rule("D1h")
