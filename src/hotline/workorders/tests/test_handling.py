@@ -105,6 +105,19 @@ def test_the_restoration_time_left_out_is_the_time_of_the_resolve_and_a_late_one
     assert payload["reported_at"] == late.isoformat() and payload["recorded_late_seconds"] == 20 * 60
 
 
+@pytest.mark.rule("D3.6d")
+def test_a_restoration_time_sent_beside_the_record_is_the_records_restoration_time(world, frozen):
+    order = repair(world)
+    st = on_site(world, order)
+    frozen.advance(minutes=30)
+    restored = frozen() - dt.timedelta(minutes=4)
+    act(order, "resolve", st, at=restored.isoformat(), record={"cause": "tree", "measures": "清除树障"})
+    order.refresh_from_db()
+    entry = {e["code"]: e for e in order.handling_record}["restored_at"]
+    assert dt.datetime.fromisoformat(entry["value"]) == restored
+    assert order.events.get(kind="resolve").payload["record"] == order.handling_record
+
+
 def test_missing_required_items_are_all_named_at_once_and_nothing_is_saved(world, frozen):
     order = repair(world)
     st = on_site(world, order)

@@ -1098,3 +1098,43 @@ def test_a_reminders_event_names_who_raised_it_and_their_unit(world, frozen):
     services.remind(order=order.number, actor=world.leader, text="请尽快接单")
     event = order.events.exclude(kind__in=("create", "dispatch")).get()
     assert (event.actor, event.actor_unit_id, event.at) == (world.leader, world.center.id, frozen())
+
+
+@pytest.mark.rule("D2d", "D2b")
+def test_an_order_is_acted_on_by_its_number_row_or_id_and_a_system_event_says_so(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    services.transition(order=order.pk, action="receive", actor=st, payload={})  # the demo builder's way
+    services.transition(order=order, action="arrive", actor=st, payload={})
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE
+    frozen.advance(minutes=1)
+    event = services.record_event(order=order, kind="note", actor=None, payload={"note": "系统记录"})
+    assert (event.actor, event.actor_role, event.actor_unit_id, event.at, event.from_state, event.to_state) == (
+        None, "system", None, frozen(), "", "")
+    assert event.seq == order.events.count() and order.events.get(seq=event.seq).payload == {"note": "系统记录"}
+
+
+@pytest.mark.rule("D3.4d")
+def test_the_same_fault_point_is_one_area_or_a_village_and_its_transformer_area_or_one_village_where_configured(world):
+    from hotline.organisation import services as org
+    from hotline.organisation.models import AreaClass
+
+    a = world.areas
+    t0b = org.create_service_area(name="南街2号台区", code="t-a0t2", level="transformer_area", unit=world.stations[0],
+                                  parent=a["v0"], area_class=AreaClass.URBAN)
+    t1 = org.create_service_area(name="桃园1号台区", code="t-a1t", level="transformer_area", unit=world.stations[1],
+                                 parent=a["v1"], area_class=AreaClass.RURAL)
+    same = services.same_fault_point
+    for level in ("transformer_area", "village"):
+        assert not same(None, a["t0"], level=level) and not same(a["t0"], None, level=level) and not same(None, None, level=level)
+        assert same(a["t0"], a["t0"], level=level) and same(a["v0"], a["v0"], level=level)
+        assert not same(a["town0"], a["town0"], level=level)  # a township names no point
+        # A caller who could name only the village may be at any transformer area of it; not of another village.
+        assert same(a["v0"], a["t0"], level=level) and same(a["t0"], a["v0"], level=level)
+        assert not same(a["v1"], a["t0"], level=level) and not same(a["t0"], a["v1"], level=level)
+        assert not same(a["t0"], t1, level=level) and not same(a["town0"], a["v0"], level=level)
+        assert not same(a["v0"], a["town0"], level=level)
+    # Neighbouring transformer areas of one village: one point only where the center merges by village.
+    assert not same(a["t0"], t0b, level="transformer_area")
+    assert same(a["t0"], t0b, level="village") and same(t0b, a["t0"], level="village")
