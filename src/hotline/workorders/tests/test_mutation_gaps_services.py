@@ -1138,3 +1138,34 @@ def test_the_same_fault_point_is_one_area_or_a_village_and_its_transformer_area_
     # Neighbouring transformer areas of one village: one point only where the center merges by village.
     assert not same(a["t0"], t0b, level="transformer_area")
     assert same(a["t0"], t0b, level="village") and same(t0b, a["t0"], level="village")
+
+
+@pytest.mark.rule("D3.4a", "D3.4d")
+def test_the_proposals_are_open_repairs_of_the_fault_point_within_the_window_before_the_report(world, frozen, settings):
+    import datetime as dt
+
+    from hotline.workorders.tests.test_rules_repair import complaint, neighbour_area
+
+    def proposed(order, **kw):
+        return [p["number"] for p in services.suggest_duplicates(order, **kw)]
+
+    old = t0_repair(world, "13600009001")
+    frozen.advance(hours=3)
+    master = t0_repair(world, "13600009002")
+    frozen.advance(minutes=1)
+    complaint(world, customer_id=world.customers["zhang"].id)  # another type at the same place
+    village_report = repair(world, customer_id=None, caller_phone="13600009003", service_area_id=world.areas["v0"].id)
+    neighbour = repair(world, customer_id=None, caller_phone="13600009004", service_area_id=neighbour_area(world).id)
+    frozen.advance(minutes=1)
+    report = t0_repair(world, "13600009005")
+    window = dt.timedelta(hours=2)
+    # The report's own transformer area and its village (a caller who could name only that), within the window.
+    assert set(proposed(report, window=window)) == {master.number, village_report.number}
+    assert set(proposed(report, window=dt.timedelta(hours=4))) == {master.number, village_report.number, old.number}
+    assert master.number not in proposed(old, window=window)  # none reported after it
+    # Where the center merges by village, the village's other transformer areas too.
+    settings.HOTLINE = {**settings.HOTLINE, "MERGE_FAULT_POINT": "village"}
+    assert set(proposed(report, window=window)) == {master.number, village_report.number, neighbour.number}
+    # Only repairs are compared: a complaint at the same place proposes nothing.
+    grievance = complaint(world, customer_id=world.customers["zhang"].id)
+    assert grievance.service_area_id == world.areas["t0"].id and services.suggest_duplicates(grievance) == []
