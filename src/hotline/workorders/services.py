@@ -728,9 +728,8 @@ class _Step:
     event_payload: dict
     update_fields: list[str]
     deferred: bool
-    # The life-cycle's transition, its reason and note (none for a reassign,
-    # which moves an order outside the life-cycle through _dispatch only).
-    transition: Transition | None = None
+    # The action's reason and note (none for a reassign, which moves an
+    # order outside the life-cycle through _dispatch only).
     reason: str = ""
     note: str = ""
 
@@ -778,8 +777,8 @@ def _apply(*, order: WorkOrder, action: str, actor: User, payload: dict, now: dt
         event_payload["reason"] = reason[:500]
     if note:
         event_payload["note"] = note
-    step = _Step(order=order, action=action, actor=actor, payload=payload, now=now, transition=t, reason=reason,
-                 note=note, event_payload=event_payload, update_fields=["state", "updated_at"], deferred=deferred)
+    step = _Step(order=order, action=action, actor=actor, payload=payload, now=now, reason=reason, note=note,
+                 event_payload=event_payload, update_fields=["state", "updated_at"], deferred=deferred)
     from_state = order.state
     # What the type asks the unit to record on this action, all problems at once.
     record = handling.take(order, action, payload.get("record"), now=now, at=payload.get("at"))

@@ -1169,3 +1169,55 @@ def test_the_proposals_are_open_repairs_of_the_fault_point_within_the_window_bef
     # Only repairs are compared: a complaint at the same place proposes nothing.
     grievance = complaint(world, customer_id=world.customers["zhang"].id)
     assert grievance.service_area_id == world.areas["t0"].id and services.suggest_duplicates(grievance) == []
+
+
+@pytest.mark.rule("D2c", "D6g")
+def test_only_a_step_into_a_terminal_state_closes_an_order(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve", "reply"):
+        act(order, action, st)
+        order.refresh_from_db()
+        assert order.closed_at is None, action
+    frozen.advance(minutes=5)
+    other = repair(world, customer_id=world.customers["li"].id)
+    frozen.advance(minutes=5)
+    act(other, "cancel", world.agent, reason="客户来电取消")
+    other.refresh_from_db()
+    assert (other.state, other.closed_at) == (State.CANCELLED, frozen())
+
+
+@pytest.mark.rule("D0b", "D2a")
+def test_an_order_recorded_without_a_life_cycle_version_follows_its_types_life_cycle(world, frozen):
+    from hotline.workorders.models import WorkOrder
+
+    order = repair(world)
+    WorkOrder.objects.filter(pk=order.pk).update(lifecycle_version=None)  # recorded before versions were kept
+    act(order, "receive", world.station_users[0])
+    order.refresh_from_db()
+    assert order.state == State.RECEIVED
+
+
+@pytest.mark.rule("D3.6d", "D2b")
+def test_a_required_time_of_the_action_may_come_beside_the_record(world, frozen):
+    import datetime as dt
+
+    from hotline.catalog.models import HandlingField
+    from hotline.core import cache
+
+    HandlingField.objects.filter(business_type__code="repair", code="restored_at").update(required=True)
+    cache.clear()
+    order = repair(world)
+    st = world.station_users[0]
+    act(order, "receive", st)
+    act(order, "arrive", st)
+    frozen.advance(minutes=30)
+    with pytest.raises(OrderError) as err:
+        services.transition(order=order.number, action="resolve", actor=st,
+                            payload={"record": {"cause": "tree", "measures": "清除树障"}})
+    assert [e.field for e in err.value.errors] == ["record.restored_at"]
+    restored = frozen() - dt.timedelta(minutes=2)
+    services.transition(order=order.number, action="resolve", actor=st,
+                        payload={"at": restored.isoformat(), "record": {"cause": "tree", "measures": "清除树障"}})
+    order.refresh_from_db()
+    assert order.state == State.RESOLVED
