@@ -1221,3 +1221,26 @@ def test_a_required_time_of_the_action_may_come_beside_the_record(world, frozen)
                         payload={"at": restored.isoformat(), "record": {"cause": "tree", "measures": "清除树障"}})
     order.refresh_from_db()
     assert order.state == State.RESOLVED
+
+
+@pytest.mark.rule("D3.2a", "N1g", "N4b")
+def test_an_order_goes_only_to_an_active_unit_of_its_centers_county_saying_why(world, frozen):
+    from hotline.organisation.models import Unit
+    from hotline.testing import build_world
+
+    other = build_world(prefix="d")
+    order = repair(world, dispatch=False)
+    Unit.objects.filter(pk=world.stations[2].pk).update(active=False)
+    for unit, message in ((world.stations[2], "单位不存在或已停用"), (other.stations[0], "该单位不在本中心所属县公司范围内")):
+        with pytest.raises(OrderError) as err:
+            act(order, "dispatch", world.agent, unit_id=unit.pk)
+        assert (err.value.field, err.value.message) == ("unit_id", message)
+    order.refresh_from_db()
+    assert (order.state, order.assigned_unit) == (State.ACCEPTED, None)
+    act(order, "dispatch", world.agent, unit_id=world.stations[1].pk)
+    order.refresh_from_db()
+    assert (order.state, order.assigned_unit) == (State.DISPATCHED, world.stations[1])
+    # Once dispatched, a shift leader's reassign is held to the same rule.
+    for unit, message in ((world.stations[2], "单位不存在或已停用"), (other.stations[0], "该单位不在本中心所属县公司范围内")):
+        err = refusal(OrderError, services.reassign, order=order.number, actor=world.leader, unit_id=unit.pk, reason="改派")
+        assert (err.field, err.message) == ("unit_id", message)
