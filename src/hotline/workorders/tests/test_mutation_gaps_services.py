@@ -1244,3 +1244,29 @@ def test_an_order_goes_only_to_an_active_unit_of_its_centers_county_saying_why(w
     for unit, message in ((world.stations[2], "单位不存在或已停用"), (other.stations[0], "该单位不在本中心所属县公司范围内")):
         err = refusal(OrderError, services.reassign, order=order.number, actor=world.leader, unit_id=unit.pk, reason="改派")
         assert (err.field, err.message) == ("unit_id", message)
+
+
+@pytest.mark.rule("D3.1a", "N1g")
+def test_the_contact_an_intake_names_or_describes_is_refused_on_its_field_saying_why(world, frozen):
+    import datetime as dt
+
+    from hotline.workorders.models import WorkOrder
+
+    def refused(actor=None, **kw):
+        intake = services.Intake(**{"business_type": "repair", "sub_class": "lv", "description": "停电", "fault_scope": "company",
+                                    "customer_id": world.customers["zhang"].id, **kw})
+        with pytest.raises((OrderError, NotAllowed)) as err:
+            services.create_order(actor=actor or world.agent, intake=intake)
+        e = err.value
+        return (e.field, e.message) if isinstance(e, OrderError) else str(e)
+
+    assert refused(contact_id=999999) == ("contact_id", "没有这个来电记录")
+    assert refused(contact={"bogus": 1, "queue": "95598"}) == ("contact", "未知字段：bogus")
+    assert refused(contact={"channel": "pigeon"})[0] == "contact.channel"
+    started = frozen() - dt.timedelta(minutes=1)
+    assert refused(contact={"started_at": started, "ended_at": started - dt.timedelta(seconds=1)}) == (
+        "contact.ended_at", "来电结束时间不能早于开始时间")
+    world.agent.unit = None
+    world.agent.save()
+    assert refused(customer_id=None, caller_phone="13600001234", service_area_id=world.areas["t0"].id) == "您的账号未归属任何单位"
+    assert not WorkOrder.objects.exists()
