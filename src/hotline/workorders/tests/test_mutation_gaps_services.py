@@ -1097,7 +1097,8 @@ def test_a_reminders_event_names_who_raised_it_and_their_unit(world, frozen):
     order = repair(world)
     services.remind(order=order.number, actor=world.leader, text="请尽快接单")
     event = order.events.exclude(kind__in=("create", "dispatch")).get()
-    assert (event.actor, event.actor_unit_id, event.at) == (world.leader, world.center.id, frozen())
+    assert (event.actor, event.actor_role, event.actor_unit_id, event.at) == (
+        world.leader, world.leader.role, world.center.id, frozen())
 
 
 @pytest.mark.rule("D2d", "D2b")
@@ -1270,3 +1271,35 @@ def test_the_contact_an_intake_names_or_describes_is_refused_on_its_field_saying
     world.agent.save()
     assert refused(customer_id=None, caller_phone="13600001234", service_area_id=world.areas["t0"].id) == "您的账号未归属任何单位"
     assert not WorkOrder.objects.exists()
+
+
+@pytest.mark.rule("D3.4c")
+def test_restoration_texts_are_counted_new_once(world, frozen, settings):
+    settings.HOTLINE_OUTBOX_ENV = {"HOTLINE_RESTORATION_CHANNEL": "file"}
+    master = t0_repair(world, "13600001201")
+    sub = t0_repair(world, "13600001202", merge_into=master.number)
+    landline = t0_repair(world, "0571-88882222")
+    assert services.notify_restoration(master, [sub], at=frozen()) == 2
+    assert services.notify_restoration(master, [sub], at=frozen()) == 0  # the same texts: none new
+    assert services.notify_restoration(landline, [], at=frozen()) == 0  # no mobile to text
+
+
+@pytest.mark.rule("D3.6d", "D2b")
+def test_a_time_of_the_action_an_administrator_adds_to_the_reply_is_kept_as_given(world, frozen):
+    import datetime as dt
+
+    from hotline.catalog.models import BusinessType, FieldKind, HandlingField
+
+    HandlingField.objects.create(business_type=BusinessType.objects.get(code="repair"), action="reply", code="replied_at",
+                                 label="答复时间", kind=FieldKind.DATETIME, required=False, action_time=True, sort_order=9)
+    order = repair(world)
+    st = world.station_users[0]
+    for action in ("receive", "arrive", "resolve"):
+        act(order, action, st)
+    frozen.advance(minutes=30)
+    replied = frozen() - dt.timedelta(minutes=3)
+    services.transition(order=order.number, action="reply", actor=st, payload={
+        "record": {"customer_opinion": "satisfied", "replied_at": replied.isoformat()}})
+    order.refresh_from_db()
+    entry = {e["code"]: e for e in order.handling_record}["replied_at"]
+    assert dt.datetime.fromisoformat(entry["value"]) == replied
