@@ -1303,3 +1303,16 @@ def test_a_time_of_the_action_an_administrator_adds_to_the_reply_is_kept_as_give
     order.refresh_from_db()
     entry = {e["code"]: e for e in order.handling_record}["replied_at"]
     assert dt.datetime.fromisoformat(entry["value"]) == replied
+
+
+@pytest.mark.rule("D3.4e")
+def test_a_proposal_names_the_order_its_area_its_score_and_reasons_and_the_texts_likeness(world, frozen):
+    master = t0_repair(world, "13600001301", description="整栋楼停电，邻居家也没电，跳闸了")
+    frozen.advance(minutes=7)
+    report = t0_repair(world, "13600001302", description="我家停电了，邻居也停电")
+    (p,) = services.suggest_duplicates(report)
+    assert set(p) == {"number", "area", "score", "reasons", "similarity"}
+    assert (p["number"], p["area"]) == (master.number, str(world.areas["t0"]))
+    assert isinstance(p["reasons"], list) and p["reasons"] and all(isinstance(r, str) for r in p["reasons"])
+    for value in (p["score"], p["similarity"]):
+        assert isinstance(value, float) and value == round(value, 2) and 0 < value
