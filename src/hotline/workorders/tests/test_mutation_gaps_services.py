@@ -868,9 +868,9 @@ def test_a_reassign_needs_a_reason_a_unit_and_a_shift_leader_and_is_refused_sayi
     order = repair(world)
     st0, st1 = world.stations[0], world.stations[1]
     cases = [
-        (dict(unit_id=st1.pk, reason=" \n"), OrderError, ("reason", "请写明改派原因")),
-        (dict(unit_id=None, reason="地址在东山乡"), OrderError, ("unit_id", "请选择单位")),
-        (dict(unit_id=st0.pk, reason="地址在东山乡"), OrderError, ("unit_id", "工单已在该单位")),
+        ({"unit_id": st1.pk, "reason": " \n"}, OrderError, ("reason", "请写明改派原因")),
+        ({"unit_id": None, "reason": "地址在东山乡"}, OrderError, ("unit_id", "请选择单位")),
+        ({"unit_id": st0.pk, "reason": "地址在东山乡"}, OrderError, ("unit_id", "工单已在该单位")),
     ]
     for kw, exc, expected in cases:
         err = refusal(exc, services.reassign, order=order.number, actor=world.leader, **kw)
@@ -1006,7 +1006,7 @@ def test_the_intake_forms_proposals_are_those_the_saved_order_records_from_the_s
 
     master = repair(world, description="整栋楼停电，邻居家也没电，跳闸了")
     frozen.advance(minutes=2)
-    report = dict(sub_class="lv", fault_scope="company", description="我家整栋楼停电，邻居家也没电")
+    report = {"sub_class": "lv", "fault_scope": "company", "description": "我家整栋楼停电，邻居家也没电"}
 
     def preview(**kw):
         return services.preview_duplicates(actor=world.agent, business_type="repair", **{"service_area_id": None, **kw})
