@@ -1316,3 +1316,25 @@ def test_a_proposal_names_the_order_its_area_its_score_and_reasons_and_the_texts
     assert isinstance(p["reasons"], list) and p["reasons"] and all(isinstance(r, str) for r in p["reasons"])
     for value in (p["score"], p["similarity"]):
         assert isinstance(value, float) and value == round(value, 2) and 0 < value
+
+
+@pytest.mark.rule("D3.5a", "D3.2b", "D2d")
+def test_a_returned_order_re_dispatched_without_a_unit_goes_to_the_desk_not_back_to_the_unit_that_returned_it(world, frozen):
+    order = repair(world)
+    st = world.station_users[0]
+    act(order, "return", st, reason="outside_area")
+    frozen.advance(minutes=1)
+    act(order, "redispatch", world.agent)  # no unit named: the address would route it back to st0
+    order.refresh_from_db()
+    assert (order.state, order.assigned_unit) == (State.DISPATCHED, world.desk)
+    event = order.events.get(kind="redispatch")
+    assert (event.payload["unit_id"], event.payload["unit"]) == (world.desk.pk, world.desk.name)
+    assert (event.payload["previous_unit_id"], event.payload["previous_unit"]) == (world.stations[0].pk, world.stations[0].name)
+    # Named, the unit that returned it may have it back.
+    again = repair(world, customer_id=world.customers["li"].id)
+    act(again, "return", world.station_users[1], reason="outside_area")
+    act(again, "redispatch", world.agent, unit_id=world.stations[1].pk)
+    again.refresh_from_db()
+    assert again.assigned_unit == world.stations[1]
+    first = again.events.get(kind="dispatch").payload
+    assert (first["unit_id"], first["unit"]) == (world.stations[1].pk, world.stations[1].name) and "previous_unit" not in first
