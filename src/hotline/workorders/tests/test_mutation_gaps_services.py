@@ -1263,6 +1263,7 @@ def test_the_contact_an_intake_names_or_describes_is_refused_on_its_field_saying
 
     assert refused(contact_id=999999) == ("contact_id", "没有这个来电记录")
     assert refused(contact={"bogus": 1, "queue": "95598"}) == ("contact", "未知字段：bogus")
+    assert refused(contact={"zz": 1, "aa": 2}) == ("contact", "未知字段：aa, zz")
     assert refused(contact={"channel": "pigeon"})[0] == "contact.channel"
     started = frozen() - dt.timedelta(minutes=1)
     assert refused(contact={"started_at": started, "ended_at": started - dt.timedelta(seconds=1)}) == (
@@ -1338,3 +1339,17 @@ def test_a_returned_order_re_dispatched_without_a_unit_goes_to_the_desk_not_back
     assert again.assigned_unit == world.stations[1]
     first = again.events.get(kind="dispatch").payload
     assert (first["unit_id"], first["unit"]) == (world.stations[1].pk, world.stations[1].name) and "previous_unit" not in first
+
+
+@pytest.mark.rule("D3.1a", "D11a")
+def test_a_web_forms_or_a_calls_contact_is_the_intakes_an_api_orders_its_own_channel(world, frozen):
+    from hotline.workorders.models import OrderContact
+
+    def contact_of(channel):
+        order = repair(world, customer_id=None, caller_phone="13600001401", service_area_id=world.areas["t0"].id, channel=channel)
+        c = OrderContact.objects.get(order=order, kind="origin").contact
+        return c.channel, c.source, c.started_at
+
+    assert contact_of("web") == ("web", "intake", frozen())
+    assert contact_of("phone") == ("phone", "intake", frozen())
+    assert contact_of("api") == ("api", "api", frozen())
