@@ -187,7 +187,7 @@ def probe(ctx):
 
 periodic.register("probe", interval=float(os.environ["PROBE_INTERVAL"]), func=probe, lease_seconds=5)
 from django.core.management import call_command
-call_command("worker", "--only", "probe", "--max-seconds", "30")
+call_command("worker", "--only", "probe", "--max-seconds", "90")
 '''
 
 
@@ -217,7 +217,13 @@ def test_two_worker_processes_run_a_task_once_per_tick(transactional_db, tmp_pat
         procs[0].send_signal(signal.SIGKILL)
         killed_at = time.time()
         procs[0].wait(10)
-        time.sleep(3)
+        # The survivor takes over at once, or — when the kill fell inside a
+        # run — once the killed worker's 5 s lease lapses: wait for that.
+        deadline = time.monotonic() + 5 + 10
+        while time.monotonic() < deadline and not [
+                line for line in runs_file.read_text().splitlines() if float(line.split()[3]) > killed_at + 0.1]:
+            time.sleep(0.2)
+        time.sleep(1.5)
     finally:
         for p in procs:
             if p.poll() is None:
