@@ -106,6 +106,10 @@ def test_describing_an_existing_call_by_its_source_id_is_the_same_link(world, fr
     mine = call_of(world.agent, frozen, source_id="c-2")
     order = create(world.agent, contact={"source": "pbx", "source_id": "c-2", "recording_ref": "r.wav"})
     assert linked(order) == [mine.pk] and theirs.order_links.count() == 0
+    # A contact is its source and id together: another source's "c-1" is not the other agent's call.
+    order = create(world.agent, contact={"source": "web-chat", "source_id": "c-1", "channel": "web"})
+    other = Contact.objects.get(pk=linked(order)[0])
+    assert (other.source, other.source_id, other.agent) == ("web-chat", "c-1", world.agent) and other != theirs
 
 
 def test_a_chase_up_from_another_agents_call_is_refused(world, frozen):
